@@ -1,0 +1,42 @@
+package wire
+
+import "strconv"
+
+// Version is the format version written at the start of every top-level
+// value. A reader rejects any other version with [ErrUnsupported]; a change
+// to the fields of any kind bumps it (see docs/wire-format.md).
+const Version = 1
+
+// A Kind tags the type of a top-level value. Kinds are append-only: a tag is
+// never reused or renumbered, and 0 is never valid.
+type Kind uint8
+
+// Only append to this list.
+const (
+	KindTimestamp Kind = 1 // hlc.Timestamp
+	KindClock     Kind = 2 // vclock.Clock
+	KindDot       Kind = 3 // vclock.Dot
+	KindContext   Kind = 4 // vclock.Context
+)
+
+var kindNames = map[Kind]string{
+	KindTimestamp: "Timestamp",
+	KindClock:     "Clock",
+	KindDot:       "Dot",
+	KindContext:   "Context",
+}
+
+// String returns the Go type name the kind encodes, or "Kind(n)" for an
+// unknown tag.
+func (k Kind) String() string {
+	if s, ok := kindNames[k]; ok {
+		return s
+	}
+	return "Kind(" + strconv.Itoa(int(k)) + ")"
+}
+
+// Known reports whether k is a tag this release can decode.
+func (k Kind) Known() bool {
+	_, ok := kindNames[k]
+	return ok
+}

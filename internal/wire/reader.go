@@ -1,0 +1,607 @@
+package wire
+
+import (
+	"encoding/binary"
+	"math"
+	"strconv"
+)
+
+// A Reader decodes msgpack from a byte slice, checking every claimed length
+// against the bytes left and against its [Limits]. After the first error
+// every method returns that error again, so a decoder may check once at the
+// end of a run of reads; Err returns it.
+//
+// The zero Reader is not usable; make one with [NewReader].
+type Reader struct {
+	buf   []byte
+	off   int
+	elems int // elements still allowed
+	depth int // nesting levels still allowed
+	err   *Error
+}
+
+// NewReader returns a Reader over b bounded by lim; zero fields of lim take
+// their values from [DefaultLimits]. An input larger than lim.MaxBytes fails
+// at the first read.
+func NewReader(b []byte, lim Limits) Reader {
+	lim = lim.orDefault()
+	r := Reader{buf: b, elems: lim.MaxElements, depth: lim.MaxDepth}
+	if len(b) > lim.MaxBytes {
+		r.failf(0, ErrMalformed, "input of "+itoa(len(b))+" bytes exceeds the limit of "+itoa(lim.MaxBytes))
+	}
+	return r
+}
+
+// Offset returns the number of bytes consumed so far.
+func (r *Reader) Offset() int { return r.off }
+
+// Remaining returns the number of bytes left.
+func (r *Reader) Remaining() int { return len(r.buf) - r.off }
+
+// Err returns the first error met, or nil. Its concrete type is *Error.
+func (r *Reader) Err() error {
+	if r.err == nil {
+		return nil
+	}
+	return r.err
+}
+
+// Failed reports whether an error has been met.
+func (r *Reader) Failed() bool { return r.err != nil }
+
+// Fail records a malformed-input error at the current offset, unless an
+// error is already recorded, and returns the recorded error.
+func (r *Reader) Fail(reason string) error {
+	return r.failf(r.off, ErrMalformed, reason)
+}
+
+// FailAt is Fail with an explicit offset, for problems found after the
+// offending bytes were read (an out-of-order key, say).
+func (r *Reader) FailAt(off int, reason string) error {
+	return r.failf(off, ErrMalformed, reason)
+}
+
+func (r *Reader) failf(off int, sentinel error, reason string) error {
+	if r.err == nil {
+		r.err = &Error{Offset: off, Reason: reason, Err: sentinel}
+		r.off = len(r.buf) // nothing more is read
+	}
+	return r.err
+}
+
+// End fails unless every byte has been consumed, and returns Err.
+func (r *Reader) End() error {
+	if r.err == nil && r.off != len(r.buf) {
+		r.Fail(itoa(len(r.buf)-r.off) + " trailing bytes")
+	}
+	return r.Err()
+}
+
+// Header reads the header of a top-level value written by [AppendHeader]
+// and checks its version, its kind and its field count. A different
+// version, or a kind other than want, is [ErrUnsupported] when the tag is
+// unknown to this release and [ErrMalformed] otherwise.
+func (r *Reader) Header(want Kind, nfields int) error {
+	start := r.off
+	n := r.ArrayLen()
+	if r.err != nil {
+		return r.err
+	}
+	if n < 2 {
+		return r.FailAt(start, "a value must start with [version, kind]")
+	}
+	k, err := r.version()
+	if err != nil {
+		return err
+	}
+	if k != want {
+		if !k.Known() {
+			return r.failf(start, ErrUnsupported, "unknown kind "+itoa(int(k)))
+		}
+		return r.FailAt(start, "got kind "+k.String()+", want "+want.String())
+	}
+	if n-2 != nfields {
+		return r.FailAt(start, want.String()+" has "+itoa(nfields)+" fields, input has "+itoa(n-2))
+	}
+	return nil
+}
+
+// PeekKind reads the version and kind of the top-level value at the current
+// offset without consuming it. It fails on an unknown version; the kind it
+// returns may be unknown to this release.
+func (r *Reader) PeekKind() (Kind, error) {
+	save := *r
+	n := r.ArrayLen()
+	if r.err == nil && n < 2 {
+		r.Fail("a value must start with [version, kind]")
+	}
+	if r.err != nil {
+		return 0, r.err
+	}
+	k, err := r.version()
+	if err != nil {
+		return 0, err
+	}
+	*r = save
+	return k, nil
+}
+
+// version reads a format version and a kind tag.
+func (r *Reader) version() (Kind, error) {
+	at := r.off
+	v := r.Uint()
+	if r.err == nil && v != Version {
+		return 0, r.failf(at, ErrUnsupported, "format version "+utoa(v)+", this release reads "+itoa(Version))
+	}
+	at = r.off
+	k := r.Uint()
+	if r.err != nil {
+		return 0, r.err
+	}
+	if k == 0 || k > math.MaxUint8 {
+		return 0, r.failf(at, ErrUnsupported, "unknown kind "+utoa(k))
+	}
+	return Kind(k), nil
+}
+
+// Enter accounts for one more level of nesting in a recursive decoder and
+// fails beyond Limits.MaxDepth; pair it with Leave.
+func (r *Reader) Enter() bool {
+	if r.depth <= 0 {
+		r.Fail("nesting deeper than the limit")
+		return false
+	}
+	r.depth--
+	return true
+}
+
+// Leave undoes one Enter.
+func (r *Reader) Leave() { r.depth++ }
+
+func (r *Reader) byte1() (byte, bool) {
+	if r.off >= len(r.buf) {
+		if r.err == nil {
+			r.Fail("unexpected end of input")
+		}
+		return 0, false
+	}
+	c := r.buf[r.off]
+	r.off++
+	return c, true
+}
+
+// take returns the next n bytes, or fails if fewer are left.
+func (r *Reader) take(n int) ([]byte, bool) {
+	if n < 0 || n > len(r.buf)-r.off {
+		if r.err == nil {
+			r.Fail("unexpected end of input: need " + itoa(n) + " bytes, have " + itoa(len(r.buf)-r.off))
+		}
+		return nil, false
+	}
+	p := r.buf[r.off : r.off+n : r.off+n]
+	r.off += n
+	return p, true
+}
+
+// Peek returns the next format code without consuming it.
+func (r *Reader) Peek() (byte, bool) {
+	if r.off >= len(r.buf) {
+		if r.err == nil {
+			r.Fail("unexpected end of input")
+		}
+		return 0, false
+	}
+	return r.buf[r.off], true
+}
+
+// IsNil consumes a nil and reports true if the next value is nil.
+func (r *Reader) IsNil() bool {
+	if r.off < len(r.buf) && r.buf[r.off] == codeNil {
+		r.off++
+		return true
+	}
+	return false
+}
+
+// claim checks a container length against the element budget and the bytes
+// left (each element takes at least minBytes).
+func (r *Reader) claim(at, n, minBytes int) int {
+	if n > (len(r.buf)-r.off)/minBytes {
+		r.FailAt(at, "length "+itoa(n)+" exceeds the "+itoa(len(r.buf)-r.off)+" bytes left")
+		return 0
+	}
+	if n > r.elems {
+		r.FailAt(at, "more elements than the limit")
+		return 0
+	}
+	r.elems -= n
+	return n
+}
+
+// ArrayLen reads an array header and returns its length, which is at most
+// the number of bytes left. It returns 0 after an error.
+func (r *Reader) ArrayLen() int {
+	at := r.off
+	c, ok := r.byte1()
+	if !ok {
+		return 0
+	}
+	var n int
+	switch {
+	case c&0xf0 == 0x90:
+		n = int(c & 0x0f)
+	case c == codeArray16:
+		p, ok := r.take(2)
+		if !ok {
+			return 0
+		}
+		n = int(binary.BigEndian.Uint16(p))
+	case c == codeArray32:
+		p, ok := r.take(4)
+		if !ok {
+			return 0
+		}
+		n = int(binary.BigEndian.Uint32(p))
+	default:
+		r.FailAt(at, "want an array, got "+codeName(c))
+		return 0
+	}
+	return r.claim(at, n, 1)
+}
+
+// ExpectArray reads an array header and fails unless its length is n.
+func (r *Reader) ExpectArray(n int) bool {
+	at := r.off
+	got := r.ArrayLen()
+	if r.err != nil {
+		return false
+	}
+	if got != n {
+		r.FailAt(at, "want an array of "+itoa(n)+", got "+itoa(got))
+		return false
+	}
+	return true
+}
+
+// MapLen reads a map header and returns its number of pairs.
+func (r *Reader) MapLen() int {
+	at := r.off
+	c, ok := r.byte1()
+	if !ok {
+		return 0
+	}
+	var n int
+	switch {
+	case c&0xf0 == 0x80:
+		n = int(c & 0x0f)
+	case c == codeMap16:
+		p, ok := r.take(2)
+		if !ok {
+			return 0
+		}
+		n = int(binary.BigEndian.Uint16(p))
+	case c == codeMap32:
+		p, ok := r.take(4)
+		if !ok {
+			return 0
+		}
+		n = int(binary.BigEndian.Uint32(p))
+	default:
+		r.FailAt(at, "want a map, got "+codeName(c))
+		return 0
+	}
+	return r.claim(at, n, 2)
+}
+
+// Uint reads a non-negative integer written in any msgpack integer form.
+func (r *Reader) Uint() uint64 {
+	at := r.off
+	c, ok := r.byte1()
+	if !ok {
+		return 0
+	}
+	if c < 0x80 {
+		return uint64(c)
+	}
+	var v uint64
+	var neg bool
+	switch c {
+	case codeUint8:
+		p, ok := r.take(1)
+		if !ok {
+			return 0
+		}
+		v = uint64(p[0])
+	case codeUint16:
+		p, ok := r.take(2)
+		if !ok {
+			return 0
+		}
+		v = uint64(binary.BigEndian.Uint16(p))
+	case codeUint32:
+		p, ok := r.take(4)
+		if !ok {
+			return 0
+		}
+		v = uint64(binary.BigEndian.Uint32(p))
+	case codeUint64:
+		p, ok := r.take(8)
+		if !ok {
+			return 0
+		}
+		v = binary.BigEndian.Uint64(p)
+	case codeInt8, codeInt16, codeInt32, codeInt64:
+		r.off = at
+		i := r.Int()
+		if r.err != nil {
+			return 0
+		}
+		v, neg = uint64(i), i < 0
+	default:
+		if c >= 0xe0 {
+			neg = true
+			break
+		}
+		r.FailAt(at, "want an unsigned integer, got "+codeName(c))
+		return 0
+	}
+	if neg {
+		r.FailAt(at, "want an unsigned integer, got a negative one")
+		return 0
+	}
+	return v
+}
+
+// Uint32 reads an integer and fails unless it fits in 32 bits.
+func (r *Reader) Uint32() uint32 {
+	at := r.off
+	v := r.Uint()
+	if v > math.MaxUint32 {
+		r.FailAt(at, "integer "+utoa(v)+" does not fit in 32 bits")
+		return 0
+	}
+	return uint32(v)
+}
+
+// Int reads a signed integer written in any msgpack integer form.
+func (r *Reader) Int() int64 {
+	at := r.off
+	c, ok := r.byte1()
+	if !ok {
+		return 0
+	}
+	switch {
+	case c < 0x80:
+		return int64(c)
+	case c >= 0xe0:
+		return int64(int8(c))
+	}
+	switch c {
+	case codeInt8:
+		if p, ok := r.take(1); ok {
+			return int64(int8(p[0]))
+		}
+	case codeInt16:
+		if p, ok := r.take(2); ok {
+			return int64(int16(binary.BigEndian.Uint16(p)))
+		}
+	case codeInt32:
+		if p, ok := r.take(4); ok {
+			return int64(int32(binary.BigEndian.Uint32(p)))
+		}
+	case codeInt64:
+		if p, ok := r.take(8); ok {
+			return int64(binary.BigEndian.Uint64(p))
+		}
+	case codeUint8, codeUint16, codeUint32, codeUint64:
+		r.off = at
+		v := r.Uint()
+		if r.err == nil && v > math.MaxInt64 {
+			r.FailAt(at, "integer "+utoa(v)+" overflows int64")
+			return 0
+		}
+		return int64(v)
+	default:
+		r.FailAt(at, "want an integer, got "+codeName(c))
+	}
+	return 0
+}
+
+// Bool reads a boolean.
+func (r *Reader) Bool() bool {
+	at := r.off
+	c, ok := r.byte1()
+	if !ok {
+		return false
+	}
+	switch c {
+	case codeTrue:
+		return true
+	case codeFalse:
+		return false
+	}
+	r.FailAt(at, "want a boolean, got "+codeName(c))
+	return false
+}
+
+// StrBytes reads a str and returns its bytes without copying; they alias
+// the input and must not be modified.
+func (r *Reader) StrBytes() []byte {
+	at := r.off
+	c, ok := r.byte1()
+	if !ok {
+		return nil
+	}
+	var n int
+	switch {
+	case c&0xe0 == 0xa0:
+		n = int(c & 0x1f)
+	case c == codeStr8:
+		p, ok := r.take(1)
+		if !ok {
+			return nil
+		}
+		n = int(p[0])
+	case c == codeStr16:
+		p, ok := r.take(2)
+		if !ok {
+			return nil
+		}
+		n = int(binary.BigEndian.Uint16(p))
+	case c == codeStr32:
+		p, ok := r.take(4)
+		if !ok {
+			return nil
+		}
+		n = int(binary.BigEndian.Uint32(p))
+	default:
+		r.FailAt(at, "want a string, got "+codeName(c))
+		return nil
+	}
+	p, _ := r.take(n)
+	return p
+}
+
+// Str reads a str. It allocates only after the bytes are known present.
+func (r *Reader) Str() string {
+	p := r.StrBytes()
+	if len(p) == 0 {
+		return ""
+	}
+	return string(p)
+}
+
+// Bytes reads a bin and returns its bytes without copying.
+func (r *Reader) Bytes() []byte {
+	at := r.off
+	c, ok := r.byte1()
+	if !ok {
+		return nil
+	}
+	var n int
+	switch c {
+	case codeBin8:
+		p, ok := r.take(1)
+		if !ok {
+			return nil
+		}
+		n = int(p[0])
+	case codeBin16:
+		p, ok := r.take(2)
+		if !ok {
+			return nil
+		}
+		n = int(binary.BigEndian.Uint16(p))
+	case codeBin32:
+		p, ok := r.take(4)
+		if !ok {
+			return nil
+		}
+		n = int(binary.BigEndian.Uint32(p))
+	default:
+		r.FailAt(at, "want binary data, got "+codeName(c))
+		return nil
+	}
+	p, _ := r.take(n)
+	return p
+}
+
+// Raw skips one complete msgpack value of any type and returns its bytes
+// without copying. Nested containers count against the depth and element
+// limits, so a hostile value cannot make it recurse or loop without bound.
+func (r *Reader) Raw() []byte {
+	start := r.off
+	r.skip()
+	if r.err != nil {
+		return nil
+	}
+	return r.buf[start:r.off:r.off]
+}
+
+func (r *Reader) skip() {
+	at := r.off
+	c, ok := r.Peek()
+	if !ok {
+		return
+	}
+	switch {
+	case c < 0x80 || c >= 0xe0, c == codeNil, c == codeTrue, c == codeFalse:
+		r.off++
+	case c&0xe0 == 0xa0, c == codeStr8, c == codeStr16, c == codeStr32:
+		r.StrBytes()
+	case c == codeBin8, c == codeBin16, c == codeBin32:
+		r.Bytes()
+	case c >= codeUint8 && c <= codeUint64:
+		r.Uint()
+	case c >= codeInt8 && c <= codeInt64:
+		r.Int()
+	case c == codeFloat32:
+		r.off++
+		r.take(4)
+	case c == codeFloat64:
+		r.off++
+		r.take(8)
+	case c >= codeFixExt1 && c <= codeFixExt16:
+		r.off++
+		r.take(1 + 1<<(c-codeFixExt1)) // type byte + 1, 2, 4, 8 or 16 data bytes
+	case c == codeExt8 || c == codeExt16 || c == codeExt32:
+		r.off++
+		w := 1 << (c - codeExt8) // length field of 1, 2 or 4 bytes
+		p, ok := r.take(w)
+		if !ok {
+			return
+		}
+		n := 0
+		for _, x := range p {
+			n = n<<8 | int(x)
+		}
+		r.take(1 + n)
+	case c&0xf0 == 0x90, c == codeArray16, c == codeArray32:
+		n := r.ArrayLen()
+		if r.err != nil || !r.Enter() {
+			return
+		}
+		for i := 0; i < n && r.err == nil; i++ {
+			r.skip()
+		}
+		r.Leave()
+	case c&0xf0 == 0x80, c == codeMap16, c == codeMap32:
+		n := r.MapLen()
+		if r.err != nil || !r.Enter() {
+			return
+		}
+		for i := 0; i < 2*n && r.err == nil; i++ {
+			r.skip()
+		}
+		r.Leave()
+	default: // 0xc1 is never used
+		r.FailAt(at, "invalid format code "+codeName(c))
+	}
+}
+
+func codeName(c byte) string {
+	switch {
+	case c < 0x80, c >= 0xe0, c >= codeUint8 && c <= codeInt64:
+		return "an integer"
+	case c&0xf0 == 0x80, c == codeMap16, c == codeMap32:
+		return "a map"
+	case c&0xf0 == 0x90, c == codeArray16, c == codeArray32:
+		return "an array"
+	case c&0xe0 == 0xa0, c == codeStr8, c == codeStr16, c == codeStr32:
+		return "a string"
+	case c == codeNil:
+		return "nil"
+	case c == codeTrue, c == codeFalse:
+		return "a boolean"
+	case c >= codeBin8 && c <= codeBin32:
+		return "binary data"
+	case c == codeFloat32, c == codeFloat64:
+		return "a float"
+	case c == 0xc1:
+		return "the reserved code 0xc1"
+	}
+	return "an extension"
+}
+
+func itoa(n int) string    { return strconv.Itoa(n) }
+func utoa(v uint64) string { return strconv.FormatUint(v, 10) }
