@@ -17,6 +17,17 @@ const (
 	KindClock     Kind = 2 // vclock.Clock
 	KindDot       Kind = 3 // vclock.Dot
 	KindContext   Kind = 4 // vclock.Context
+
+	KindGCounter    Kind = 16 // crdt.GCounter
+	KindPNCounter   Kind = 17 // crdt.PNCounter
+	KindGSet        Kind = 18 // crdt.GSet
+	KindTwoPSet     Kind = 19 // crdt.TwoPSet
+	KindORSet       Kind = 20 // crdt.ORSet
+	KindRWSet       Kind = 21 // crdt.RWSet
+	KindLWWRegister Kind = 22 // crdt.LWWRegister
+	KindMVRegister  Kind = 23 // crdt.MVRegister
+	KindEWFlag      Kind = 24 // crdt.EWFlag
+	KindDWFlag      Kind = 25 // crdt.DWFlag
 )
 
 var kindNames = map[Kind]string{
@@ -24,6 +35,17 @@ var kindNames = map[Kind]string{
 	KindClock:     "Clock",
 	KindDot:       "Dot",
 	KindContext:   "Context",
+
+	KindGCounter:    "GCounter",
+	KindPNCounter:   "PNCounter",
+	KindGSet:        "GSet",
+	KindTwoPSet:     "TwoPSet",
+	KindORSet:       "ORSet",
+	KindRWSet:       "RWSet",
+	KindLWWRegister: "LWWRegister",
+	KindMVRegister:  "MVRegister",
+	KindEWFlag:      "EWFlag",
+	KindDWFlag:      "DWFlag",
 }
 
 // String returns the Go type name the kind encodes, or "Kind(n)" for an

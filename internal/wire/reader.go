@@ -83,27 +83,38 @@ func (r *Reader) End() error {
 // unknown to this release and [ErrMalformed] otherwise.
 func (r *Reader) Header(want Kind, nfields int) error {
 	start := r.off
+	n := r.HeaderFields(want)
+	if r.err == nil && n != nfields {
+		r.FailAt(start, want.String()+" has "+itoa(nfields)+" fields, input has "+itoa(n))
+	}
+	return r.Err()
+}
+
+// HeaderFields reads the header of a top-level value of kind want, like
+// Header, for kinds whose field count varies, and returns the count.
+func (r *Reader) HeaderFields(want Kind) int {
+	start := r.off
 	n := r.ArrayLen()
 	if r.err != nil {
-		return r.err
+		return 0
 	}
 	if n < 2 {
-		return r.FailAt(start, "a value must start with [version, kind]")
+		r.FailAt(start, "a value must start with [version, kind]")
+		return 0
 	}
 	k, err := r.version()
 	if err != nil {
-		return err
+		return 0
 	}
 	if k != want {
 		if !k.Known() {
-			return r.failf(start, ErrUnsupported, "unknown kind "+itoa(int(k)))
+			r.failf(start, ErrUnsupported, "unknown kind "+itoa(int(k)))
+		} else {
+			r.FailAt(start, "got kind "+k.String()+", want "+want.String())
 		}
-		return r.FailAt(start, "got kind "+k.String()+", want "+want.String())
+		return 0
 	}
-	if n-2 != nfields {
-		return r.FailAt(start, want.String()+" has "+itoa(nfields)+" fields, input has "+itoa(n-2))
-	}
-	return nil
+	return n - 2
 }
 
 // PeekKind reads the version and kind of the top-level value at the current
@@ -183,6 +194,15 @@ func (r *Reader) take(n int) ([]byte, bool) {
 	return p, true
 }
 
+// Since returns the input from offset start to the current offset, without
+// copying: the encoding of what was read since start.
+func (r *Reader) Since(start int) []byte {
+	if start < 0 || start > r.off {
+		return nil
+	}
+	return r.buf[start:r.off:r.off]
+}
+
 // Peek returns the next format code without consuming it.
 func (r *Reader) Peek() (byte, bool) {
 	if r.off >= len(r.buf) {
@@ -236,12 +256,18 @@ func (r *Reader) ArrayLen() int {
 			return 0
 		}
 		n = int(binary.BigEndian.Uint16(p))
+		if n < 16 {
+			return r.notShortest(at)
+		}
 	case c == codeArray32:
 		p, ok := r.take(4)
 		if !ok {
 			return 0
 		}
 		n = int(binary.BigEndian.Uint32(p))
+		if n <= math.MaxUint16 {
+			return r.notShortest(at)
+		}
 	default:
 		r.FailAt(at, "want an array, got "+codeName(c))
 		return 0
@@ -280,12 +306,18 @@ func (r *Reader) MapLen() int {
 			return 0
 		}
 		n = int(binary.BigEndian.Uint16(p))
+		if n < 16 {
+			return r.notShortest(at)
+		}
 	case c == codeMap32:
 		p, ok := r.take(4)
 		if !ok {
 			return 0
 		}
 		n = int(binary.BigEndian.Uint32(p))
+		if n <= math.MaxUint16 {
+			return r.notShortest(at)
+		}
 	default:
 		r.FailAt(at, "want a map, got "+codeName(c))
 		return 0
@@ -293,7 +325,9 @@ func (r *Reader) MapLen() int {
 	return r.claim(at, n, 2)
 }
 
-// Uint reads a non-negative integer written in any msgpack integer form.
+// Uint reads a non-negative integer. Like every Reader method it accepts
+// only the shortest form, the one the Append functions write: input is
+// canonical or rejected.
 func (r *Reader) Uint() uint64 {
 	at := r.off
 	c, ok := r.byte1()
@@ -303,53 +337,50 @@ func (r *Reader) Uint() uint64 {
 	if c < 0x80 {
 		return uint64(c)
 	}
-	var v uint64
-	var neg bool
+	var v, min uint64
 	switch c {
 	case codeUint8:
 		p, ok := r.take(1)
 		if !ok {
 			return 0
 		}
-		v = uint64(p[0])
+		v, min = uint64(p[0]), 0x80
 	case codeUint16:
 		p, ok := r.take(2)
 		if !ok {
 			return 0
 		}
-		v = uint64(binary.BigEndian.Uint16(p))
+		v, min = uint64(binary.BigEndian.Uint16(p)), math.MaxUint8+1
 	case codeUint32:
 		p, ok := r.take(4)
 		if !ok {
 			return 0
 		}
-		v = uint64(binary.BigEndian.Uint32(p))
+		v, min = uint64(binary.BigEndian.Uint32(p)), math.MaxUint16+1
 	case codeUint64:
 		p, ok := r.take(8)
 		if !ok {
 			return 0
 		}
-		v = binary.BigEndian.Uint64(p)
-	case codeInt8, codeInt16, codeInt32, codeInt64:
-		r.off = at
-		i := r.Int()
-		if r.err != nil {
-			return 0
-		}
-		v, neg = uint64(i), i < 0
+		v, min = binary.BigEndian.Uint64(p), math.MaxUint32+1
 	default:
-		if c >= 0xe0 {
-			neg = true
-			break
+		if c >= 0xe0 || (c >= codeInt8 && c <= codeInt64) {
+			r.FailAt(at, "want an unsigned integer in its shortest form, got a signed one")
+			return 0
 		}
 		r.FailAt(at, "want an unsigned integer, got "+codeName(c))
 		return 0
 	}
-	if neg {
-		r.FailAt(at, "want an unsigned integer, got a negative one")
+	if v < min {
+		r.notShortest(at)
 		return 0
 	}
 	return v
+}
+
+func (r *Reader) notShortest(at int) int {
+	r.FailAt(at, "value not in its shortest form (input must be canonical)")
+	return 0
 }
 
 // Uint32 reads an integer and fails unless it fits in 32 bits.
@@ -363,7 +394,8 @@ func (r *Reader) Uint32() uint32 {
 	return uint32(v)
 }
 
-// Int reads a signed integer written in any msgpack integer form.
+// Int reads a signed integer in its shortest form: a non-negative value as
+// Uint reads it, a negative one in the smallest signed form.
 func (r *Reader) Int() int64 {
 	at := r.off
 	c, ok := r.byte1()
@@ -376,34 +408,58 @@ func (r *Reader) Int() int64 {
 	case c >= 0xe0:
 		return int64(int8(c))
 	}
+	var v int64
 	switch c {
 	case codeInt8:
-		if p, ok := r.take(1); ok {
-			return int64(int8(p[0]))
-		}
-	case codeInt16:
-		if p, ok := r.take(2); ok {
-			return int64(int16(binary.BigEndian.Uint16(p)))
-		}
-	case codeInt32:
-		if p, ok := r.take(4); ok {
-			return int64(int32(binary.BigEndian.Uint32(p)))
-		}
-	case codeInt64:
-		if p, ok := r.take(8); ok {
-			return int64(binary.BigEndian.Uint64(p))
-		}
-	case codeUint8, codeUint16, codeUint32, codeUint64:
-		r.off = at
-		v := r.Uint()
-		if r.err == nil && v > math.MaxInt64 {
-			r.FailAt(at, "integer "+utoa(v)+" overflows int64")
+		p, ok := r.take(1)
+		if !ok {
 			return 0
 		}
-		return int64(v)
-	default:
-		r.FailAt(at, "want an integer, got "+codeName(c))
+		v = int64(int8(p[0]))
+		if v >= -32 {
+			return int64(r.notShortest(at))
+		}
+		return v
+	case codeInt16:
+		p, ok := r.take(2)
+		if !ok {
+			return 0
+		}
+		v = int64(int16(binary.BigEndian.Uint16(p)))
+		if v >= math.MinInt8 {
+			return int64(r.notShortest(at))
+		}
+		return v
+	case codeInt32:
+		p, ok := r.take(4)
+		if !ok {
+			return 0
+		}
+		v = int64(int32(binary.BigEndian.Uint32(p)))
+		if v >= math.MinInt16 {
+			return int64(r.notShortest(at))
+		}
+		return v
+	case codeInt64:
+		p, ok := r.take(8)
+		if !ok {
+			return 0
+		}
+		v = int64(binary.BigEndian.Uint64(p))
+		if v >= math.MinInt32 {
+			return int64(r.notShortest(at))
+		}
+		return v
+	case codeUint8, codeUint16, codeUint32, codeUint64:
+		r.off = at
+		u := r.Uint()
+		if r.err == nil && u > math.MaxInt64 {
+			r.FailAt(at, "integer "+utoa(u)+" overflows int64")
+			return 0
+		}
+		return int64(u)
 	}
+	r.FailAt(at, "want an integer, got "+codeName(c))
 	return 0
 }
 
@@ -442,18 +498,30 @@ func (r *Reader) StrBytes() []byte {
 			return nil
 		}
 		n = int(p[0])
+		if n < 32 {
+			r.notShortest(at)
+			return nil
+		}
 	case c == codeStr16:
 		p, ok := r.take(2)
 		if !ok {
 			return nil
 		}
 		n = int(binary.BigEndian.Uint16(p))
+		if n <= math.MaxUint8 {
+			r.notShortest(at)
+			return nil
+		}
 	case c == codeStr32:
 		p, ok := r.take(4)
 		if !ok {
 			return nil
 		}
 		n = int(binary.BigEndian.Uint32(p))
+		if n <= math.MaxUint16 {
+			r.notShortest(at)
+			return nil
+		}
 	default:
 		r.FailAt(at, "want a string, got "+codeName(c))
 		return nil
@@ -492,12 +560,20 @@ func (r *Reader) Bytes() []byte {
 			return nil
 		}
 		n = int(binary.BigEndian.Uint16(p))
+		if n <= math.MaxUint8 {
+			r.notShortest(at)
+			return nil
+		}
 	case codeBin32:
 		p, ok := r.take(4)
 		if !ok {
 			return nil
 		}
 		n = int(binary.BigEndian.Uint32(p))
+		if n <= math.MaxUint16 {
+			r.notShortest(at)
+			return nil
+		}
 	default:
 		r.FailAt(at, "want binary data, got "+codeName(c))
 		return nil

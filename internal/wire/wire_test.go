@@ -87,16 +87,32 @@ func TestReaderRoundTrip(t *testing.T) {
 	})
 }
 
-// TestReaderAcceptsAnyIntegerWidth checks that integers written in a wider
-// form than needed, as some msgpack libraries do, are read.
-func TestReaderAcceptsAnyIntegerWidth(t *testing.T) {
-	for _, b := range [][]byte{
-		{0x07}, {codeUint8, 7}, {codeUint16, 0, 7}, {codeUint32, 0, 0, 0, 7},
-		{codeUint64, 0, 0, 0, 0, 0, 0, 0, 7}, {codeInt8, 7}, {codeInt64, 0, 0, 0, 0, 0, 0, 0, 7},
+// TestReaderRejectsNonShortest checks that only the shortest form, the
+// one the writers produce, is read: input is canonical or rejected.
+func TestReaderRejectsNonShortest(t *testing.T) {
+	for _, tt := range []struct {
+		in   []byte
+		read func(r *Reader)
+	}{
+		{[]byte{codeUint8, 7}, func(r *Reader) { r.Uint() }},
+		{[]byte{codeUint16, 0, 7}, func(r *Reader) { r.Uint() }},
+		{[]byte{codeUint32, 0, 0, 0, 7}, func(r *Reader) { r.Uint() }},
+		{[]byte{codeUint64, 0, 0, 0, 0, 0, 0, 0, 7}, func(r *Reader) { r.Uint() }},
+		{[]byte{codeInt8, 7}, func(r *Reader) { r.Uint() }},
+		{[]byte{codeInt8, 7}, func(r *Reader) { r.Int() }},
+		{[]byte{codeInt8, 0xff}, func(r *Reader) { r.Int() }},
+		{[]byte{codeInt16, 0xff, 0x80}, func(r *Reader) { r.Int() }},
+		{[]byte{codeInt64, 0, 0, 0, 0, 0, 0, 0, 7}, func(r *Reader) { r.Int() }},
+		{[]byte{codeArray16, 0, 1, 7}, func(r *Reader) { r.ArrayLen() }},
+		{[]byte{codeMap32, 0, 0, 0, 1, 7, 7}, func(r *Reader) { r.MapLen() }},
+		{[]byte{codeStr8, 1, 'x'}, func(r *Reader) { r.Str() }},
+		{[]byte{codeBin16, 0, 1, 'x'}, func(r *Reader) { r.Bytes() }},
+		{[]byte{0x91, codeUint8, 1}, func(r *Reader) { r.Raw() }},
 	} {
-		r := NewReader(b, Limits{})
-		if got := r.Uint(); got != 7 || r.End() != nil {
-			t.Errorf("Uint(%x) = %d, %v; want 7, nil", b, got, r.Err())
+		r := NewReader(tt.in, Limits{})
+		tt.read(&r)
+		if err := r.Err(); !errors.Is(err, ErrMalformed) {
+			t.Errorf("reading %x: got %v, want ErrMalformed", tt.in, err)
 		}
 	}
 }
