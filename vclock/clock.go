@@ -6,6 +6,8 @@ import (
 	"slices"
 	"strconv"
 	"strings"
+
+	"github.com/converge-go/converge/internal/vv"
 )
 
 // A ReplicaID names one writer: a process, a node or a region, whatever
@@ -60,75 +62,42 @@ const MaxCounter = math.MaxInt64
 // safe for concurrent use, and a copied Clock value shares its entries with
 // the original: use [Clock.Clone].
 type Clock struct {
-	e []entry // ascending by id; every n > 0
-}
-
-type entry struct {
-	id ReplicaID
-	n  uint64
+	e vv.Vector[ReplicaID] // ascending by ID; every N > 0
 }
 
 // FromMap returns a clock holding the counters of m. Zero counters are
 // dropped: a clock never stores one.
 func FromMap(m map[ReplicaID]uint64) *Clock {
-	c := &Clock{e: make([]entry, 0, len(m))}
+	c := &Clock{e: make(vv.Vector[ReplicaID], 0, len(m))}
 	for id, n := range m {
 		if n > 0 {
-			c.e = append(c.e, entry{id, n})
+			c.e = append(c.e, vv.Entry[ReplicaID]{ID: id, N: n})
 		}
 	}
-	slices.SortFunc(c.e, func(a, b entry) int { return strings.Compare(string(a.id), string(b.id)) })
+	slices.SortFunc(c.e, func(a, b vv.Entry[ReplicaID]) int { return strings.Compare(string(a.ID), string(b.ID)) })
 	return c
 }
 
-func (c *Clock) entries() []entry {
+func (c *Clock) entries() vv.Vector[ReplicaID] {
 	if c == nil {
 		return nil
 	}
 	return c.e
 }
 
-// search returns the index of id in c.e, or where it would be inserted.
-func (c *Clock) search(id ReplicaID) (int, bool) {
-	e := c.e
-	lo, hi := 0, len(e)
-	for lo < hi {
-		m := int(uint(lo+hi) >> 1)
-		if e[m].id < id {
-			lo = m + 1
-		} else {
-			hi = m
-		}
-	}
-	return lo, lo < len(e) && e[lo].id == id
-}
-
 // Tick records one more event of replica id and returns its new count.
 // It panics if the count would overflow uint64, which takes 2^63 events
 // past [MaxCounter].
 func (c *Clock) Tick(id ReplicaID) uint64 {
-	i, ok := c.search(id)
-	if !ok {
-		c.e = slices.Insert(c.e, i, entry{id, 1})
-		return 1
-	}
-	if c.e[i].n == math.MaxUint64 {
+	n, saturated := c.e.Add(id, 1)
+	if saturated {
 		panic("vclock: counter overflow for replica " + strconv.Quote(string(id)))
 	}
-	c.e[i].n++
-	return c.e[i].n
+	return n
 }
 
 // Get returns the count of replica id, 0 if the clock has none.
-func (c *Clock) Get(id ReplicaID) uint64 {
-	if c == nil {
-		return 0
-	}
-	if i, ok := c.search(id); ok {
-		return c.e[i].n
-	}
-	return 0
-}
+func (c *Clock) Get(id ReplicaID) uint64 { return c.entries().Get(id) }
 
 // Len returns the number of replicas with a non-zero count.
 func (c *Clock) Len() int { return len(c.entries()) }
@@ -138,7 +107,7 @@ func (c *Clock) Len() int { return len(c.entries()) }
 func (c *Clock) All() iter.Seq2[ReplicaID, uint64] {
 	return func(yield func(ReplicaID, uint64) bool) {
 		for _, e := range c.entries() {
-			if !yield(e.id, e.n) {
+			if !yield(e.ID, e.N) {
 				return
 			}
 		}
@@ -154,52 +123,9 @@ func (c *Clock) Clone() *Clock {
 // every event either had seen. It is commutative, associative and
 // idempotent. It allocates only when o names replicas c lacks.
 func (c *Clock) Merge(o *Clock) {
-	oe := o.entries()
-	if len(oe) == 0 || c == o {
-		return
+	if c != o {
+		c.e.Merge(o.entries())
 	}
-	// Count the replicas c lacks; when there are none, update in place.
-	missing := 0
-	for i, j := 0, 0; j < len(oe); {
-		switch {
-		case i == len(c.e) || oe[j].id < c.e[i].id:
-			missing++
-			j++
-		case oe[j].id == c.e[i].id:
-			i++
-			j++
-		default:
-			i++
-		}
-	}
-	if missing == 0 {
-		for i, j := 0, 0; j < len(oe); i++ {
-			if c.e[i].id == oe[j].id {
-				c.e[i].n = max(c.e[i].n, oe[j].n)
-				j++
-			}
-		}
-		return
-	}
-	out := make([]entry, 0, len(c.e)+missing)
-	i, j := 0, 0
-	for i < len(c.e) && j < len(oe) {
-		switch {
-		case c.e[i].id < oe[j].id:
-			out = append(out, c.e[i])
-			i++
-		case c.e[i].id > oe[j].id:
-			out = append(out, oe[j])
-			j++
-		default:
-			out = append(out, entry{c.e[i].id, max(c.e[i].n, oe[j].n)})
-			i++
-			j++
-		}
-	}
-	out = append(out, c.e[i:]...)
-	out = append(out, oe[j:]...)
-	c.e = out
 }
 
 // Compare returns how c stands against o in the happened-before order:
@@ -208,30 +134,7 @@ func (c *Clock) Merge(o *Clock) {
 // Missing replicas count as zero. The complexity is O(n+m), with no
 // allocation.
 func (c *Clock) Compare(o *Clock) Order {
-	a, b := c.entries(), o.entries()
-	less, more := false, false // some count of c is below / above o's
-	i, j := 0, 0
-	for i < len(a) && j < len(b) {
-		switch {
-		case a[i].id < b[j].id:
-			more = more || a[i].n > 0
-			i++
-		case a[i].id > b[j].id:
-			less = less || b[j].n > 0
-			j++
-		default:
-			less = less || a[i].n < b[j].n
-			more = more || a[i].n > b[j].n
-			i++
-			j++
-		}
-	}
-	for ; i < len(a); i++ {
-		more = more || a[i].n > 0
-	}
-	for ; j < len(b); j++ {
-		less = less || b[j].n > 0
-	}
+	less, more := vv.Compare(c.entries(), o.entries())
 	switch {
 	case less && more:
 		return Concurrent
@@ -246,12 +149,12 @@ func (c *Clock) Compare(o *Clock) Order {
 // Descends reports whether c has seen every event o has seen: Compare
 // returns [Equal] or [After].
 func (c *Clock) Descends(o *Clock) bool {
-	ord := c.Compare(o)
-	return ord == Equal || ord == After
+	_, less := vv.Compare(o.entries(), c.entries())
+	return !less
 }
 
 // Equal reports whether c and o hold the same counts.
-func (c *Clock) Equal(o *Clock) bool { return c.Compare(o) == Equal }
+func (c *Clock) Equal(o *Clock) bool { return vv.Equal(c.entries(), o.entries()) }
 
 // String formats c as {a:1 b:2}, in ReplicaID order.
 func (c *Clock) String() string {
@@ -261,9 +164,9 @@ func (c *Clock) String() string {
 		if i > 0 {
 			sb.WriteByte(' ')
 		}
-		sb.WriteString(string(e.id))
+		sb.WriteString(string(e.ID))
 		sb.WriteByte(':')
-		sb.WriteString(strconv.FormatUint(e.n, 10))
+		sb.WriteString(strconv.FormatUint(e.N, 10))
 	}
 	sb.WriteByte('}')
 	return sb.String()

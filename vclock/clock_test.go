@@ -5,6 +5,7 @@ import (
 	"maps"
 	"testing"
 
+	"github.com/converge-go/converge/internal/vv"
 	"pgregory.net/rapid"
 )
 
@@ -56,8 +57,8 @@ func rawClock(m map[ReplicaID]uint64) *Clock {
 	c := FromMap(m)
 	for id, n := range m {
 		if n == 0 {
-			i, _ := c.search(id)
-			c.e = append(c.e[:i], append([]entry{{id, 0}}, c.e[i:]...)...)
+			i, _ := c.e.Search(id)
+			c.e = append(c.e[:i], append(vv.Vector[ReplicaID]{{ID: id}}, c.e[i:]...)...)
 		}
 	}
 	return c

@@ -5,6 +5,8 @@ import (
 	"maps"
 	"slices"
 	"strings"
+
+	"github.com/converge-go/converge/internal/vv"
 )
 
 // A Context is a causal context: the set of dots (events) a replica has
@@ -23,6 +25,13 @@ import (
 type Context struct {
 	vv    Clock
 	cloud map[ReplicaID][]uint64 // per replica: ascending, each > vv.Get(r)+1, never empty
+}
+
+// ContextOf returns the context holding, for every replica r of vv, the
+// dots r:1 through r:vv.Get(r): what a replica whose version vector is vv
+// has seen.
+func ContextOf(vv *Clock) *Context {
+	return &Context{vv: *vv.Clone()}
 }
 
 // Next returns the next dot of replica id — one past the largest counter of
@@ -54,19 +63,19 @@ func (c *Context) Add(d Dot) {
 	if d.Counter == 0 {
 		return
 	}
-	i, ok := c.vv.search(d.Replica)
+	i, ok := c.vv.e.Search(d.Replica)
 	var top uint64
 	if ok {
-		top = c.vv.e[i].n
+		top = c.vv.e[i].N
 	}
 	switch {
 	case d.Counter <= top:
 		return
 	case d.Counter == top+1:
 		if ok {
-			c.vv.e[i].n++
+			c.vv.e[i].N++
 		} else {
-			c.vv.e = slices.Insert(c.vv.e, i, entry{d.Replica, 1})
+			c.vv.e = slices.Insert(c.vv.e, i, vv.Entry[ReplicaID]{ID: d.Replica, N: 1})
 		}
 		if len(c.cloud[d.Replica]) > 0 {
 			c.compact(d.Replica)
@@ -155,10 +164,10 @@ func (c *Context) Compact() {
 // compact restores the invariant for replica id.
 func (c *Context) compact(id ReplicaID) {
 	s := c.cloud[id]
-	i, ok := c.vv.search(id)
+	i, ok := c.vv.e.Search(id)
 	var top uint64
 	if ok {
-		top = c.vv.e[i].n
+		top = c.vv.e[i].N
 	}
 	k := 0
 	for k < len(s) && s[k] <= top+1 {
@@ -169,9 +178,9 @@ func (c *Context) compact(id ReplicaID) {
 		return
 	}
 	if ok {
-		c.vv.e[i].n = top
+		c.vv.e[i].N = top
 	} else {
-		c.vv.e = slices.Insert(c.vv.e, i, entry{id, top})
+		c.vv.e = slices.Insert(c.vv.e, i, vv.Entry[ReplicaID]{ID: id, N: top})
 	}
 	if k == len(s) {
 		delete(c.cloud, id)

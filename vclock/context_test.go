@@ -5,6 +5,7 @@ import (
 	"slices"
 	"testing"
 
+	"github.com/converge-go/converge/internal/vv"
 	"pgregory.net/rapid"
 )
 
@@ -52,8 +53,8 @@ func checkCompact(t *rapid.T, c *Context) {
 		}
 	}
 	for _, e := range c.vv.e {
-		if e.n == 0 {
-			t.Fatalf("zero entry for %q in the version vector", e.id)
+		if e.N == 0 {
+			t.Fatalf("zero entry for %q in the version vector", e.ID)
 		}
 	}
 }
@@ -175,7 +176,7 @@ func TestCompactKeepsMembership(t *testing.T) {
 		for _, id := range []ReplicaID{"a", "b", "c"} {
 			top := rapid.Uint64Range(0, 6).Draw(t, "vv")
 			if top > 0 {
-				c.vv.e = append(c.vv.e, entry{id, top})
+				c.vv.e = append(c.vv.e, vv.Entry[ReplicaID]{ID: id, N: top})
 			}
 			for n := uint64(1); n <= top; n++ {
 				model[Dot{id, n}] = true

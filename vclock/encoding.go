@@ -3,6 +3,7 @@ package vclock
 import (
 	"fmt"
 
+	"github.com/converge-go/converge/internal/vv"
 	"github.com/converge-go/converge/internal/wire"
 	"github.com/vmihailenco/msgpack/v5"
 )
@@ -32,15 +33,7 @@ func (c *Clock) AppendBinary(b []byte) ([]byte, error) {
 	return c.appendFields(b), nil
 }
 
-func (c *Clock) appendFields(b []byte) []byte {
-	e := c.entries()
-	b = wire.AppendMapLen(b, len(e))
-	for _, x := range e {
-		b = wire.AppendString(b, string(x.id))
-		b = wire.AppendUint(b, x.n)
-	}
-	return b
-}
+func (c *Clock) appendFields(b []byte) []byte { return c.entries().Append(b) }
 
 // MarshalBinary returns the canonical encoding of c: equal clocks give
 // identical bytes.
@@ -61,33 +54,14 @@ func (c *Clock) UnmarshalBinary(b []byte) error {
 	return nil
 }
 
-// readFields reads a {replica: count} map into c, which must be empty.
-func (c *Clock) readFields(r *wire.Reader) {
-	n := r.MapLen()
-	if n > 0 {
-		c.e = make([]entry, 0, n)
-	}
-	for i := 0; i < n && !r.Failed(); i++ {
-		at := r.Offset()
-		id := ReplicaID(r.Str())
-		if i > 0 && id <= c.e[i-1].id {
-			r.FailAt(at, "replica "+string(id)+" out of order or repeated")
-			return
-		}
-		at = r.Offset()
-		v := r.Uint()
-		if !r.Failed() && (v == 0 || v > MaxCounter) {
-			r.FailAt(at, "count of replica "+string(id)+" is 0 or above MaxCounter")
-			return
-		}
-		c.e = append(c.e, entry{id, v})
-	}
-}
+// readFields reads a {replica: count} map into c.
+func (c *Clock) readFields(r *wire.Reader) { c.e = vv.Read[ReplicaID](r, MaxCounter) }
 
 // EncodeMsgpack implements msgpack.CustomEncoder with the bytes of
 // MarshalBinary.
 func (c *Clock) EncodeMsgpack(enc *msgpack.Encoder) error {
-	return wire.EncodeTo(enc, c.appendFields(wire.AppendHeader(nil, wire.KindClock, 1)))
+	b, _ := c.AppendBinary(nil)
+	return wire.EncodeTo(enc, b)
 }
 
 // DecodeMsgpack implements msgpack.CustomDecoder as UnmarshalBinary does.

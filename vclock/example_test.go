@@ -95,3 +95,10 @@ func ExampleContext_Merge() {
 	// Output:
 	// {x:3}
 }
+
+func ExampleContextOf() {
+	c := vclock.ContextOf(vclock.FromMap(map[vclock.ReplicaID]uint64{"us-east": 3}))
+	fmt.Println(c.Contains(vclock.Dot{Replica: "us-east", Counter: 3}), c.Contains(vclock.Dot{Replica: "us-east", Counter: 4}))
+	// Output:
+	// true false
+}
