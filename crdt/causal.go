@@ -1,0 +1,350 @@
+package crdt
+
+import (
+	"slices"
+	"strings"
+
+	"github.com/converge-go/converge/internal/wire"
+	"github.com/converge-go/converge/vclock"
+)
+
+// The causal types (ORSet, RWSet, MVRegister, EWFlag, DWFlag) pair a dot
+// store with a causal context, after Almeida, Shoker and Baquero's
+// delta-state CRDTs. Inside one state, replicas are interned: a dot is a
+// small replica index plus a counter, so the dot stores hold integers, not
+// strings. The index order is the order replicas were first met; encodings
+// write replicas sorted by ID and remap the indices.
+
+// maxDotCounter bounds the counters decoders accept, as vclock.MaxCounter.
+const maxDotCounter = vclock.MaxCounter
+
+// A dot is replica ctx.ids[r]'s c-th event.
+type dot struct {
+	r uint32
+	c uint64
+}
+
+// A dotCtx is a causal context over an interned replica table: for each
+// replica, the contiguous run 1..top and a sorted cloud of counters beyond a
+// gap. Like vclock.Context it is always compact: every cloud counter is
+// above top+1.
+type dotCtx struct {
+	ids   []vclock.ReplicaID
+	ent   []ctxEntry                  // parallel to ids
+	index map[vclock.ReplicaID]uint32 // built once ids outgrow a linear scan
+}
+
+type ctxEntry struct {
+	top   uint64
+	cloud []uint64
+	live  uint64 // dots of this replica held in the store (kept by dotMap)
+}
+
+// size is the number of dots the entry holds.
+func (e *ctxEntry) size() uint64 { return e.top + uint64(len(e.cloud)) }
+
+// linearIDs is how many replicas are looked up by a scan before an index
+// map pays for itself.
+const linearIDs = 8
+
+// lookup returns the index of replica id.
+func (x *dotCtx) lookup(id vclock.ReplicaID) (uint32, bool) {
+	if x.index != nil {
+		i, ok := x.index[id]
+		return i, ok
+	}
+	for i, v := range x.ids {
+		if v == id {
+			return uint32(i), true
+		}
+	}
+	return 0, false
+}
+
+// intern returns the index of replica id, adding it if new.
+func (x *dotCtx) intern(id vclock.ReplicaID) uint32 {
+	if i, ok := x.lookup(id); ok {
+		return i
+	}
+	i := uint32(len(x.ids))
+	x.ids = append(x.ids, id)
+	x.ent = append(x.ent, ctxEntry{})
+	if x.index != nil {
+		x.index[id] = i
+	} else if len(x.ids) > linearIDs {
+		x.index = make(map[vclock.ReplicaID]uint32, 2*len(x.ids))
+		for j, v := range x.ids {
+			x.index[v] = uint32(j)
+		}
+	}
+	return i
+}
+
+func (e *ctxEntry) empty() bool { return e.top == 0 && len(e.cloud) == 0 }
+
+// next returns a new dot of replica r — one past the largest seen — and
+// adds it.
+func (x *dotCtx) next(r uint32) dot {
+	e := &x.ent[r]
+	if len(e.cloud) == 0 {
+		e.top++
+		return dot{r, e.top}
+	}
+	c := e.cloud[len(e.cloud)-1] + 1
+	e.cloud = append(e.cloud, c)
+	return dot{r, c}
+}
+
+// has reports whether d was seen.
+func (x *dotCtx) has(d dot) bool {
+	e := &x.ent[d.r]
+	if d.c <= e.top {
+		return true
+	}
+	if len(e.cloud) == 0 {
+		return false
+	}
+	_, found := slices.BinarySearch(e.cloud, d.c)
+	return found
+}
+
+// add records d as seen.
+func (x *dotCtx) add(d dot) {
+	e := &x.ent[d.r]
+	switch {
+	case d.c <= e.top:
+	case d.c == e.top+1:
+		e.top++
+		if len(e.cloud) > 0 {
+			e.compact()
+		}
+	default:
+		i, found := slices.BinarySearch(e.cloud, d.c)
+		if !found {
+			e.cloud = slices.Insert(e.cloud, i, d.c)
+		}
+	}
+}
+
+// compact folds into top every cloud counter that continues it.
+func (e *ctxEntry) compact() {
+	k := 0
+	for k < len(e.cloud) && e.cloud[k] <= e.top+1 {
+		e.top = max(e.top, e.cloud[k])
+		k++
+	}
+	if k == len(e.cloud) {
+		e.cloud = nil
+	} else if k > 0 {
+		e.cloud = slices.Clone(e.cloud[k:])
+	}
+}
+
+// translate returns, for each replica index of o, the index of the same
+// replica in x, interning the ones x lacks.
+func (x *dotCtx) translate(o *dotCtx) []uint32 {
+	tr := make([]uint32, len(o.ids))
+	for i, id := range o.ids {
+		tr[i] = x.intern(id)
+	}
+	return tr
+}
+
+// merge adds every dot of o to x; tr is x.translate(o).
+func (x *dotCtx) merge(o *dotCtx, tr []uint32) {
+	for i := range o.ent {
+		oe := &o.ent[i]
+		if oe.empty() {
+			continue
+		}
+		e := &x.ent[tr[i]]
+		e.top = max(e.top, oe.top)
+		if len(oe.cloud) > 0 {
+			e.cloud = unionCounters(e.cloud, oe.cloud)
+		}
+		// Drop cloud counters now covered, fold those that continue top.
+		k := 0
+		for k < len(e.cloud) && e.cloud[k] <= e.top {
+			k++
+		}
+		e.cloud = e.cloud[k:]
+		if len(e.cloud) > 0 {
+			e.compact()
+		}
+		if len(e.cloud) == 0 {
+			e.cloud = nil
+		}
+	}
+}
+
+// unionCounters returns the sorted union of two ascending slices in a new
+// slice.
+func unionCounters(a, b []uint64) []uint64 {
+	out := make([]uint64, 0, len(a)+len(b))
+	i, j := 0, 0
+	for i < len(a) && j < len(b) {
+		switch {
+		case a[i] < b[j]:
+			out = append(out, a[i])
+			i++
+		case a[i] > b[j]:
+			out = append(out, b[j])
+			j++
+		default:
+			out = append(out, a[i])
+			i++
+			j++
+		}
+	}
+	out = append(out, a[i:]...)
+	return append(out, b[j:]...)
+}
+
+// clone returns an independent copy of x.
+func (x *dotCtx) clone() dotCtx {
+	out := dotCtx{ids: slices.Clone(x.ids), ent: make([]ctxEntry, len(x.ent))}
+	for i, e := range x.ent {
+		out.ent[i] = ctxEntry{e.top, slices.Clone(e.cloud), e.live}
+	}
+	if x.index != nil {
+		out.index = make(map[vclock.ReplicaID]uint32, len(x.index))
+		for id, i := range x.index {
+			out.index[id] = i
+		}
+	}
+	return out
+}
+
+// equal reports whether x and o hold the same dots, whatever their replica
+// numbering.
+func (x *dotCtx) equal(o *dotCtx) bool {
+	n := 0
+	for i := range x.ent {
+		e := &x.ent[i]
+		if e.empty() {
+			continue
+		}
+		n++
+		j, ok := o.lookup(x.ids[i])
+		if !ok || e.top != o.ent[j].top || !slices.Equal(e.cloud, o.ent[j].cloud) {
+			return false
+		}
+	}
+	for i := range o.ent {
+		if !o.ent[i].empty() {
+			n--
+		}
+	}
+	return n == 0
+}
+
+// toContext converts x to a vclock.Context.
+func (x *dotCtx) toContext() *vclock.Context {
+	var c vclock.Context
+	for i := range x.ent {
+		e := &x.ent[i]
+		if e.top > 0 {
+			c.Merge(vclock.ContextOf(vclock.FromMap(map[vclock.ReplicaID]uint64{x.ids[i]: e.top})))
+		}
+		for _, n := range e.cloud {
+			c.Add(vclock.Dot{Replica: x.ids[i], Counter: n})
+		}
+	}
+	return &c
+}
+
+// order returns the indices of x's non-empty replicas sorted by ID, and
+// pos, which maps an index to its position in that order.
+func (x *dotCtx) order() (sorted []uint32, pos []uint32) {
+	sorted = make([]uint32, 0, len(x.ids))
+	for i := range x.ids {
+		if !x.ent[i].empty() {
+			sorted = append(sorted, uint32(i))
+		}
+	}
+	slices.SortFunc(sorted, func(a, b uint32) int { return strings.Compare(string(x.ids[a]), string(x.ids[b])) })
+	pos = make([]uint32, len(x.ids))
+	for p, i := range sorted {
+		pos[i] = uint32(p)
+	}
+	return sorted, pos
+}
+
+// appendTo appends the context as two fields: the replicas [id...] sorted
+// by ID, then for each of them, in the same order, its run and cloud as
+// [top, [counter...]] flattened into one array. It returns the position of
+// each replica index in that order, for encoding dots.
+func (x *dotCtx) appendTo(b []byte) ([]byte, []uint32) {
+	sorted, pos := x.order()
+	b = wire.AppendArrayLen(b, len(sorted))
+	for _, i := range sorted {
+		b = wire.AppendString(b, string(x.ids[i]))
+	}
+	b = wire.AppendArrayLen(b, 2*len(sorted))
+	for _, i := range sorted {
+		e := &x.ent[i]
+		b = wire.AppendUint(b, e.top)
+		b = wire.AppendArrayLen(b, len(e.cloud))
+		for _, c := range e.cloud {
+			b = wire.AppendUint(b, c)
+		}
+	}
+	return b, pos
+}
+
+// readCtx reads the two fields appendTo writes and checks that they are
+// canonical: replicas strictly ascending, every replica with a run or a
+// cloud, cloud counters strictly ascending and above top+1, and every
+// counter at most maxDotCounter.
+func readCtx(r *wire.Reader) dotCtx {
+	var x dotCtx
+	n := r.ArrayLen()
+	if n > 0 {
+		x.ids = make([]vclock.ReplicaID, 0, n)
+	}
+	for i := 0; i < n && !r.Failed(); i++ {
+		at := r.Offset()
+		id := vclock.ReplicaID(r.Str())
+		if i > 0 && id <= x.ids[i-1] {
+			r.FailAt(at, "replica "+string(id)+" out of order or repeated")
+			return dotCtx{}
+		}
+		x.ids = append(x.ids, id)
+	}
+	at := r.Offset()
+	if m := r.ArrayLen(); !r.Failed() && m != 2*len(x.ids) {
+		r.FailAt(at, "causal context does not match the replica list")
+		return dotCtx{}
+	}
+	x.ent = make([]ctxEntry, len(x.ids))
+	for i := 0; i < len(x.ids) && !r.Failed(); i++ {
+		e := &x.ent[i]
+		at := r.Offset()
+		e.top = r.Uint()
+		k := r.ArrayLen()
+		if k > 0 {
+			e.cloud = make([]uint64, 0, k)
+		}
+		low := e.top + 1
+		for j := 0; j < k && !r.Failed(); j++ {
+			c := r.Uint()
+			if !r.Failed() && (c <= low || c > maxDotCounter) {
+				r.FailAt(at, "cloud of replica "+string(x.ids[i])+" not compact, not ascending or out of range")
+				return dotCtx{}
+			}
+			e.cloud = append(e.cloud, c)
+			low = c
+		}
+		if !r.Failed() && (e.empty() || e.top > maxDotCounter) {
+			r.FailAt(at, "replica "+string(x.ids[i])+" has an empty or out-of-range context")
+			return dotCtx{}
+		}
+	}
+	if len(x.ids) > linearIDs {
+		x.index = make(map[vclock.ReplicaID]uint32, len(x.ids))
+		for i, id := range x.ids {
+			x.index[id] = uint32(i)
+		}
+	}
+	return x
+}

@@ -1,0 +1,35 @@
+package crdt
+
+import (
+	"fmt"
+
+	"github.com/converge-go/converge/internal/wire"
+	"github.com/vmihailenco/msgpack/v5"
+)
+
+// decodeErr wraps a decoding error with the package and type.
+func decodeErr(typ string, err error) error {
+	return fmt.Errorf("crdt: decoding %s: %w", typ, err)
+}
+
+type binaryAppender interface {
+	AppendBinary(b []byte) ([]byte, error)
+}
+
+// encodeTo is the body of every EncodeMsgpack hook.
+func encodeTo(enc *msgpack.Encoder, v binaryAppender) error {
+	b, err := v.AppendBinary(nil)
+	if err != nil {
+		return err
+	}
+	return wire.EncodeTo(enc, b)
+}
+
+// decodeFrom is the body of every DecodeMsgpack hook.
+func decodeFrom(dec *msgpack.Decoder, v interface{ UnmarshalBinary([]byte) error }, typ string) error {
+	raw, err := wire.DecodeFrom(dec)
+	if err != nil {
+		return decodeErr(typ, err)
+	}
+	return v.UnmarshalBinary(raw)
+}

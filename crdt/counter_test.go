@@ -1,0 +1,130 @@
+package crdt_test
+
+import (
+	"fmt"
+	"maps"
+	"math"
+	"testing"
+
+	"github.com/converge-go/converge/crdt"
+	"github.com/converge-go/converge/merge/mergetest"
+	"github.com/converge-go/converge/vclock"
+	"pgregory.net/rapid"
+)
+
+// amountGen draws increments, mostly small, sometimes huge to reach the
+// saturation paths.
+var amountGen = rapid.OneOf(rapid.Uint64Range(0, 5), rapid.Uint64Range(0, math.MaxUint64))
+
+func TestGCounter(t *testing.T) {
+	mergetest.Check(t, mergetest.Spec[*crdt.GCounter]{
+		New: func() *crdt.GCounter { return new(crdt.GCounter) },
+		Op: rapid.Custom(func(t *rapid.T) mergetest.Op[*crdt.GCounter] {
+			n := amountGen.Draw(t, "n")
+			return mergetest.Op[*crdt.GCounter]{
+				Name: fmt.Sprintf("inc %d", n), Arg: n,
+				Apply: func(r *mergetest.Replica, c *crdt.GCounter) *crdt.GCounter { return c.Inc(r.ID, n) },
+			}
+		}),
+		Model: func(t *rapid.T, h *mergetest.History[*crdt.GCounter], final *crdt.GCounter) {
+			// Each replica's count is the saturating sum of its increments.
+			want := map[vclock.ReplicaID]uint64{}
+			for _, e := range h.Events {
+				want[e.Replica] = satAdd(want[e.Replica], e.Op.Arg.(uint64))
+				if want[e.Replica] == 0 {
+					delete(want, e.Replica)
+				}
+			}
+			if got := maps.Collect(final.All()); !maps.Equal(got, want) {
+				t.Fatalf("counts %v, want %v", got, want)
+			}
+			var sum uint64
+			for _, n := range want {
+				sum = satAdd(sum, n)
+			}
+			if got := final.Value(); got != sum {
+				t.Fatalf("Value() = %d, want %d", got, sum)
+			}
+		},
+	})
+}
+
+func satAdd(a, b uint64) uint64 {
+	if a+b < a {
+		return math.MaxUint64
+	}
+	return a + b
+}
+
+func TestPNCounter(t *testing.T) {
+	mergetest.Check(t, mergetest.Spec[*crdt.PNCounter]{
+		New: func() *crdt.PNCounter { return new(crdt.PNCounter) },
+		Op: rapid.Custom(func(t *rapid.T) mergetest.Op[*crdt.PNCounter] {
+			n := rapid.Uint64Range(0, 1000).Draw(t, "n")
+			if rapid.Bool().Draw(t, "dec") {
+				return mergetest.Op[*crdt.PNCounter]{
+					Name: fmt.Sprintf("dec %d", n), Arg: -int64(n),
+					Apply: func(r *mergetest.Replica, c *crdt.PNCounter) *crdt.PNCounter { return c.Dec(r.ID, n) },
+				}
+			}
+			return mergetest.Op[*crdt.PNCounter]{
+				Name: fmt.Sprintf("inc %d", n), Arg: int64(n),
+				Apply: func(r *mergetest.Replica, c *crdt.PNCounter) *crdt.PNCounter { return c.Inc(r.ID, n) },
+			}
+		}),
+		Model: func(t *rapid.T, h *mergetest.History[*crdt.PNCounter], final *crdt.PNCounter) {
+			var want int64
+			for _, e := range h.Events {
+				want += e.Op.Arg.(int64)
+			}
+			if got := final.Value(); got != want {
+				t.Fatalf("Value() = %d, want %d", got, want)
+			}
+		},
+	})
+}
+
+func TestGCounterSaturates(t *testing.T) {
+	var c crdt.GCounter
+	c.Inc("a", math.MaxUint64-1)
+	c.Inc("a", 5)
+	c.Inc("b", 3)
+	if got := c.Get("a"); got != math.MaxUint64 {
+		t.Errorf("Get(a) = %d, want %d", got, uint64(math.MaxUint64))
+	}
+	if got := c.Value(); got != math.MaxUint64 {
+		t.Errorf("Value() = %d, want %d", got, uint64(math.MaxUint64))
+	}
+}
+
+func TestPNCounterValueClamps(t *testing.T) {
+	var c crdt.PNCounter
+	c.Dec("a", math.MaxUint64)
+	if got := c.Value(); got != math.MinInt64 {
+		t.Errorf("Value() = %d, want %d", got, int64(math.MinInt64))
+	}
+	c.Inc("b", math.MaxUint64)
+	c.Inc("c", math.MaxUint64)
+	if got := c.Value(); got != 0 {
+		t.Errorf("Value() = %d, want 0 (both halves saturated)", got)
+	}
+	var d crdt.PNCounter
+	d.Inc("a", math.MaxUint64)
+	if got := d.Value(); got != math.MaxInt64 {
+		t.Errorf("Value() = %d, want %d", got, int64(math.MaxInt64))
+	}
+}
+
+func TestCounterDeltaIsSmall(t *testing.T) {
+	var c crdt.GCounter
+	for _, id := range []vclock.ReplicaID{"a", "b", "c"} {
+		c.Inc(id, 1)
+	}
+	d := c.Inc("b", 2)
+	if got := maps.Collect(d.All()); !maps.Equal(got, map[vclock.ReplicaID]uint64{"b": 3}) {
+		t.Fatalf("delta holds %v, want {b:3}", got)
+	}
+	if d := new(crdt.GCounter).Inc("a", 0); d.Value() != 0 || len(maps.Collect(d.All())) != 0 {
+		t.Fatalf("Inc by 0 of a new replica gave a non-empty delta")
+	}
+}

@@ -1,0 +1,69 @@
+// Package crdt provides conflict-free replicated data types: values that
+// replicas in different regions update independently and merge in any
+// order, duplicated or delayed, to the same result.
+//
+// # Types
+//
+//	Counters   GCounter (grow-only), PNCounter (up and down)
+//	Sets       GSet (grow-only), TwoPSet (remove once), ORSet (add-wins,
+//	           observed-remove, no tombstones), RWSet (remove-wins)
+//	Registers  LWWRegister (last writer by hybrid logical clock),
+//	           MVRegister (keeps concurrent writes as siblings)
+//	Flags      EWFlag (enable-wins), DWFlag (disable-wins)
+//
+// # Laws
+//
+// Every type is a join-semilattice: Merge is commutative, associative and
+// idempotent, so replicas that have received the same updates, in whatever
+// order and however often, are Equal and encode to the same bytes. The
+// package's tests check these laws, and convergence under reordering,
+// duplication, loss and clock skew, with merge/mergetest — which you can run
+// on your own types too.
+//
+// # Deltas
+//
+// Mutators take the writer's vclock.ReplicaID where the type needs one
+// (GSet and TwoPSet do not: a union is the same whoever adds), apply the
+// change, and return a delta: a value of the same type holding only the
+// change, never nil, which merges into other replicas like any state. Ship
+// deltas instead of full states and replication costs O(change). A delta of
+// a causal type (ORSet, RWSet, the flags) says which elements its causal
+// context speaks for, so merging it costs O(delta), not O(state).
+//
+// # Causal types
+//
+// ORSet, RWSet, MVRegister, EWFlag and DWFlag pair a dot store with a
+// causal context (Almeida, Shoker and Baquero, "Delta State Replicated Data
+// Types", 2018). A dot names one write; the context remembers every dot a
+// replica has seen, compactly — a run per replica plus the dots beyond a
+// gap. A dot in the context but not in the store was overwritten or
+// removed, which is how removes work without tombstones.
+//
+// # Validation
+//
+// Merge trusts its argument. Each type has a ValidateMerge method that
+// reports, as a *ValidationError matching ErrInconsistent, a pair of states
+// no two correct replicas could produce — the same dot carrying different
+// data, as when two writers share a ReplicaID. Run it on states and deltas
+// from peers you do not trust, before Merge.
+//
+// # Concurrency
+//
+// No type is safe for concurrent use: guard each with a mutex, or keep one
+// per goroutine and merge. Clone copies; copying a struct value does not.
+//
+// # Wire format
+//
+// Every type has MarshalBinary, UnmarshalBinary, AppendBinary and msgpack
+// hooks (github.com/vmihailenco/msgpack/v5), all writing one canonical
+// encoding: a msgpack array [format version, kind tag, fields...]. Equal
+// states give identical bytes. Decoders accept only canonical input, check
+// every length against the bytes present before allocating, check each
+// type's invariants, never panic, and report errors matching ErrMalformed
+// or ErrUnsupported with a *DecodeError saying where the input went wrong.
+// Element and value types are encoded with msgpack; strings, integers and
+// booleans, named or not, take a fast path. An element type must encode
+// injectively — distinct values to distinct bytes — which rules out floats
+// (NaN, -0) and structs that differ only in unexported fields.
+// docs/wire-format.md specifies the bytes.
+package crdt

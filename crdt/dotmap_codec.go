@@ -1,0 +1,176 @@
+package crdt
+
+import (
+	"bytes"
+	"slices"
+	"strconv"
+
+	"github.com/converge-go/converge/internal/wire"
+)
+
+// dotMapFields is the number of fields appendTo writes.
+const dotMapFields = 5
+
+// appendTo appends m's fields: partial, replicas, context, entries, gone.
+//
+// Entries are grouped by replica, in the order of the replica list: for
+// each replica an array [gap, element, gap, element, ...] with the
+// replica's dots in ascending counter order, each gap being the counter
+// minus the previous one (the first is the counter itself). An element with
+// several dots appears once per dot. With tagged, each gap is shifted left
+// one bit and the low bit is the removal tag. Sorting by dot rather than by
+// element makes the order canonical without comparing elements, and keeps
+// gaps — and so the encoding — small.
+func (m *dotMap[E]) appendTo(b []byte, tagged bool) []byte {
+	b = wire.AppendBool(b, m.partial)
+	b, pos := m.ctx.appendTo(b)
+	type item struct {
+		c  uint64
+		rm bool
+		e  E
+	}
+	nrep := 0
+	for i := range m.ctx.ent {
+		if !m.ctx.ent[i].empty() {
+			nrep++
+		}
+	}
+	buckets := make([][]item, nrep)
+	var buf []tdot
+	m.st.all(func(e E, v uint64) bool {
+		if v != 0 {
+			d := unpack(v)
+			p := pos[d.r]
+			buckets[p] = append(buckets[p], item{d.c, d.rm, e})
+			return true
+		}
+		buf = m.st.expand(e, 0, true, buf[:0])
+		for _, d := range buf {
+			p := pos[d.r]
+			buckets[p] = append(buckets[p], item{d.c, d.rm, e})
+		}
+		return true
+	})
+	k := kindOf[E]()
+	b = wire.AppendArrayLen(b, nrep)
+	for _, items := range buckets {
+		slices.SortFunc(items, func(a, b item) int {
+			switch {
+			case a.c < b.c:
+				return -1
+			case a.c > b.c:
+				return 1
+			}
+			return 0
+		})
+		b = wire.AppendArrayLen(b, 2*len(items))
+		var prev uint64
+		for _, it := range items {
+			g := it.c - prev
+			prev = it.c
+			if tagged {
+				g <<= 1
+				if it.rm {
+					g |= 1
+				}
+			}
+			b = wire.AppendUint(b, g)
+			b = appendElem(b, k, it.e)
+		}
+	}
+	gone := make([]E, 0, len(m.gone))
+	for e := range m.gone {
+		gone = append(gone, e)
+	}
+	sortElems(k, gone)
+	b = wire.AppendArrayLen(b, len(gone))
+	for _, e := range gone {
+		b = appendElem(b, k, e)
+	}
+	return b
+}
+
+// readDotMap reads the fields appendTo writes and checks every invariant:
+// a canonical context, every dot in it and appearing once, counters
+// ascending within a replica, gone sorted, disjoint from the elements and
+// empty unless partial.
+func readDotMap[E comparable](r *wire.Reader, tagged bool) dotMap[E] {
+	var m dotMap[E]
+	m.partial = r.Bool()
+	m.ctx = readCtx(r)
+	k := kindOf[E]()
+	at := r.Offset()
+	if n := r.ArrayLen(); !r.Failed() && n != len(m.ctx.ids) {
+		r.FailAt(at, "entries do not match the replica list")
+	}
+	var buf []tdot
+	for p := 0; p < len(m.ctx.ids) && !r.Failed(); p++ {
+		at := r.Offset()
+		n := r.ArrayLen()
+		if n%2 != 0 {
+			r.FailAt(at, "entries of replica "+string(m.ctx.ids[p])+" are not (gap, element) pairs")
+			break
+		}
+		var c uint64
+		for i := 0; i < n/2 && !r.Failed(); i++ {
+			at := r.Offset()
+			g := r.Uint()
+			var rm bool
+			if tagged {
+				rm = g&1 == 1
+				g >>= 1
+			}
+			if r.Failed() {
+				break
+			}
+			if g == 0 || g > maxDotCounter-c {
+				r.FailAt(at, "dot counter gap is zero or out of range")
+				break
+			}
+			c += g
+			d := tdot{dot{uint32(p), c}, rm}
+			if !m.ctx.has(d.dot) {
+				r.FailAt(at, "dot "+string(m.ctx.ids[p])+":"+strconv.FormatUint(c, 10)+" is not in the causal context")
+				break
+			}
+			e, _ := readElem[E](r, k)
+			if r.Failed() {
+				break
+			}
+			v, had := m.st.get(e)
+			if !had {
+				m.replace(e, 0, false, []tdot{d})
+				continue
+			}
+			buf = append(m.st.expand(e, v, had, buf[:0]), d)
+			m.replace(e, v, had, buf)
+		}
+	}
+	at = r.Offset()
+	n := r.ArrayLen()
+	if n > 0 && !m.partial && !r.Failed() {
+		r.FailAt(at, "a full state lists removed elements")
+	}
+	var prev []byte
+	for i := 0; i < n && !r.Failed(); i++ {
+		at := r.Offset()
+		e, raw := readElem[E](r, k)
+		if r.Failed() {
+			break
+		}
+		if i > 0 && bytes.Compare(prev, raw) >= 0 {
+			r.FailAt(at, "removed elements out of order or repeated")
+			break
+		}
+		if _, ok := m.st.get(e); ok {
+			r.FailAt(at, "a removed element also has dots")
+			break
+		}
+		prev = raw
+		if m.gone == nil {
+			m.gone = make(map[E]struct{}, n)
+		}
+		m.gone[e] = struct{}{}
+	}
+	return m
+}

@@ -1,0 +1,245 @@
+package crdt
+
+import (
+	"bytes"
+	"cmp"
+	"reflect"
+	"slices"
+	"strings"
+	"sync"
+	"unsafe"
+
+	"github.com/converge-go/converge/internal/wire"
+	"github.com/vmihailenco/msgpack/v5"
+)
+
+// Elements of generic types (set members, map keys, register values) are
+// written as msgpack values. Strings, integers and booleans — including
+// named types over them — take a fast path that needs no reflection; any
+// other type goes through github.com/vmihailenco/msgpack/v5 with compact
+// integers and sorted map keys, so that one value has one encoding.
+// Canonical order among elements is the byte order of their encodings.
+
+// elemKind classifies E once per operation for the fast paths.
+type elemKind uint8
+
+const (
+	elemOther elemKind = iota
+	elemString
+	elemInt
+	elemUint
+	elemBool
+)
+
+func kindOf[E any]() elemKind {
+	switch reflect.TypeFor[E]().Kind() {
+	case reflect.String:
+		return elemString
+	case reflect.Int, reflect.Int8, reflect.Int16, reflect.Int32, reflect.Int64:
+		return elemInt
+	case reflect.Uint, reflect.Uint8, reflect.Uint16, reflect.Uint32, reflect.Uint64, reflect.Uintptr:
+		return elemUint
+	case reflect.Bool:
+		return elemBool
+	}
+	return elemOther
+}
+
+// asString, asInt and asUint read E through its underlying kind, which
+// kindOf has checked; a named type over string (type SKU string) then costs
+// no more than a string.
+func asString[E any](e *E) string { return *(*string)(unsafe.Pointer(e)) }
+
+func asInt[E any](e *E) int64 {
+	switch unsafe.Sizeof(*e) {
+	case 1:
+		return int64(*(*int8)(unsafe.Pointer(e)))
+	case 2:
+		return int64(*(*int16)(unsafe.Pointer(e)))
+	case 4:
+		return int64(*(*int32)(unsafe.Pointer(e)))
+	}
+	return *(*int64)(unsafe.Pointer(e))
+}
+
+func asUint[E any](e *E) uint64 {
+	switch unsafe.Sizeof(*e) {
+	case 1:
+		return uint64(*(*uint8)(unsafe.Pointer(e)))
+	case 2:
+		return uint64(*(*uint16)(unsafe.Pointer(e)))
+	case 4:
+		return uint64(*(*uint32)(unsafe.Pointer(e)))
+	}
+	return *(*uint64)(unsafe.Pointer(e))
+}
+
+// setInt stores v into e if it fits E's size, and reports whether it did.
+func setInt[E any](e *E, v int64) bool {
+	switch unsafe.Sizeof(*e) {
+	case 1:
+		*(*int8)(unsafe.Pointer(e)) = int8(v)
+		return int64(int8(v)) == v
+	case 2:
+		*(*int16)(unsafe.Pointer(e)) = int16(v)
+		return int64(int16(v)) == v
+	case 4:
+		*(*int32)(unsafe.Pointer(e)) = int32(v)
+		return int64(int32(v)) == v
+	}
+	*(*int64)(unsafe.Pointer(e)) = v
+	return true
+}
+
+func setUint[E any](e *E, v uint64) bool {
+	switch unsafe.Sizeof(*e) {
+	case 1:
+		*(*uint8)(unsafe.Pointer(e)) = uint8(v)
+		return uint64(uint8(v)) == v
+	case 2:
+		*(*uint16)(unsafe.Pointer(e)) = uint16(v)
+		return uint64(uint16(v)) == v
+	case 4:
+		*(*uint32)(unsafe.Pointer(e)) = uint32(v)
+		return uint64(uint32(v)) == v
+	}
+	*(*uint64)(unsafe.Pointer(e)) = v
+	return true
+}
+
+var encPool = sync.Pool{New: func() any {
+	s := &elemEncoder{}
+	s.enc = msgpack.NewEncoder(&s.buf)
+	s.enc.UseCompactInts(true)
+	s.enc.SetSortMapKeys(true)
+	return s
+}}
+
+type elemEncoder struct {
+	buf bytes.Buffer
+	enc *msgpack.Encoder
+}
+
+// appendElem appends the canonical encoding of e.
+func appendElem[E any](b []byte, k elemKind, e E) []byte {
+	switch k {
+	case elemString:
+		return wire.AppendString(b, asString(&e))
+	case elemInt:
+		return wire.AppendInt(b, asInt(&e))
+	case elemUint:
+		return wire.AppendUint(b, asUint(&e))
+	case elemBool:
+		return wire.AppendBool(b, *(*bool)(unsafe.Pointer(&e)))
+	}
+	s := encPool.Get().(*elemEncoder)
+	defer encPool.Put(s)
+	s.buf.Reset()
+	if err := s.enc.Encode(e); err != nil {
+		// Only a type msgpack cannot encode gets here: a programming error
+		// caught the first time such a value is encoded.
+		panic("crdt: cannot encode element of type " + reflect.TypeFor[E]().String() + ": " + err.Error())
+	}
+	return append(b, s.buf.Bytes()...)
+}
+
+// readElem reads one element and fails unless its encoding is canonical.
+// It returns the element's bytes in the input, for order checks.
+func readElem[E any](r *wire.Reader, k elemKind) (e E, raw []byte) {
+	start := r.Offset()
+	switch k {
+	case elemString:
+		p := r.StrBytes()
+		if r.Failed() {
+			return e, nil
+		}
+		*(*string)(unsafe.Pointer(&e)) = string(p)
+	case elemInt:
+		v := r.Int()
+		if !r.Failed() && !setInt(&e, v) {
+			r.FailAt(start, "integer out of range for "+reflect.TypeFor[E]().String())
+		}
+	case elemUint:
+		v := r.Uint()
+		if !r.Failed() && !setUint(&e, v) {
+			r.FailAt(start, "integer out of range for "+reflect.TypeFor[E]().String())
+		}
+	case elemBool:
+		*(*bool)(unsafe.Pointer(&e)) = r.Bool()
+	default:
+		raw = r.Raw()
+		if r.Failed() {
+			return e, nil
+		}
+		if err := msgpack.Unmarshal(raw, &e); err != nil {
+			r.FailAt(start, "element: "+err.Error())
+			return e, nil
+		}
+	}
+	if r.Failed() {
+		return e, nil
+	}
+	raw = r.Since(start)
+	var canonical bool
+	if k == elemString {
+		n := len(asString(&e))
+		canonical = len(raw)-n == strHeaderLen(n)
+	} else {
+		var tmp [16]byte
+		canonical = bytes.Equal(appendElem(tmp[:0], k, e), raw)
+	}
+	if !canonical {
+		r.FailAt(start, "element not in canonical form")
+	}
+	return e, raw
+}
+
+// strHeaderLen is the size of the shortest msgpack str header for n bytes.
+func strHeaderLen(n int) int {
+	switch {
+	case n < 32:
+		return 1
+	case n <= 0xff:
+		return 2
+	case n <= 0xffff:
+		return 3
+	}
+	return 5
+}
+
+// compareEncoded orders two elements by their canonical encodings without
+// building them where it can: msgpack writes a string as a length-class
+// header then its bytes, so encoded order is by length, then by bytes.
+func compareEncoded[E any](k elemKind, a, b E) int {
+	if k == elemString {
+		sa, sb := asString(&a), asString(&b)
+		if c := cmp.Compare(len(sa), len(sb)); c != 0 {
+			return c
+		}
+		return strings.Compare(sa, sb)
+	}
+	return bytes.Compare(appendElem(nil, k, a), appendElem(nil, k, b))
+}
+
+// sortElems sorts es by their canonical encodings.
+func sortElems[E any](k elemKind, es []E) {
+	if k == elemString {
+		slices.SortFunc(es, func(a, b E) int { return compareEncoded(k, a, b) })
+		return
+	}
+	type keyed struct {
+		key []byte
+		e   E
+	}
+	ks := make([]keyed, len(es))
+	var buf []byte
+	for i, e := range es {
+		start := len(buf)
+		buf = appendElem(buf, k, e)
+		ks[i] = keyed{buf[start:len(buf):len(buf)], e}
+	}
+	slices.SortFunc(ks, func(a, b keyed) int { return bytes.Compare(a.key, b.key) })
+	for i := range ks {
+		es[i] = ks[i].e
+	}
+}

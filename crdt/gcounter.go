@@ -1,0 +1,218 @@
+package crdt
+
+import (
+	"fmt"
+	"iter"
+	"slices"
+
+	"github.com/converge-go/converge/internal/vv"
+	"github.com/converge-go/converge/internal/wire"
+	"github.com/converge-go/converge/vclock"
+	"github.com/vmihailenco/msgpack/v5"
+)
+
+// A GCounter is a grow-only counter: each replica counts its own increments,
+// and the value is the sum over replicas. Merge takes the per-replica
+// maximum.
+//
+// The zero GCounter is zero and ready to use. A GCounter is not safe for
+// concurrent use; a copied GCounter value shares its entries with the
+// original, so use [GCounter.Clone]. Entries are kept sorted by replica:
+// Inc costs O(log n) for a replica already present, Merge O(n+m).
+type GCounter struct {
+	v vv.Vector[vclock.ReplicaID]
+}
+
+var (
+	_ msgpack.CustomEncoder = (*GCounter)(nil)
+	_ msgpack.CustomDecoder = (*GCounter)(nil)
+)
+
+// Inc adds n to replica id's count and returns the delta: a GCounter
+// holding id's new count alone. A count that would pass the largest uint64
+// stays there. Inc allocates only the delta, and nothing when the delta is
+// not used (it is small enough to be inlined).
+func (c *GCounter) Inc(id vclock.ReplicaID, n uint64) *GCounter {
+	return c.deltaOf(id, c.add(id, n))
+}
+
+func (c *GCounter) add(id vclock.ReplicaID, n uint64) uint64 {
+	v, _ := c.v.Add(id, n)
+	return v
+}
+
+func (c *GCounter) deltaOf(id vclock.ReplicaID, v uint64) *GCounter {
+	if v == 0 {
+		return &GCounter{}
+	}
+	return &GCounter{v: vv.Vector[vclock.ReplicaID]{{ID: id, N: v}}}
+}
+
+// Value returns the sum of all replicas' counts, saturating at the largest
+// uint64. The complexity is O(n).
+func (c *GCounter) Value() uint64 { return c.v.Sum() }
+
+// Get returns replica id's count.
+func (c *GCounter) Get(id vclock.ReplicaID) uint64 { return c.v.Get(id) }
+
+// All returns the (replica, count) pairs in ascending ReplicaID order.
+func (c *GCounter) All() iter.Seq2[vclock.ReplicaID, uint64] {
+	return func(yield func(vclock.ReplicaID, uint64) bool) {
+		for _, e := range c.v {
+			if !yield(e.ID, e.N) {
+				return
+			}
+		}
+	}
+}
+
+// Merge sets c to the per-replica maximum of c and o. It is commutative,
+// associative and idempotent, and allocates only when o names replicas c
+// lacks.
+func (c *GCounter) Merge(o *GCounter) {
+	if c != o {
+		c.v.Merge(o.v)
+	}
+}
+
+// Clone returns an independent copy of c.
+func (c *GCounter) Clone() *GCounter { return &GCounter{v: slices.Clone(c.v)} }
+
+// Equal reports whether c and o hold the same per-replica counts.
+func (c *GCounter) Equal(o *GCounter) bool { return vv.Equal(c.v, o.v) }
+
+// ValidateMerge always returns nil: every pair of GCounter states could come
+// from correct replicas. It exists so that all types share the method.
+func (c *GCounter) ValidateMerge(o *GCounter) error { return nil }
+
+// String formats c as its value.
+func (c *GCounter) String() string { return fmt.Sprint(c.Value()) }
+
+// AppendBinary appends the encoding of c: [1, 16, {replica: count}].
+func (c *GCounter) AppendBinary(b []byte) ([]byte, error) {
+	return c.v.Append(wire.AppendHeader(b, wire.KindGCounter, 1)), nil
+}
+
+// MarshalBinary returns the canonical encoding of c.
+func (c *GCounter) MarshalBinary() ([]byte, error) { return c.AppendBinary(nil) }
+
+// UnmarshalBinary replaces c with the counter encoded in b. On error c is
+// unchanged.
+func (c *GCounter) UnmarshalBinary(b []byte) error {
+	r := wire.NewReader(b, wire.Limits{})
+	r.Header(wire.KindGCounter, 1)
+	v := vv.Read[vclock.ReplicaID](&r, ^uint64(0))
+	if err := r.End(); err != nil {
+		return decodeErr("GCounter", err)
+	}
+	c.v = v
+	return nil
+}
+
+// EncodeMsgpack implements msgpack.CustomEncoder with the bytes of
+// MarshalBinary.
+func (c *GCounter) EncodeMsgpack(enc *msgpack.Encoder) error { return encodeTo(enc, c) }
+
+// DecodeMsgpack implements msgpack.CustomDecoder as UnmarshalBinary does.
+func (c *GCounter) DecodeMsgpack(dec *msgpack.Decoder) error { return decodeFrom(dec, c, "GCounter") }
+
+// A PNCounter is a counter that goes up and down: a pair of grow-only
+// counters, one for increments and one for decrements.
+//
+// The zero PNCounter is zero and ready to use. It is not safe for
+// concurrent use; use [PNCounter.Clone] rather than copying.
+type PNCounter struct {
+	p, n GCounter
+}
+
+var (
+	_ msgpack.CustomEncoder = (*PNCounter)(nil)
+	_ msgpack.CustomDecoder = (*PNCounter)(nil)
+)
+
+// Inc adds n for replica id and returns the delta.
+func (c *PNCounter) Inc(id vclock.ReplicaID, n uint64) *PNCounter {
+	return &PNCounter{p: *c.p.deltaOf(id, c.p.add(id, n))}
+}
+
+// Dec subtracts n for replica id and returns the delta.
+func (c *PNCounter) Dec(id vclock.ReplicaID, n uint64) *PNCounter {
+	return &PNCounter{n: *c.n.deltaOf(id, c.n.add(id, n))}
+}
+
+// Value returns increments minus decrements, clamped to the int64 range.
+func (c *PNCounter) Value() int64 {
+	p, n := c.p.Value(), c.n.Value()
+	if p >= n {
+		return int64(min(p-n, 1<<63-1))
+	}
+	d := n - p
+	if d >= 1<<63 {
+		return -1 << 63
+	}
+	return -int64(d)
+}
+
+// Increments returns the grow-only counter of increments. It shares
+// storage with c: do not modify it.
+func (c *PNCounter) Increments() *GCounter { return &c.p }
+
+// Decrements returns the grow-only counter of decrements. It shares
+// storage with c: do not modify it.
+func (c *PNCounter) Decrements() *GCounter { return &c.n }
+
+// Merge merges both halves of o into c.
+func (c *PNCounter) Merge(o *PNCounter) {
+	if c != o {
+		c.p.Merge(&o.p)
+		c.n.Merge(&o.n)
+	}
+}
+
+// Clone returns an independent copy of c.
+func (c *PNCounter) Clone() *PNCounter {
+	return &PNCounter{p: *c.p.Clone(), n: *c.n.Clone()}
+}
+
+// Equal reports whether c and o hold the same counts.
+func (c *PNCounter) Equal(o *PNCounter) bool { return c.p.Equal(&o.p) && c.n.Equal(&o.n) }
+
+// ValidateMerge always returns nil: every pair of PNCounter states could
+// come from correct replicas.
+func (c *PNCounter) ValidateMerge(o *PNCounter) error { return nil }
+
+// String formats c as its value.
+func (c *PNCounter) String() string { return fmt.Sprint(c.Value()) }
+
+// AppendBinary appends the encoding of c:
+// [1, 17, {replica: increments}, {replica: decrements}].
+func (c *PNCounter) AppendBinary(b []byte) ([]byte, error) {
+	b = wire.AppendHeader(b, wire.KindPNCounter, 2)
+	return c.n.v.Append(c.p.v.Append(b)), nil
+}
+
+// MarshalBinary returns the canonical encoding of c.
+func (c *PNCounter) MarshalBinary() ([]byte, error) { return c.AppendBinary(nil) }
+
+// UnmarshalBinary replaces c with the counter encoded in b. On error c is
+// unchanged.
+func (c *PNCounter) UnmarshalBinary(b []byte) error {
+	r := wire.NewReader(b, wire.Limits{})
+	r.Header(wire.KindPNCounter, 2)
+	p := vv.Read[vclock.ReplicaID](&r, ^uint64(0))
+	n := vv.Read[vclock.ReplicaID](&r, ^uint64(0))
+	if err := r.End(); err != nil {
+		return decodeErr("PNCounter", err)
+	}
+	c.p.v, c.n.v = p, n
+	return nil
+}
+
+// EncodeMsgpack implements msgpack.CustomEncoder with the bytes of
+// MarshalBinary.
+func (c *PNCounter) EncodeMsgpack(enc *msgpack.Encoder) error { return encodeTo(enc, c) }
+
+// DecodeMsgpack implements msgpack.CustomDecoder as UnmarshalBinary does.
+func (c *PNCounter) DecodeMsgpack(dec *msgpack.Decoder) error {
+	return decodeFrom(dec, c, "PNCounter")
+}

@@ -1,0 +1,90 @@
+package crdt
+
+import (
+	"fmt"
+	"testing"
+
+	"github.com/converge-go/converge/merge/mergetest"
+	"pgregory.net/rapid"
+)
+
+// check verifies the bookkeeping a dotMap keeps beside its state: the
+// removal and live counts, that every stored dot is in the context, that
+// the context is compact, and that gone is disjoint from the store and used
+// only by deltas.
+func (m *dotMap[E]) check() error {
+	live := make([]uint64, len(m.ctx.ent))
+	nrm := 0
+	var err error
+	m.st.all(func(e E, v uint64) bool {
+		ds := m.st.expand(e, v, true, nil)
+		if len(ds) == 0 || (v == 0) != (len(m.st.extra[e]) > 0) {
+			err = fmt.Errorf("element %v: packed %x with extra %v", e, v, m.st.extra[e])
+			return false
+		}
+		for _, d := range ds {
+			live[d.r]++
+			if !m.ctx.has(d.dot) {
+				err = fmt.Errorf("element %v: dot %d:%d not in the context", e, d.r, d.c)
+				return false
+			}
+		}
+		if hasRm(ds) {
+			nrm++
+		}
+		if _, ok := m.gone[e]; ok {
+			err = fmt.Errorf("element %v both stored and gone", e)
+			return false
+		}
+		return true
+	})
+	if err != nil {
+		return err
+	}
+	if nrm != m.nrm {
+		return fmt.Errorf("nrm %d, recount %d", m.nrm, nrm)
+	}
+	for i := range m.ctx.ent {
+		e := &m.ctx.ent[i]
+		if e.live != live[i] {
+			return fmt.Errorf("replica %s: live %d, recount %d", m.ctx.ids[i], e.live, live[i])
+		}
+		if len(e.cloud) > 0 && e.cloud[0] <= e.top+1 {
+			return fmt.Errorf("replica %s: context not compact", m.ctx.ids[i])
+		}
+	}
+	if len(m.gone) > 0 && !m.partial {
+		return fmt.Errorf("a full state has gone elements")
+	}
+	if len(m.st.extra) > 0 && m.st.len() < len(m.st.extra) {
+		return fmt.Errorf("extra outlives its elements")
+	}
+	return nil
+}
+
+func TestDotMapBookkeeping(t *testing.T) {
+	elems := rapid.SampledFrom([]string{"a", "b", "c", "d", "e", "f", "g", "h", "i", "j", "k"})
+	mergetest.CheckConvergence(t, mergetest.Spec[*RWSet[string]]{
+		New: func() *RWSet[string] { return new(RWSet[string]) },
+		Op: rapid.Custom(func(t *rapid.T) mergetest.Op[*RWSet[string]] {
+			e := elems.Draw(t, "elem")
+			switch rapid.IntRange(0, 2).Draw(t, "kind") {
+			case 0:
+				return mergetest.Op[*RWSet[string]]{Name: "remove " + e, Apply: func(r *mergetest.Replica, s *RWSet[string]) *RWSet[string] { return s.Remove(r.ID, e) }}
+			case 1:
+				// An ORSet-style remove through the shared core.
+				return mergetest.Op[*RWSet[string]]{Name: "forget " + e, Apply: func(r *mergetest.Replica, s *RWSet[string]) *RWSet[string] {
+					d := &RWSet[string]{}
+					s.m.forget(e, &d.m)
+					return d
+				}}
+			}
+			return mergetest.Op[*RWSet[string]]{Name: "add " + e, Apply: func(r *mergetest.Replica, s *RWSet[string]) *RWSet[string] { return s.Add(r.ID, e) }}
+		}),
+		Invariant: func(t *rapid.T, s *RWSet[string]) {
+			if err := s.m.check(); err != nil {
+				t.Fatal(err)
+			}
+		},
+	})
+}

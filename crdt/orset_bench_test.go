@@ -1,0 +1,124 @@
+package crdt_test
+
+import (
+	"runtime"
+	"strconv"
+	"testing"
+
+	"github.com/converge-go/converge/crdt"
+)
+
+// elemKeys are distinct strings shaped like real element ids.
+var elemKeys = func() []string {
+	keys := make([]string, 1<<20)
+	for i := range keys {
+		keys[i] = "item-" + strconv.Itoa(i*7919)
+	}
+	return keys
+}()
+
+// The insert benchmarks start a new structure every len(elemKeys)
+// inserts, so both pay the same growth.
+
+func BenchmarkBaselineMapInsert(b *testing.B) {
+	b.ReportAllocs()
+	m := map[string]struct{}{}
+	for i := 0; i < b.N; i++ {
+		k := i & (len(elemKeys) - 1)
+		if k == 0 {
+			m = map[string]struct{}{}
+		}
+		m[elemKeys[k]] = struct{}{}
+	}
+}
+
+func BenchmarkORSetAdd(b *testing.B) {
+	b.ReportAllocs()
+	s := new(crdt.ORSet[string])
+	for i := 0; i < b.N; i++ {
+		k := i & (len(elemKeys) - 1)
+		if k == 0 {
+			s = new(crdt.ORSet[string])
+		}
+		s.Add("us-east", elemKeys[k])
+	}
+}
+
+const lookupSize = 100_000
+
+func BenchmarkBaselineMapLookup(b *testing.B) {
+	m := map[string]struct{}{}
+	for _, k := range elemKeys[:lookupSize] {
+		m[k] = struct{}{}
+	}
+	b.ReportAllocs()
+	b.ResetTimer()
+	for i := 0; i < b.N; i++ {
+		if _, ok := m[elemKeys[i%(2*lookupSize)]]; ok != (i%(2*lookupSize) < lookupSize) {
+			b.Fatal("wrong answer")
+		}
+	}
+}
+
+func BenchmarkORSetContains(b *testing.B) {
+	var s crdt.ORSet[string]
+	for _, k := range elemKeys[:lookupSize] {
+		s.Add("us-east", k)
+	}
+	b.ReportAllocs()
+	b.ResetTimer()
+	for i := 0; i < b.N; i++ {
+		if s.Contains(elemKeys[i%(2*lookupSize)]) != (i%(2*lookupSize) < lookupSize) {
+			b.Fatal("wrong answer")
+		}
+	}
+}
+
+// BenchmarkORSetMerge merges two 100k-element full states that share half
+// their elements, as two replicas do after diverging from a common
+// history: 50k elements both saw, then 50k new ones on each side, written
+// by different replicas. Elements/s counts both inputs.
+func BenchmarkORSetMerge(b *testing.B) {
+	var x crdt.ORSet[string]
+	for _, k := range elemKeys[:50_000] {
+		x.Add("us-east", k)
+	}
+	y := x.Clone()
+	for _, k := range elemKeys[50_000:100_000] {
+		x.Add("us-east", k)
+	}
+	for _, k := range elemKeys[100_000:150_000] {
+		y.Add("eu-west", k)
+	}
+	benchMerge(b, &x, y, 150_000)
+}
+
+// BenchmarkORSetMergeConcurrentAdds merges two 100k-element sets whose
+// shared half was added concurrently by both replicas, so every shared
+// element ends with two dots.
+func BenchmarkORSetMergeConcurrentAdds(b *testing.B) {
+	var x, y crdt.ORSet[string]
+	for _, k := range elemKeys[:100_000] {
+		x.Add("us-east", k)
+	}
+	for _, k := range elemKeys[50_000:150_000] {
+		y.Add("eu-west", k)
+	}
+	benchMerge(b, &x, &y, 150_000)
+}
+
+func benchMerge(b *testing.B, x, y *crdt.ORSet[string], want int) {
+	b.ReportAllocs()
+	b.ResetTimer()
+	for i := 0; i < b.N; i++ {
+		b.StopTimer()
+		z := x.Clone()
+		runtime.GC()
+		b.StartTimer()
+		z.Merge(y)
+		if z.Len() != want {
+			b.Fatalf("Len() = %d, want %d", z.Len(), want)
+		}
+	}
+	b.ReportMetric(float64((x.Len()+y.Len())*b.N)/b.Elapsed().Seconds(), "elements/s")
+}

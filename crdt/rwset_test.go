@@ -1,0 +1,116 @@
+package crdt_test
+
+import (
+	"bytes"
+	"fmt"
+	"testing"
+
+	"github.com/converge-go/converge/crdt"
+	"github.com/converge-go/converge/merge/mergetest"
+	"pgregory.net/rapid"
+)
+
+func TestRWSet(t *testing.T) {
+	mergetest.Check(t, mergetest.Spec[*crdt.RWSet[string]]{
+		New: func() *crdt.RWSet[string] { return new(crdt.RWSet[string]) },
+		Op: rapid.Custom(func(t *rapid.T) mergetest.Op[*crdt.RWSet[string]] {
+			e := rapid.SampledFrom([]string{"a", "b", "c", "d", "e", "f", "g", "h", "i", "j"}).Draw(t, "elem")
+			if rapid.Bool().Draw(t, "remove") {
+				return mergetest.Op[*crdt.RWSet[string]]{
+					Name: "remove " + e, Arg: e,
+					Apply: func(r *mergetest.Replica, s *crdt.RWSet[string]) *crdt.RWSet[string] { return s.Remove(r.ID, e) },
+				}
+			}
+			return mergetest.Op[*crdt.RWSet[string]]{
+				Name: "add " + e, Arg: e,
+				Apply: func(r *mergetest.Replica, s *crdt.RWSet[string]) *crdt.RWSet[string] { return s.Add(r.ID, e) },
+			}
+		}),
+		Invariant: func(t *rapid.T, s *crdt.RWSet[string]) {
+			n := 0
+			for e := range s.All() {
+				n++
+				if !s.Contains(e) {
+					t.Fatalf("All lists %v, Contains says no", e)
+				}
+			}
+			if n != s.Len() {
+				t.Fatalf("Len() = %d, All lists %d", s.Len(), n)
+			}
+		},
+		// Remove wins: among the operations on x that no other operation on
+		// x observed, there is an add and no remove.
+		Model: func(t *rapid.T, h *mergetest.History[*crdt.RWSet[string]], final *crdt.RWSet[string]) {
+			for _, x := range []string{"a", "b", "c", "d", "e", "f", "g", "h", "i", "j"} {
+				adds, removes := 0, 0
+				for _, a := range h.Events {
+					if a.Op.Arg != x {
+						continue
+					}
+					maximal := true
+					for _, b := range h.Events {
+						if b.Op.Arg == x && h.HappenedBefore(a.Index, b.Index) {
+							maximal = false
+							break
+						}
+					}
+					if maximal && a.Op.Name[:3] == "add" {
+						adds++
+					} else if maximal {
+						removes++
+					}
+				}
+				if want := adds > 0 && removes == 0; final.Contains(x) != want {
+					t.Fatalf("Contains(%s) = %v, want %v (%d concurrent adds, %d concurrent removes)", x, !want, want, adds, removes)
+				}
+			}
+		},
+	})
+}
+
+func TestRWSetRemoveWins(t *testing.T) {
+	var us, eu crdt.RWSet[string]
+	eu.Merge(us.Add("us", "x"))
+	add := us.Add("us", "x") // concurrent with eu's remove
+	rm := eu.Remove("eu", "x")
+	us.Merge(rm)
+	eu.Merge(add)
+	if us.Contains("x") || eu.Contains("x") || !us.Equal(&eu) {
+		t.Fatalf("got us %v, eu %v; want both empty and equal", &us, &eu)
+	}
+	us.Merge(us.Add("us", "x")) // an add that observed the remove
+	if !us.Contains("x") {
+		t.Fatal("an add after the remove lost")
+	}
+}
+
+func FuzzRWSetUnmarshalBinary(f *testing.F) {
+	var s crdt.RWSet[string]
+	f.Add(mustMarshal(f, s.Add("us", "a")))
+	f.Add(mustMarshal(f, s.Remove("eu", "b")))
+	f.Add(mustMarshal(f, &s))
+	f.Fuzz(func(t *testing.T, in []byte) {
+		var got crdt.RWSet[string]
+		if err := got.UnmarshalBinary(in); err != nil {
+			return
+		}
+		out, _ := got.MarshalBinary()
+		if !bytes.Equal(out, in) {
+			t.Fatalf("accepted non-canonical input %x, canonical %x", in, out)
+		}
+	})
+}
+
+func ExampleRWSet() {
+	var us, eu crdt.RWSet[string]
+	eu.Merge(us.Add("us-east", "alice"))
+
+	// US re-adds alice while EU, concurrently, bans her: the ban wins.
+	add := us.Add("us-east", "alice")
+	ban := eu.Remove("eu-west", "alice")
+	us.Merge(ban)
+	eu.Merge(add)
+	fmt.Println(us.Contains("alice"), eu.Contains("alice"))
+	// Output:
+	// false false
+}
