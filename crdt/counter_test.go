@@ -1,6 +1,7 @@
 package crdt_test
 
 import (
+	"bytes"
 	"fmt"
 	"maps"
 	"math"
@@ -127,4 +128,82 @@ func TestCounterDeltaIsSmall(t *testing.T) {
 	if d := new(crdt.GCounter).Inc("a", 0); d.Value() != 0 || len(maps.Collect(d.All())) != 0 {
 		t.Fatalf("Inc by 0 of a new replica gave a non-empty delta")
 	}
+}
+
+var counterIDs = []vclock.ReplicaID{"us-east", "us-west", "eu-west", "ap-south"}
+
+func BenchmarkBaselineMapIncrement(b *testing.B) {
+	m := map[string]uint64{}
+	for _, id := range counterIDs {
+		m[string(id)] = 1
+	}
+	b.ReportAllocs()
+	b.ResetTimer()
+	for i := 0; i < b.N; i++ {
+		m[string(counterIDs[i&3])]++
+	}
+}
+
+func BenchmarkGCounterInc(b *testing.B) {
+	var c crdt.GCounter
+	for _, id := range counterIDs {
+		c.Inc(id, 1)
+	}
+	b.ReportAllocs()
+	b.ResetTimer()
+	for i := 0; i < b.N; i++ {
+		c.Inc(counterIDs[i&3], 1)
+	}
+}
+
+func FuzzGCounterUnmarshalBinary(f *testing.F) {
+	var c crdt.GCounter
+	f.Add(mustMarshal(f, c.Inc("us-east", 3)))
+	c.Inc("eu-west", 1<<40)
+	f.Add(mustMarshal(f, &c))
+	f.Fuzz(func(t *testing.T, in []byte) {
+		var got crdt.GCounter
+		if err := got.UnmarshalBinary(in); err != nil {
+			return
+		}
+		if out, _ := got.MarshalBinary(); !bytes.Equal(out, in) {
+			t.Fatalf("accepted non-canonical input %x, canonical %x", in, out)
+		}
+	})
+}
+
+func FuzzPNCounterUnmarshalBinary(f *testing.F) {
+	var c crdt.PNCounter
+	f.Add(mustMarshal(f, c.Inc("us-east", 3)))
+	f.Add(mustMarshal(f, c.Dec("eu-west", 7)))
+	f.Add(mustMarshal(f, &c))
+	f.Fuzz(func(t *testing.T, in []byte) {
+		var got crdt.PNCounter
+		if err := got.UnmarshalBinary(in); err != nil {
+			return
+		}
+		if out, _ := got.MarshalBinary(); !bytes.Equal(out, in) {
+			t.Fatalf("accepted non-canonical input %x, canonical %x", in, out)
+		}
+	})
+}
+
+func ExampleGCounter() {
+	var us, eu crdt.GCounter
+	eu.Merge(us.Inc("us-east", 3))
+	us.Merge(eu.Inc("eu-west", 2))
+	fmt.Println(us.Value(), eu.Value(), us.Equal(&eu))
+	// Output:
+	// 5 5 true
+}
+
+func ExamplePNCounter() {
+	var us, eu crdt.PNCounter
+	likes := us.Inc("us-east", 10)
+	unlikes := eu.Dec("eu-west", 3)
+	us.Merge(unlikes)
+	eu.Merge(likes)
+	fmt.Println(us.Value(), eu.Value())
+	// Output:
+	// 7 7
 }

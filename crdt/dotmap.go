@@ -165,13 +165,23 @@ func (m *dotMap[E]) merge(o *dotMap[E]) {
 		back[j] = uint32(i) + 1
 	}
 	j := joiner[E]{m: m, o: o, tr: tr, back: back, partial: m.partial && o.partial}
-	if !o.partial {
+	if o.partial {
+		o.st.all(func(e E, v uint64) bool {
+			j.elem(e, v, true)
+			return true
+		})
+	} else {
+		// A full o: first drop from m every dot o has seen and no longer
+		// holds; then only o's dots m has not seen can change m, so an
+		// element of o whose dots m has all seen needs no lookup in m.
 		j.dropSeen()
+		o.st.all(func(e E, v uint64) bool {
+			if !j.covered(e, v) {
+				j.elem(e, v, true)
+			}
+			return true
+		})
 	}
-	o.st.all(func(e E, v uint64) bool {
-		j.elem(e, v, true)
-		return true
-	})
 	for e := range o.gone {
 		j.elem(e, 0, false)
 	}
@@ -196,8 +206,43 @@ func (j *joiner[E]) oHas(d dot) bool {
 	return oi != 0 && j.o.ctx.has(dot{oi - 1, d.c})
 }
 
-// dropSeen removes, from the elements of m that o does not list, the dots
-// that o has seen: o is a full state, so it removed them.
+// covered reports whether m's context holds every dot o holds for e,
+// stored in o as v.
+func (j *joiner[E]) covered(e E, v uint64) bool {
+	if v != 0 {
+		d := unpack(v)
+		return j.m.ctx.has(dot{j.tr[d.r], d.c})
+	}
+	for _, d := range j.o.st.extra[e] {
+		if !j.m.ctx.has(dot{j.tr[d.r], d.c}) {
+			return false
+		}
+	}
+	return true
+}
+
+// oHolds reports whether o holds dot d, in m's numbering, for element e.
+func (j *joiner[E]) oHolds(e E, d tdot) bool {
+	ov, ok := j.o.st.get(e)
+	if !ok {
+		return false
+	}
+	if ov != 0 {
+		od := unpack(ov)
+		od.r = j.tr[od.r]
+		return od == d
+	}
+	for _, od := range j.o.st.extra[e] {
+		od.r = j.tr[od.r]
+		if od == d {
+			return true
+		}
+	}
+	return false
+}
+
+// dropSeen removes from m every dot that o, a full state, has seen but no
+// longer holds for the same element: o removed or overwrote it.
 func (j *joiner[E]) dropSeen() {
 	m, o := j.m, j.o
 	// Only dots of replicas whose dots o has removed — o's context holds
@@ -223,10 +268,7 @@ func (j *joiner[E]) dropSeen() {
 	var changes []change
 	m.st.all(func(e E, v uint64) bool {
 		if v != 0 {
-			if !seen(unpack(v).dot) {
-				return true
-			}
-			if _, listed := o.st.get(e); !listed {
+			if d := unpack(v); seen(d.dot) && !j.oHolds(e, d) {
 				changes = append(changes, change{e, v, nil})
 			}
 			return true
@@ -235,16 +277,15 @@ func (j *joiner[E]) dropSeen() {
 		if !slices.ContainsFunc(ds, func(d tdot) bool { return seen(d.dot) }) {
 			return true
 		}
-		if _, listed := o.st.get(e); listed {
-			return true
-		}
 		var keep []tdot
 		for _, d := range ds {
-			if !j.oHas(d.dot) {
+			if !seen(d.dot) || j.oHolds(e, d) {
 				keep = append(keep, d)
 			}
 		}
-		changes = append(changes, change{e, v, keep})
+		if len(keep) < len(ds) {
+			changes = append(changes, change{e, v, keep})
+		}
 		return true
 	})
 	for _, c := range changes {

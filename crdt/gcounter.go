@@ -21,6 +21,26 @@ import (
 // Inc costs O(log n) for a replica already present, Merge O(n+m).
 type GCounter struct {
 	v vv.Vector[vclock.ReplicaID]
+	// one holds the single entry of a delta made by Inc while v is nil, so
+	// that a delta costs one allocation, or none when it is not used. A
+	// zero count means no entry.
+	one vv.Entry[vclock.ReplicaID]
+}
+
+// entries returns c's counts.
+func (c *GCounter) entries() vv.Vector[vclock.ReplicaID] {
+	if c.v == nil && c.one.N > 0 {
+		return vv.Vector[vclock.ReplicaID]{c.one}
+	}
+	return c.v
+}
+
+// own moves a delta's single entry into v before c is changed.
+func (c *GCounter) own() {
+	if c.v == nil && c.one.N > 0 {
+		c.v = vv.Vector[vclock.ReplicaID]{c.one}
+	}
+	c.one = vv.Entry[vclock.ReplicaID]{}
 }
 
 var (
@@ -33,32 +53,31 @@ var (
 // stays there. Inc allocates only the delta, and nothing when the delta is
 // not used (it is small enough to be inlined).
 func (c *GCounter) Inc(id vclock.ReplicaID, n uint64) *GCounter {
-	return c.deltaOf(id, c.add(id, n))
+	return &GCounter{one: vv.Entry[vclock.ReplicaID]{ID: id, N: c.add(id, n)}}
 }
 
+// add adds n to id's count and returns the new count. It is kept out of
+// line so that Inc stays small enough to inline, which lets the compiler
+// keep an unused delta off the heap.
+//
+//go:noinline
 func (c *GCounter) add(id vclock.ReplicaID, n uint64) uint64 {
+	c.own()
 	v, _ := c.v.Add(id, n)
 	return v
 }
 
-func (c *GCounter) deltaOf(id vclock.ReplicaID, v uint64) *GCounter {
-	if v == 0 {
-		return &GCounter{}
-	}
-	return &GCounter{v: vv.Vector[vclock.ReplicaID]{{ID: id, N: v}}}
-}
-
 // Value returns the sum of all replicas' counts, saturating at the largest
 // uint64. The complexity is O(n).
-func (c *GCounter) Value() uint64 { return c.v.Sum() }
+func (c *GCounter) Value() uint64 { return c.entries().Sum() }
 
 // Get returns replica id's count.
-func (c *GCounter) Get(id vclock.ReplicaID) uint64 { return c.v.Get(id) }
+func (c *GCounter) Get(id vclock.ReplicaID) uint64 { return c.entries().Get(id) }
 
 // All returns the (replica, count) pairs in ascending ReplicaID order.
 func (c *GCounter) All() iter.Seq2[vclock.ReplicaID, uint64] {
 	return func(yield func(vclock.ReplicaID, uint64) bool) {
-		for _, e := range c.v {
+		for _, e := range c.entries() {
 			if !yield(e.ID, e.N) {
 				return
 			}
@@ -71,15 +90,16 @@ func (c *GCounter) All() iter.Seq2[vclock.ReplicaID, uint64] {
 // lacks.
 func (c *GCounter) Merge(o *GCounter) {
 	if c != o {
-		c.v.Merge(o.v)
+		c.own()
+		c.v.Merge(o.entries())
 	}
 }
 
 // Clone returns an independent copy of c.
-func (c *GCounter) Clone() *GCounter { return &GCounter{v: slices.Clone(c.v)} }
+func (c *GCounter) Clone() *GCounter { return &GCounter{v: slices.Clone(c.entries())} }
 
 // Equal reports whether c and o hold the same per-replica counts.
-func (c *GCounter) Equal(o *GCounter) bool { return vv.Equal(c.v, o.v) }
+func (c *GCounter) Equal(o *GCounter) bool { return vv.Equal(c.entries(), o.entries()) }
 
 // ValidateMerge always returns nil: every pair of GCounter states could come
 // from correct replicas. It exists so that all types share the method.
@@ -90,7 +110,7 @@ func (c *GCounter) String() string { return fmt.Sprint(c.Value()) }
 
 // AppendBinary appends the encoding of c: [1, 16, {replica: count}].
 func (c *GCounter) AppendBinary(b []byte) ([]byte, error) {
-	return c.v.Append(wire.AppendHeader(b, wire.KindGCounter, 1)), nil
+	return c.entries().Append(wire.AppendHeader(b, wire.KindGCounter, 1)), nil
 }
 
 // MarshalBinary returns the canonical encoding of c.
@@ -105,7 +125,7 @@ func (c *GCounter) UnmarshalBinary(b []byte) error {
 	if err := r.End(); err != nil {
 		return decodeErr("GCounter", err)
 	}
-	c.v = v
+	c.v, c.one = v, vv.Entry[vclock.ReplicaID]{}
 	return nil
 }
 
@@ -132,12 +152,12 @@ var (
 
 // Inc adds n for replica id and returns the delta.
 func (c *PNCounter) Inc(id vclock.ReplicaID, n uint64) *PNCounter {
-	return &PNCounter{p: *c.p.deltaOf(id, c.p.add(id, n))}
+	return &PNCounter{p: GCounter{one: vv.Entry[vclock.ReplicaID]{ID: id, N: c.p.add(id, n)}}}
 }
 
 // Dec subtracts n for replica id and returns the delta.
 func (c *PNCounter) Dec(id vclock.ReplicaID, n uint64) *PNCounter {
-	return &PNCounter{n: *c.n.deltaOf(id, c.n.add(id, n))}
+	return &PNCounter{n: GCounter{one: vv.Entry[vclock.ReplicaID]{ID: id, N: c.n.add(id, n)}}}
 }
 
 // Value returns increments minus decrements, clamped to the int64 range.
@@ -188,7 +208,7 @@ func (c *PNCounter) String() string { return fmt.Sprint(c.Value()) }
 // [1, 17, {replica: increments}, {replica: decrements}].
 func (c *PNCounter) AppendBinary(b []byte) ([]byte, error) {
 	b = wire.AppendHeader(b, wire.KindPNCounter, 2)
-	return c.n.v.Append(c.p.v.Append(b)), nil
+	return c.n.entries().Append(c.p.entries().Append(b)), nil
 }
 
 // MarshalBinary returns the canonical encoding of c.
@@ -204,7 +224,7 @@ func (c *PNCounter) UnmarshalBinary(b []byte) error {
 	if err := r.End(); err != nil {
 		return decodeErr("PNCounter", err)
 	}
-	c.p.v, c.n.v = p, n
+	c.p, c.n = GCounter{v: p}, GCounter{v: n}
 	return nil
 }
 

@@ -107,7 +107,7 @@ func (c *Clock) readNs() int64 {
 	if c.phys != nil {
 		return c.phys()
 	}
-	return time.Now().UnixNano()
+	return wallNs()
 }
 
 // ceilMs rounds a physical clock reading up to the millisecond, so that
@@ -153,7 +153,7 @@ func ceilMs(ns int64) uint64 {
 func (c *Clock) Now() Timestamp {
 	var ns int64
 	if c.phys == nil {
-		ns = time.Now().UnixNano() // a direct call unless WithPhysicalClock
+		ns = wallNs() // a direct call unless WithPhysicalClock
 	} else {
 		ns = c.phys()
 	}

@@ -734,3 +734,4 @@ func TestZeroOption(t *testing.T) {
 		t.Errorf("MaxOffset() = %v, want %v", got, hlc.DefaultMaxOffset)
 	}
 }
+
