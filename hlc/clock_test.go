@@ -734,4 +734,3 @@ func TestZeroOption(t *testing.T) {
 		t.Errorf("MaxOffset() = %v, want %v", got, hlc.DefaultMaxOffset)
 	}
 }
-
