@@ -33,3 +33,16 @@ func decodeFrom(dec *msgpack.Decoder, v interface{ UnmarshalBinary([]byte) error
 	}
 	return v.UnmarshalBinary(raw)
 }
+
+// unmarshal decodes b with read into a new value and stores it in dst only
+// if the whole input is valid, so a failed decode leaves dst unchanged.
+func unmarshal[T any](dst *T, b []byte, lim wire.Limits, typ string, read func(*T, *wire.Reader)) error {
+	var v T
+	r := wire.NewReader(b, lim)
+	read(&v, &r)
+	if err := r.End(); err != nil {
+		return decodeErr(typ, err)
+	}
+	*dst = v
+	return nil
+}

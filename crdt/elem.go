@@ -3,6 +3,7 @@ package crdt
 import (
 	"bytes"
 	"cmp"
+	"math"
 	"reflect"
 	"slices"
 	"strings"
@@ -175,6 +176,10 @@ func readElem[E any](r *wire.Reader, k elemKind) (e E, raw []byte) {
 			r.FailAt(start, "element: "+err.Error())
 			return e, nil
 		}
+		if !usable(e) {
+			r.FailAt(start, "element cannot be compared (a slice, a map or NaN)")
+			return e, nil
+		}
 	}
 	if r.Failed() {
 		return e, nil
@@ -205,6 +210,27 @@ func strHeaderLen(n int) int {
 		return 3
 	}
 	return 5
+}
+
+// usable reports whether a decoded element can serve as a map key: an
+// interface-typed E may hold a slice or a map, which would panic, and a NaN
+// is never equal to itself.
+func usable[E any](e E) bool {
+	v := reflect.ValueOf(&e).Elem()
+	if v.Kind() == reflect.Interface {
+		if v.IsNil() {
+			return true
+		}
+		v = v.Elem()
+	}
+	if !v.Comparable() {
+		return false
+	}
+	switch v.Kind() {
+	case reflect.Float32, reflect.Float64:
+		return !math.IsNaN(v.Float())
+	}
+	return true
 }
 
 // compareEncoded orders two elements by their canonical encodings without

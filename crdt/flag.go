@@ -84,29 +84,25 @@ func (f *EWFlag) MarshalBinary() ([]byte, error) { return f.AppendBinary(nil) }
 
 // UnmarshalBinary replaces f with the flag encoded in b; on error f is
 // unchanged.
-func (f *EWFlag) UnmarshalBinary(b []byte) error {
-	m, err := readFlag(b, wire.KindEWFlag, false)
-	if err != nil {
-		return decodeErr("EWFlag", err)
-	}
-	f.m = m
-	return nil
+func (f *EWFlag) UnmarshalBinary(b []byte) error { return f.unmarshal(b, wire.Limits{}) }
+
+func (f *EWFlag) unmarshal(b []byte, lim wire.Limits) error {
+	return unmarshal(f, b, lim, "EWFlag", (*EWFlag).readValue)
 }
 
-func readFlag(b []byte, k wire.Kind, tagged bool) (dotMap[bool], error) {
-	r := wire.NewReader(b, wire.Limits{})
+// readValue reads a top-level EWFlag into f, which must be zero.
+func (f *EWFlag) readValue(r *wire.Reader) { f.m = readFlag(r, wire.KindEWFlag, false) }
+
+func readFlag(r *wire.Reader, k wire.Kind, tagged bool) dotMap[bool] {
 	r.Header(k, dotMapFields)
-	m := readDotMap[bool](&r, tagged)
-	if err := r.End(); err != nil {
-		return m, err
+	at := r.Offset()
+	m := readDotMap[bool](r, tagged)
+	_, stored := m.st.get(false)
+	_, gone := m.gone[false]
+	if !r.Failed() && (stored || gone) {
+		r.FailAt(at, "a flag's only element is true")
 	}
-	if _, ok := m.st.get(false); ok {
-		return m, &DecodeError{Reason: "a flag's element must be true", Err: ErrMalformed}
-	}
-	if _, ok := m.gone[false]; ok {
-		return m, &DecodeError{Reason: "a flag's element must be true", Err: ErrMalformed}
-	}
-	return m, nil
+	return m
 }
 
 // EncodeMsgpack implements msgpack.CustomEncoder with the bytes of
@@ -186,14 +182,14 @@ func (f *DWFlag) MarshalBinary() ([]byte, error) { return f.AppendBinary(nil) }
 
 // UnmarshalBinary replaces f with the flag encoded in b; on error f is
 // unchanged.
-func (f *DWFlag) UnmarshalBinary(b []byte) error {
-	m, err := readFlag(b, wire.KindDWFlag, true)
-	if err != nil {
-		return decodeErr("DWFlag", err)
-	}
-	f.m = m
-	return nil
+func (f *DWFlag) UnmarshalBinary(b []byte) error { return f.unmarshal(b, wire.Limits{}) }
+
+func (f *DWFlag) unmarshal(b []byte, lim wire.Limits) error {
+	return unmarshal(f, b, lim, "DWFlag", (*DWFlag).readValue)
 }
+
+// readValue reads a top-level DWFlag into f, which must be zero.
+func (f *DWFlag) readValue(r *wire.Reader) { f.m = readFlag(r, wire.KindDWFlag, true) }
 
 // EncodeMsgpack implements msgpack.CustomEncoder with the bytes of
 // MarshalBinary.

@@ -118,15 +118,16 @@ func (c *GCounter) MarshalBinary() ([]byte, error) { return c.AppendBinary(nil) 
 
 // UnmarshalBinary replaces c with the counter encoded in b. On error c is
 // unchanged.
-func (c *GCounter) UnmarshalBinary(b []byte) error {
-	r := wire.NewReader(b, wire.Limits{})
+func (c *GCounter) UnmarshalBinary(b []byte) error { return c.unmarshal(b, wire.Limits{}) }
+
+func (c *GCounter) unmarshal(b []byte, lim wire.Limits) error {
+	return unmarshal(c, b, lim, "GCounter", (*GCounter).readValue)
+}
+
+// readValue reads a top-level GCounter into c, which must be zero.
+func (c *GCounter) readValue(r *wire.Reader) {
 	r.Header(wire.KindGCounter, 1)
-	v := vv.Read[vclock.ReplicaID](&r, ^uint64(0))
-	if err := r.End(); err != nil {
-		return decodeErr("GCounter", err)
-	}
-	c.v, c.one = v, vv.Entry[vclock.ReplicaID]{}
-	return nil
+	c.v = vv.Read[vclock.ReplicaID](r, ^uint64(0))
 }
 
 // EncodeMsgpack implements msgpack.CustomEncoder with the bytes of
@@ -216,16 +217,17 @@ func (c *PNCounter) MarshalBinary() ([]byte, error) { return c.AppendBinary(nil)
 
 // UnmarshalBinary replaces c with the counter encoded in b. On error c is
 // unchanged.
-func (c *PNCounter) UnmarshalBinary(b []byte) error {
-	r := wire.NewReader(b, wire.Limits{})
+func (c *PNCounter) UnmarshalBinary(b []byte) error { return c.unmarshal(b, wire.Limits{}) }
+
+func (c *PNCounter) unmarshal(b []byte, lim wire.Limits) error {
+	return unmarshal(c, b, lim, "PNCounter", (*PNCounter).readValue)
+}
+
+// readValue reads a top-level PNCounter into c, which must be zero.
+func (c *PNCounter) readValue(r *wire.Reader) {
 	r.Header(wire.KindPNCounter, 2)
-	p := vv.Read[vclock.ReplicaID](&r, ^uint64(0))
-	n := vv.Read[vclock.ReplicaID](&r, ^uint64(0))
-	if err := r.End(); err != nil {
-		return decodeErr("PNCounter", err)
-	}
-	c.p, c.n = GCounter{v: p}, GCounter{v: n}
-	return nil
+	c.p.v = vv.Read[vclock.ReplicaID](r, ^uint64(0))
+	c.n.v = vv.Read[vclock.ReplicaID](r, ^uint64(0))
 }
 
 // EncodeMsgpack implements msgpack.CustomEncoder with the bytes of

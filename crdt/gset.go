@@ -114,15 +114,16 @@ func (s *GSet[E]) MarshalBinary() ([]byte, error) { return s.AppendBinary(nil) }
 // UnmarshalBinary replaces s with the set encoded in b. It accepts only
 // the canonical encoding: elements in their shortest form, in ascending
 // order, none repeated. On error s is unchanged.
-func (s *GSet[E]) UnmarshalBinary(b []byte) error {
-	r := wire.NewReader(b, wire.Limits{})
+func (s *GSet[E]) UnmarshalBinary(b []byte) error { return s.unmarshal(b, wire.Limits{}) }
+
+func (s *GSet[E]) unmarshal(b []byte, lim wire.Limits) error {
+	return unmarshal(s, b, lim, "GSet", (*GSet[E]).readValue)
+}
+
+// readValue reads a top-level GSet into s, which must be zero.
+func (s *GSet[E]) readValue(r *wire.Reader) {
 	r.Header(wire.KindGSet, 1)
-	m := readElemSet[E](&r, kindOf[E](), nil)
-	if err := r.End(); err != nil {
-		return decodeErr("GSet", err)
-	}
-	s.m = m
-	return nil
+	s.m = readElemSet[E](r, kindOf[E](), nil)
 }
 
 // EncodeMsgpack implements msgpack.CustomEncoder with the bytes of

@@ -148,24 +148,25 @@ func (r *LWWRegister[V]) MarshalBinary() ([]byte, error) { return r.AppendBinary
 // UnmarshalBinary replaces r with the register encoded in b. It accepts
 // only the canonical encoding, with no fields or exactly three. On error r
 // is unchanged.
-func (r *LWWRegister[V]) UnmarshalBinary(b []byte) error {
-	rd := wire.NewReader(b, wire.Limits{})
-	var out LWWRegister[V]
+func (r *LWWRegister[V]) UnmarshalBinary(b []byte) error { return r.unmarshal(b, wire.Limits{}) }
+
+func (r *LWWRegister[V]) unmarshal(b []byte, lim wire.Limits) error {
+	return unmarshal(r, b, lim, "LWWRegister", (*LWWRegister[V]).readValue)
+}
+
+// readValue reads a top-level LWWRegister into r, which must be zero.
+func (r *LWWRegister[V]) readValue(rd *wire.Reader) {
+	at := rd.Offset()
 	switch n := rd.HeaderFields(wire.KindLWWRegister); {
 	case rd.Failed(), n == 0:
 	case n == 3:
-		out.set = true
-		out.ts = hlc.Timestamp(rd.Uint())
-		out.id, _ = readElem[vclock.ReplicaID](&rd, elemString)
-		out.v, _ = readElem[V](&rd, kindOf[V]())
+		r.set = true
+		r.ts = hlc.Timestamp(rd.Uint())
+		r.id, _ = readElem[vclock.ReplicaID](rd, elemString)
+		r.v, _ = readElem[V](rd, kindOf[V]())
 	default:
-		rd.FailAt(0, fmt.Sprintf("LWWRegister has 0 or 3 fields, input has %d", n))
+		rd.FailAt(at, fmt.Sprintf("LWWRegister has 0 or 3 fields, input has %d", n))
 	}
-	if err := rd.End(); err != nil {
-		return decodeErr("LWWRegister", err)
-	}
-	*r = out
-	return nil
 }
 
 // EncodeMsgpack implements msgpack.CustomEncoder with the bytes of

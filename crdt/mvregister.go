@@ -207,10 +207,16 @@ func (m *MVRegister[V]) MarshalBinary() ([]byte, error) { return m.AppendBinary(
 // UnmarshalBinary replaces m with the register encoded in b. It accepts
 // only the canonical encoding: siblings in dot order, every dot in the
 // causal context. On error m is unchanged.
-func (m *MVRegister[V]) UnmarshalBinary(b []byte) error {
-	r := wire.NewReader(b, wire.Limits{})
+func (m *MVRegister[V]) UnmarshalBinary(b []byte) error { return m.unmarshal(b, wire.Limits{}) }
+
+func (m *MVRegister[V]) unmarshal(b []byte, lim wire.Limits) error {
+	return unmarshal(m, b, lim, "MVRegister", (*MVRegister[V]).readValue)
+}
+
+// readValue reads a top-level MVRegister into m, which must be zero.
+func (m *MVRegister[V]) readValue(r *wire.Reader) {
 	r.Header(wire.KindMVRegister, 3)
-	ctx := readCtx(&r)
+	ctx := readCtx(r)
 	at := r.Offset()
 	n := r.ArrayLen()
 	if !r.Failed() && n%3 != 0 {
@@ -234,15 +240,11 @@ func (m *MVRegister[V]) UnmarshalBinary(b []byte) error {
 		case i > 0 && (d.r < prev.r || d.r == prev.r && d.c <= prev.c):
 			r.FailAt(at, "siblings out of order or repeated")
 		}
-		v, _ := readElem[V](&r, k)
+		v, _ := readElem[V](r, k)
 		vals = append(vals, mvEntry[V]{d, v})
 		prev = d
 	}
-	if err := r.End(); err != nil {
-		return decodeErr("MVRegister", err)
-	}
 	m.ctx, m.vals = ctx, vals
-	return nil
 }
 
 // EncodeMsgpack implements msgpack.CustomEncoder with the bytes of

@@ -123,15 +123,16 @@ func (s *ORSet[E]) MarshalBinary() ([]byte, error) { return s.AppendBinary(nil) 
 
 // UnmarshalBinary replaces s with the set encoded in b. It accepts only the
 // canonical encoding and checks every invariant; on error s is unchanged.
-func (s *ORSet[E]) UnmarshalBinary(b []byte) error {
-	r := wire.NewReader(b, wire.Limits{})
+func (s *ORSet[E]) UnmarshalBinary(b []byte) error { return s.unmarshal(b, wire.Limits{}) }
+
+func (s *ORSet[E]) unmarshal(b []byte, lim wire.Limits) error {
+	return unmarshal(s, b, lim, "ORSet", (*ORSet[E]).readValue)
+}
+
+// readValue reads a top-level ORSet into s, which must be zero.
+func (s *ORSet[E]) readValue(r *wire.Reader) {
 	r.Header(wire.KindORSet, dotMapFields)
-	m := readDotMap[E](&r, false)
-	if err := r.End(); err != nil {
-		return decodeErr("ORSet", err)
-	}
-	s.m = m
-	return nil
+	s.m = readDotMap[E](r, false)
 }
 
 // EncodeMsgpack implements msgpack.CustomEncoder with the bytes of

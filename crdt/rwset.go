@@ -104,15 +104,16 @@ func (s *RWSet[E]) MarshalBinary() ([]byte, error) { return s.AppendBinary(nil) 
 
 // UnmarshalBinary replaces s with the set encoded in b. It accepts only the
 // canonical encoding; on error s is unchanged.
-func (s *RWSet[E]) UnmarshalBinary(b []byte) error {
-	r := wire.NewReader(b, wire.Limits{})
+func (s *RWSet[E]) UnmarshalBinary(b []byte) error { return s.unmarshal(b, wire.Limits{}) }
+
+func (s *RWSet[E]) unmarshal(b []byte, lim wire.Limits) error {
+	return unmarshal(s, b, lim, "RWSet", (*RWSet[E]).readValue)
+}
+
+// readValue reads a top-level RWSet into s, which must be zero.
+func (s *RWSet[E]) readValue(r *wire.Reader) {
 	r.Header(wire.KindRWSet, dotMapFields)
-	m := readDotMap[E](&r, true)
-	if err := r.End(); err != nil {
-		return decodeErr("RWSet", err)
-	}
-	s.m = m
-	return nil
+	s.m = readDotMap[E](r, true)
 }
 
 // EncodeMsgpack implements msgpack.CustomEncoder with the bytes of

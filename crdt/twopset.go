@@ -153,17 +153,18 @@ func (s *TwoPSet[E]) MarshalBinary() ([]byte, error) { return s.AppendBinary(nil
 // UnmarshalBinary replaces s with the set encoded in b. It accepts only the
 // canonical encoding: each array in ascending order with no repeats, and
 // no element in both. On error s is unchanged.
-func (s *TwoPSet[E]) UnmarshalBinary(b []byte) error {
-	r := wire.NewReader(b, wire.Limits{})
+func (s *TwoPSet[E]) UnmarshalBinary(b []byte) error { return s.unmarshal(b, wire.Limits{}) }
+
+func (s *TwoPSet[E]) unmarshal(b []byte, lim wire.Limits) error {
+	return unmarshal(s, b, lim, "TwoPSet", (*TwoPSet[E]).readValue)
+}
+
+// readValue reads a top-level TwoPSet into s, which must be zero.
+func (s *TwoPSet[E]) readValue(r *wire.Reader) {
 	k := kindOf[E]()
 	r.Header(wire.KindTwoPSet, 2)
-	added := readElemSet[E](&r, k, nil)
-	removed := readElemSet(&r, k, added)
-	if err := r.End(); err != nil {
-		return decodeErr("TwoPSet", err)
-	}
-	s.added, s.removed = added, removed
-	return nil
+	s.added = readElemSet[E](r, k, nil)
+	s.removed = readElemSet(r, k, s.added)
 }
 
 // EncodeMsgpack implements msgpack.CustomEncoder with the bytes of
