@@ -49,6 +49,9 @@ const linearIDs = 8
 
 // lookup returns the index of replica id.
 func (x *dotCtx) lookup(id vclock.ReplicaID) (uint32, bool) {
+	if x == nil {
+		return 0, false
+	}
 	if x.index != nil {
 		i, ok := x.index[id]
 		return i, ok
@@ -82,6 +85,19 @@ func (x *dotCtx) intern(id vclock.ReplicaID) uint32 {
 
 func (e *ctxEntry) empty() bool { return e.top == 0 && len(e.cloud) == 0 }
 
+// hasDots reports whether x holds any dot.
+func (x *dotCtx) hasDots() bool {
+	if x == nil {
+		return false
+	}
+	for i := range x.ent {
+		if !x.ent[i].empty() {
+			return true
+		}
+	}
+	return false
+}
+
 // next returns a new dot of replica r — one past the largest seen — and
 // adds it.
 func (x *dotCtx) next(r uint32) dot {
@@ -97,6 +113,9 @@ func (x *dotCtx) next(r uint32) dot {
 
 // has reports whether d was seen.
 func (x *dotCtx) has(d dot) bool {
+	if x == nil || int(d.r) >= len(x.ent) {
+		return false
+	}
 	e := &x.ent[d.r]
 	if d.c <= e.top {
 		return true
@@ -143,6 +162,9 @@ func (e *ctxEntry) compact() {
 // translate returns, for each replica index of o, the index of the same
 // replica in x, interning the ones x lacks.
 func (x *dotCtx) translate(o *dotCtx) []uint32 {
+	if o == nil {
+		return nil
+	}
 	tr := make([]uint32, len(o.ids))
 	for i, id := range o.ids {
 		tr[i] = x.intern(id)
@@ -152,6 +174,9 @@ func (x *dotCtx) translate(o *dotCtx) []uint32 {
 
 // merge adds every dot of o to x; tr is x.translate(o).
 func (x *dotCtx) merge(o *dotCtx, tr []uint32) {
+	if o == nil {
+		return
+	}
 	for i := range o.ent {
 		oe := &o.ent[i]
 		if oe.empty() {
@@ -200,9 +225,12 @@ func unionCounters(a, b []uint64) []uint64 {
 	return append(out, b[j:]...)
 }
 
-// clone returns an independent copy of x.
-func (x *dotCtx) clone() dotCtx {
-	out := dotCtx{ids: slices.Clone(x.ids), ent: make([]ctxEntry, len(x.ent))}
+// clone returns an independent copy of x; nil gives an empty context.
+func (x *dotCtx) clone() *dotCtx {
+	if x == nil {
+		return &dotCtx{}
+	}
+	out := &dotCtx{ids: slices.Clone(x.ids), ent: make([]ctxEntry, len(x.ent))}
 	for i, e := range x.ent {
 		out.ent[i] = ctxEntry{e.top, slices.Clone(e.cloud), e.live}
 	}
@@ -218,6 +246,12 @@ func (x *dotCtx) clone() dotCtx {
 // equal reports whether x and o hold the same dots, whatever their replica
 // numbering.
 func (x *dotCtx) equal(o *dotCtx) bool {
+	if x == nil {
+		x = &dotCtx{}
+	}
+	if o == nil {
+		o = &dotCtx{}
+	}
 	n := 0
 	for i := range x.ent {
 		e := &x.ent[i]
@@ -241,6 +275,9 @@ func (x *dotCtx) equal(o *dotCtx) bool {
 // toContext converts x to a vclock.Context.
 func (x *dotCtx) toContext() *vclock.Context {
 	var c vclock.Context
+	if x == nil {
+		return &c
+	}
 	for i := range x.ent {
 		e := &x.ent[i]
 		if e.top > 0 {
@@ -256,6 +293,9 @@ func (x *dotCtx) toContext() *vclock.Context {
 // order returns the indices of x's non-empty replicas sorted by ID, and
 // pos, which maps an index to its position in that order.
 func (x *dotCtx) order() (sorted []uint32, pos []uint32) {
+	if x == nil {
+		return nil, nil
+	}
 	sorted = make([]uint32, 0, len(x.ids))
 	for i := range x.ids {
 		if !x.ent[i].empty() {
@@ -296,8 +336,8 @@ func (x *dotCtx) appendTo(b []byte) ([]byte, []uint32) {
 // canonical: replicas strictly ascending, every replica with a run or a
 // cloud, cloud counters strictly ascending and above top+1, and every
 // counter at most maxDotCounter.
-func readCtx(r *wire.Reader) dotCtx {
-	var x dotCtx
+func readCtx(r *wire.Reader) *dotCtx {
+	x := &dotCtx{}
 	n := r.ArrayLen()
 	if n > 0 {
 		x.ids = make([]vclock.ReplicaID, 0, n)
@@ -307,14 +347,14 @@ func readCtx(r *wire.Reader) dotCtx {
 		id := vclock.ReplicaID(r.Str())
 		if i > 0 && id <= x.ids[i-1] {
 			r.FailAt(at, "replica "+string(id)+" out of order or repeated")
-			return dotCtx{}
+			return x
 		}
 		x.ids = append(x.ids, id)
 	}
 	at := r.Offset()
 	if m := r.ArrayLen(); !r.Failed() && m != 2*len(x.ids) {
 		r.FailAt(at, "causal context does not match the replica list")
-		return dotCtx{}
+		return x
 	}
 	x.ent = make([]ctxEntry, len(x.ids))
 	for i := 0; i < len(x.ids) && !r.Failed(); i++ {
@@ -330,14 +370,14 @@ func readCtx(r *wire.Reader) dotCtx {
 			c := r.Uint()
 			if !r.Failed() && (c <= low || c > maxDotCounter) {
 				r.FailAt(at, "cloud of replica "+string(x.ids[i])+" not compact, not ascending or out of range")
-				return dotCtx{}
+				return x
 			}
 			e.cloud = append(e.cloud, c)
 			low = c
 		}
 		if !r.Failed() && (e.empty() || e.top > maxDotCounter) {
 			r.FailAt(at, "replica "+string(x.ids[i])+" has an empty or out-of-range context")
-			return dotCtx{}
+			return x
 		}
 	}
 	if len(x.ids) > linearIDs {
@@ -347,4 +387,74 @@ func readCtx(r *wire.Reader) dotCtx {
 		}
 	}
 	return x
+}
+
+// A joinEnv holds what every store of one root needs to join another
+// root's stores: both contexts as they were before the join, and the
+// replica numbering between them. The contexts are merged once, at the
+// root, after every store has joined.
+type joinEnv struct {
+	m, o *dotCtx
+	tr   []uint32 // o index → m index
+	back []uint32 // m index → o index + 1; 0: o lacks the replica
+	// removed[r] reports whether o's context holds dots of m's replica r
+	// that no store of o holds: only such dots can make a full store of o
+	// drop anything from m.
+	removed    []bool
+	anyRemoved bool
+}
+
+// newJoinEnv prepares to join o's stores into m's; it interns o's replicas
+// into m.
+func newJoinEnv(m, o *dotCtx) *joinEnv {
+	env := &joinEnv{m: m, o: o, tr: m.translate(o)}
+	env.back = make([]uint32, len(m.ids))
+	for i, j := range env.tr {
+		env.back[j] = uint32(i) + 1
+	}
+	env.removed = make([]bool, len(m.ids))
+	if o != nil {
+		for i := range o.ent {
+			if oe := &o.ent[i]; oe.live < oe.size() && !m.ent[env.tr[i]].empty() {
+				env.removed[env.tr[i]] = true
+				env.anyRemoved = true
+			}
+		}
+	}
+	return env
+}
+
+// oHas reports whether o's context holds d, a dot in m's numbering.
+func (env *joinEnv) oHas(d dot) bool {
+	oi := env.back[d.r]
+	return oi != 0 && env.o.has(dot{oi - 1, d.c})
+}
+
+// seenRemoved reports whether o, a full state, has seen d (m's numbering)
+// and may have removed it.
+func (env *joinEnv) seenRemoved(d dot) bool {
+	return env.removed[d.r] && env.oHas(d)
+}
+
+// toM converts a dot of o to m's numbering.
+func (env *joinEnv) toM(d dot) dot { return dot{env.tr[d.r], d.c} }
+
+// merge finishes a root join: it merges o's context into m's.
+func (env *joinEnv) merge() { env.m.merge(env.o, env.tr) }
+
+// idMap maps each replica index of a to the index of the same replica in
+// b, or ^0 if b lacks it.
+func idMap(a, b *dotCtx) []uint32 {
+	if a == nil {
+		return nil
+	}
+	tr := make([]uint32, len(a.ids))
+	for i, id := range a.ids {
+		j, ok := b.lookup(id)
+		if !ok {
+			j = ^uint32(0)
+		}
+		tr[i] = j
+	}
+	return tr
 }

@@ -21,6 +21,9 @@ const (
 	KindMVRegister  = wire.KindMVRegister
 	KindEWFlag      = wire.KindEWFlag
 	KindDWFlag      = wire.KindDWFlag
+	KindLWWMap      = wire.KindLWWMap
+	KindORMap       = wire.KindORMap
+	KindCCounter    = wire.KindCCounter
 )
 
 // PeekKind returns the kind of the value encoded in b without decoding it,

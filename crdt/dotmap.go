@@ -24,8 +24,14 @@ import (
 // state gives a full state, which drops gone. The merge result is the same
 // as the paper's join either way; partial only says which elements can
 // change.
+//
+// # Roots and nested stores
+//
+// A dotMap at the top level owns its causal context (the root). Inside an
+// ORMap it shares the map's: ctx points to the root's context, so dots are
+// unique across the whole map and a removed key leaves nothing behind.
 type dotMap[E comparable] struct {
-	ctx     dotCtx
+	ctx     *dotCtx // the root's context; nil until the first write
 	st      dotStore[E]
 	gone    map[E]struct{} // partial only: listed elements with no dots
 	partial bool
@@ -35,10 +41,19 @@ type dotMap[E comparable] struct {
 // deltaParts is storage for a one-element delta, allocated together with
 // its set so that a mutator's delta costs one allocation.
 type deltaParts[E comparable] struct {
+	ctx dotCtx
 	ids [1]vclock.ReplicaID
 	ent [1]ctxEntry
 	cl  [1]uint64
 	es  [1]storeEntry[E]
+}
+
+// root returns m's context, creating it for a zero value.
+func (m *dotMap[E]) root() *dotCtx {
+	if m.ctx == nil {
+		m.ctx = &dotCtx{}
+	}
+	return m.ctx
 }
 
 func hasRm(ds []tdot) bool {
@@ -100,8 +115,10 @@ func (m *dotMap[E]) putNew(e E, pv uint64) {
 // write gives e a new dot of replica id, tagged rm, replacing every dot of e
 // this state holds, and fills d with the delta.
 func (m *dotMap[E]) write(id vclock.ReplicaID, e E, rm bool, d *dotMap[E], p *deltaParts[E]) {
-	r := m.ctx.intern(id)
-	nd := tdot{m.ctx.next(r), rm}
+	ctx := m.root()
+	r := ctx.intern(id)
+	nd := tdot{ctx.next(r), rm}
+	d.ctx = &p.ctx
 	v, had := m.st.get(e)
 	d.partial = true
 	if m.gone != nil {
@@ -119,13 +136,13 @@ func (m *dotMap[E]) write(id vclock.ReplicaID, e E, rm bool, d *dotMap[E], p *de
 		}
 		dv, _ := pack(tdot{dot{0, nd.c}, rm})
 		p.es[0] = storeEntry[E]{e, dv}
-		d.ctx.ids, d.ctx.ent, d.st.small = p.ids[:], p.ent[:], p.es[:]
+		p.ctx.ids, p.ctx.ent, d.st.small = p.ids[:], p.ent[:], p.es[:]
 		return
 	}
 	old := m.st.expand(e, v, had, nil)
 	m.replace(e, v, had, []tdot{nd})
 	for _, od := range old {
-		d.ctx.add(dot{d.ctx.intern(m.ctx.ids[od.r]), od.c})
+		d.ctx.add(dot{d.ctx.intern(ctx.ids[od.r]), od.c})
 	}
 	dr := d.ctx.intern(id)
 	d.ctx.add(dot{dr, nd.c})
@@ -136,6 +153,7 @@ func (m *dotMap[E]) write(id vclock.ReplicaID, e E, rm bool, d *dotMap[E], p *de
 // delta: those dots in its context, e in gone.
 func (m *dotMap[E]) forget(e E, d *dotMap[E]) {
 	d.partial = true
+	d.ctx = &dotCtx{}
 	v, had := m.st.get(e)
 	if !had {
 		return
@@ -154,17 +172,24 @@ func (m *dotMap[E]) forget(e E, d *dotMap[E]) {
 	}
 }
 
-// merge joins o into m.
+// merge joins o into m; both are roots.
 func (m *dotMap[E]) merge(o *dotMap[E]) {
 	if m == o {
 		return
 	}
-	tr := m.ctx.translate(&o.ctx)
-	back := make([]uint32, len(m.ctx.ids)) // m index → o index + 1; 0: o lacks it
-	for i, j := range tr {
-		back[j] = uint32(i) + 1
+	env := newJoinEnv(m.root(), o.ctx)
+	m.join(o, env)
+	env.merge()
+}
+
+// join joins o's store into m's, with contexts and numbering from env; o
+// nil stands for an empty full store (a key o no longer has). It does not
+// merge the contexts: the root does, once.
+func (m *dotMap[E]) join(o *dotMap[E], env *joinEnv) {
+	if o == nil {
+		o = &dotMap[E]{}
 	}
-	j := joiner[E]{m: m, o: o, tr: tr, back: back, partial: m.partial && o.partial}
+	j := joiner[E]{m: m, o: o, env: env, partial: m.partial && o.partial}
 	if o.partial {
 		o.st.all(func(e E, v uint64) bool {
 			j.elem(e, v, true)
@@ -174,7 +199,9 @@ func (m *dotMap[E]) merge(o *dotMap[E]) {
 		// A full o: first drop from m every dot o has seen and no longer
 		// holds; then only o's dots m has not seen can change m, so an
 		// element of o whose dots m has all seen needs no lookup in m.
-		j.dropSeen()
+		if env.anyRemoved {
+			j.dropSeen()
+		}
 		o.st.all(func(e E, v uint64) bool {
 			if !j.covered(e, v) {
 				j.elem(e, v, true)
@@ -185,36 +212,33 @@ func (m *dotMap[E]) merge(o *dotMap[E]) {
 	for e := range o.gone {
 		j.elem(e, 0, false)
 	}
-	m.ctx.merge(&o.ctx, tr)
-	m.partial = j.partial
-	if !m.partial {
-		m.gone = nil
+	if !j.partial {
+		m.makeFull()
 	}
+}
+
+// makeFull marks m a full state, dropping the delta bookkeeping.
+func (m *dotMap[E]) makeFull() {
+	m.partial = false
+	m.gone = nil
 }
 
 type joiner[E comparable] struct {
 	m, o       *dotMap[E]
-	tr, back   []uint32
+	env        *joinEnv
 	partial    bool // the result is partial
 	mine, hers []tdot
 	keep       []tdot
-}
-
-// oHas reports whether o's context holds d, a dot in m's numbering.
-func (j *joiner[E]) oHas(d dot) bool {
-	oi := j.back[d.r]
-	return oi != 0 && j.o.ctx.has(dot{oi - 1, d.c})
 }
 
 // covered reports whether m's context holds every dot o holds for e,
 // stored in o as v.
 func (j *joiner[E]) covered(e E, v uint64) bool {
 	if v != 0 {
-		d := unpack(v)
-		return j.m.ctx.has(dot{j.tr[d.r], d.c})
+		return j.env.m.has(j.env.toM(unpack(v).dot))
 	}
 	for _, d := range j.o.st.extra[e] {
-		if !j.m.ctx.has(dot{j.tr[d.r], d.c}) {
+		if !j.env.m.has(j.env.toM(d.dot)) {
 			return false
 		}
 	}
@@ -229,11 +253,11 @@ func (j *joiner[E]) oHolds(e E, d tdot) bool {
 	}
 	if ov != 0 {
 		od := unpack(ov)
-		od.r = j.tr[od.r]
+		od.dot = j.env.toM(od.dot)
 		return od == d
 	}
 	for _, od := range j.o.st.extra[e] {
-		od.r = j.tr[od.r]
+		od.dot = j.env.toM(od.dot)
 		if od == d {
 			return true
 		}
@@ -244,22 +268,8 @@ func (j *joiner[E]) oHolds(e E, d tdot) bool {
 // dropSeen removes from m every dot that o, a full state, has seen but no
 // longer holds for the same element: o removed or overwrote it.
 func (j *joiner[E]) dropSeen() {
-	m, o := j.m, j.o
-	// Only dots of replicas whose dots o has removed — o's context holds
-	// more of them than its store — can be dropped. Usually there are none,
-	// or few, and the scan is skipped or cheap.
-	need := make([]bool, len(m.ctx.ent))
-	any := false
-	for i := range o.ctx.ent {
-		if oe := &o.ctx.ent[i]; oe.live < oe.size() && !m.ctx.ent[j.tr[i]].empty() {
-			need[j.tr[i]] = true
-			any = true
-		}
-	}
-	if !any {
-		return
-	}
-	seen := func(d dot) bool { return need[d.r] && j.oHas(d) }
+	m := j.m
+	seen := j.env.seenRemoved
 	type change struct {
 		e    E
 		v    uint64
@@ -300,8 +310,8 @@ func (j *joiner[E]) elem(e E, v uint64, listed bool) {
 	if listed && v != 0 && (!mok || mv != 0) {
 		// Fast path: each side holds at most one packed dot.
 		od := unpack(v)
-		od.r = j.tr[od.r]
-		keepO := !m.ctx.has(od.dot)
+		od.dot = j.env.toM(od.dot)
+		keepO := !j.env.m.has(od.dot)
 		if !mok {
 			if keepO {
 				if pv, ok := pack(od); ok {
@@ -321,7 +331,7 @@ func (j *joiner[E]) elem(e E, v uint64, listed bool) {
 		if md == od {
 			return
 		}
-		keepM := !j.oHas(md.dot)
+		keepM := !j.env.oHas(md.dot)
 		switch {
 		case keepM && keepO:
 			m.replace(e, mv, true, sortDots([]tdot{md, od}))
@@ -339,18 +349,18 @@ func (j *joiner[E]) elem(e E, v uint64, listed bool) {
 	j.hers = j.hers[:0]
 	if listed {
 		for _, d := range o.st.expand(e, v, true, nil) {
-			d.r = j.tr[d.r]
+			d.dot = j.env.toM(d.dot)
 			j.hers = append(j.hers, d)
 		}
 	}
 	j.keep = j.keep[:0]
 	for _, d := range j.mine {
-		if slices.Contains(j.hers, d) || !j.oHas(d.dot) {
+		if slices.Contains(j.hers, d) || !j.env.oHas(d.dot) {
 			j.keep = append(j.keep, d)
 		}
 	}
 	for _, d := range j.hers {
-		if !slices.Contains(j.mine, d) && !m.ctx.has(d.dot) {
+		if !slices.Contains(j.mine, d) && !j.env.m.has(d.dot) {
 			j.keep = append(j.keep, d)
 		}
 	}
@@ -398,9 +408,12 @@ func sortDots(ds []tdot) []tdot {
 	return ds
 }
 
-// clone returns an independent copy of m.
-func (m *dotMap[E]) clone() dotMap[E] {
-	out := dotMap[E]{ctx: m.ctx.clone(), st: m.st.clone(), partial: m.partial, nrm: m.nrm}
+// clone returns an independent copy of a root.
+func (m *dotMap[E]) clone() dotMap[E] { return m.cloneIn(m.ctx.clone()) }
+
+// cloneIn copies m's store into a value living in ctx.
+func (m *dotMap[E]) cloneIn(ctx *dotCtx) dotMap[E] {
+	out := dotMap[E]{ctx: ctx, st: m.st.clone(), partial: m.partial, nrm: m.nrm}
 	if len(m.gone) > 0 {
 		out.gone = make(map[E]struct{}, len(m.gone))
 		for e := range m.gone {
@@ -414,22 +427,19 @@ func (m *dotMap[E]) clone() dotMap[E] {
 // dots per element (compared by replica ID), same partial flag and gone
 // set.
 func (m *dotMap[E]) equal(o *dotMap[E]) bool {
-	if m.partial != o.partial || len(m.gone) != len(o.gone) || m.st.len() != o.st.len() || !m.ctx.equal(&o.ctx) {
+	return m.ctx.equal(o.ctx) && m.equalStore(o, idMap(m.ctx, o.ctx))
+}
+
+// equalStore compares the stores of m and o, whose contexts' numbering tr
+// maps (m index → o index).
+func (m *dotMap[E]) equalStore(o *dotMap[E], tr []uint32) bool {
+	if m.partial != o.partial || len(m.gone) != len(o.gone) || m.st.len() != o.st.len() {
 		return false
 	}
 	for e := range m.gone {
 		if _, ok := o.gone[e]; !ok {
 			return false
 		}
-	}
-	// m index → o index; every replica of a stored dot is in both contexts.
-	tr := make([]uint32, len(m.ctx.ids))
-	for i, id := range m.ctx.ids {
-		j, ok := o.ctx.lookup(id)
-		if !ok {
-			j = ^uint32(0)
-		}
-		tr[i] = j
 	}
 	eq := true
 	var a, b []tdot

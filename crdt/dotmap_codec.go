@@ -13,26 +13,34 @@ const dotMapFields = 5
 
 // appendTo appends m's fields: partial, replicas, context, entries, gone.
 //
-// Entries are grouped by replica, in the order of the replica list: for
-// each replica an array [gap, element, gap, element, ...] with the
-// replica's dots in ascending counter order, each gap being the counter
-// minus the previous one (the first is the counter itself). An element with
-// several dots appears once per dot. With tagged, each gap is shifted left
+// Entries are grouped by replica: for each replica holding dots, in the
+// order of the replica list, its position in that list and an array
+// [gap, element, gap, element, ...] with its dots in ascending counter
+// order, each gap being the counter minus the previous one (the first is
+// the counter itself). An element with several dots appears once per dot. With tagged, each gap is shifted left
 // one bit and the low bit is the removal tag. Sorting by dot rather than by
 // element makes the order canonical without comparing elements, and keeps
 // gaps — and so the encoding — small.
 func (m *dotMap[E]) appendTo(b []byte, tagged bool) []byte {
 	b = wire.AppendBool(b, m.partial)
 	b, pos := m.ctx.appendTo(b)
+	return m.appendStore(b, pos, tagged)
+}
+
+// appendStore appends entries and gone, as appendTo describes, with
+// replicas numbered by pos, their positions in the root's replica list.
+func (m *dotMap[E]) appendStore(b []byte, pos []uint32, tagged bool) []byte {
 	type item struct {
 		c  uint64
 		rm bool
 		e  E
 	}
 	nrep := 0
-	for i := range m.ctx.ent {
-		if !m.ctx.ent[i].empty() {
-			nrep++
+	if m.ctx != nil {
+		for i := range m.ctx.ent {
+			if !m.ctx.ent[i].empty() {
+				nrep++
+			}
 		}
 	}
 	buckets := make([][]item, nrep)
@@ -52,8 +60,18 @@ func (m *dotMap[E]) appendTo(b []byte, tagged bool) []byte {
 		return true
 	})
 	k := kindOf[E]()
-	b = wire.AppendArrayLen(b, nrep)
+	held := 0
 	for _, items := range buckets {
+		if len(items) > 0 {
+			held++
+		}
+	}
+	b = wire.AppendArrayLen(b, 2*held)
+	for p, items := range buckets {
+		if len(items) == 0 {
+			continue
+		}
+		b = wire.AppendUint(b, uint64(p))
 		slices.SortFunc(items, func(a, b item) int {
 			switch {
 			case a.c < b.c:
@@ -95,20 +113,35 @@ func (m *dotMap[E]) appendTo(b []byte, tagged bool) []byte {
 // ascending within a replica, gone sorted, disjoint from the elements and
 // empty unless partial.
 func readDotMap[E comparable](r *wire.Reader, tagged bool) dotMap[E] {
-	var m dotMap[E]
-	m.partial = r.Bool()
-	m.ctx = readCtx(r)
+	partial := r.Bool()
+	return readDotStore[E](r, readCtx(r), partial, tagged)
+}
+
+// readDotStore reads the entries and gone fields into a store living in
+// ctx, the root's context just read; gone must be empty unless partial.
+func readDotStore[E comparable](r *wire.Reader, ctx *dotCtx, partial, tagged bool) dotMap[E] {
+	m := dotMap[E]{ctx: ctx, partial: partial}
 	k := kindOf[E]()
 	at := r.Offset()
-	if n := r.ArrayLen(); !r.Failed() && n != len(m.ctx.ids) {
-		r.FailAt(at, "entries do not match the replica list")
+	groups := r.ArrayLen()
+	if !r.Failed() && groups%2 != 0 {
+		r.FailAt(at, "entries are not (replica, dots) pairs")
 	}
 	var buf []tdot
-	for p := 0; p < len(m.ctx.ids) && !r.Failed(); p++ {
+	prevP := -1
+	for g := 0; g < groups/2 && !r.Failed(); g++ {
 		at := r.Offset()
+		p64 := r.Uint()
+		if !r.Failed() && (p64 >= uint64(len(ctx.ids)) || int(p64) <= prevP) {
+			r.FailAt(at, "entries name no listed replica, or replicas out of order")
+			break
+		}
+		p := int(p64)
+		prevP = p
+		at = r.Offset()
 		n := r.ArrayLen()
-		if n%2 != 0 {
-			r.FailAt(at, "entries of replica "+string(m.ctx.ids[p])+" are not (gap, element) pairs")
+		if !r.Failed() && (n == 0 || n%2 != 0) {
+			r.FailAt(at, "entries of replica "+string(ctx.ids[p])+" are not (gap, element) pairs")
 			break
 		}
 		var c uint64

@@ -39,6 +39,6 @@ func ExampleORSet_Add() {
 	replica.Merge(delta)
 	fmt.Println(replica.Contains("gloves"), replica.Len())
 	// Output:
-	// {gloves} true 28 bytes
+	// {gloves} true 29 bytes
 	// true 1
 }

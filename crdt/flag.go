@@ -95,12 +95,15 @@ func (f *EWFlag) readValue(r *wire.Reader) { f.m = readFlag(r, wire.KindEWFlag, 
 
 func readFlag(r *wire.Reader, k wire.Kind, tagged bool) dotMap[bool] {
 	r.Header(k, dotMapFields)
-	at := r.Offset()
-	m := readDotMap[bool](r, tagged)
+	return checkFlag(r, readDotMap[bool](r, tagged))
+}
+
+// checkFlag fails r if a flag's store holds the element false.
+func checkFlag(r *wire.Reader, m dotMap[bool]) dotMap[bool] {
 	_, stored := m.st.get(false)
 	_, gone := m.gone[false]
 	if !r.Failed() && (stored || gone) {
-		r.FailAt(at, "a flag's only element is true")
+		r.FailAt(r.Offset(), "a flag's only element is true")
 	}
 	return m
 }

@@ -13,6 +13,12 @@ import (
 // the context is compact, and that gone is disjoint from the store and used
 // only by deltas.
 func (m *dotMap[E]) check() error {
+	if m.ctx == nil {
+		if m.st.len() > 0 || m.nrm != 0 {
+			return fmt.Errorf("a store without a context")
+		}
+		return nil
+	}
 	live := make([]uint64, len(m.ctx.ent))
 	nrm := 0
 	var err error

@@ -30,11 +30,32 @@ import (
 // same timestamp and replica, and Equal, encode both values. V must encode
 // as [GSet] requires of its elements: equal values to equal bytes,
 // distinct values to distinct bytes.
+//
+// # Inside an ORMap
+//
+// As a map value, each write also takes a dot in the map's causal context,
+// so that removing the key takes away exactly the writes it observed: a
+// write made concurrently elsewhere survives. There the register keeps
+// every write no later write has observed, as an [MVRegister] does, and
+// reads the latest of them as above; a write replaces the writes it
+// observed whatever their timestamps. With timestamps from an hlc.Clock
+// the two rules agree.
 type LWWRegister[V any] struct {
 	set bool // whether a write is held; the other fields are zero if not
 	ts  hlc.Timestamp
 	id  vclock.ReplicaID
 	v   V
+	// Inside an ORMap: the map's context, and the concurrent writes, of
+	// which the fields above hold the latest.
+	ctx  *dotCtx
+	sibs []lwwSibling[V]
+}
+
+type lwwSibling[V any] struct {
+	d  dot
+	ts hlc.Timestamp
+	id vclock.ReplicaID
+	v  V
 }
 
 var (
@@ -49,6 +70,9 @@ var (
 // anywhere. Set allocates only the delta, and nothing when the delta is
 // not used.
 func (r *LWWRegister[V]) Set(id vclock.ReplicaID, v V, ts hlc.Timestamp) *LWWRegister[V] {
+	if r.ctx != nil {
+		return r.setIn(id, v, ts)
+	}
 	d := &LWWRegister[V]{set: true, ts: ts, id: id, v: v}
 	r.Merge(d)
 	return d
@@ -72,7 +96,7 @@ func (r *LWWRegister[V]) Replica() vclock.ReplicaID { return r.id }
 // not a string, integer or boolean type.
 func (r *LWWRegister[V]) Merge(o *LWWRegister[V]) {
 	if r != o && o.set && (!r.set || compareWrites(o, r) > 0) {
-		*r = *o
+		r.set, r.ts, r.id, r.v = true, o.ts, o.id, o.v
 	}
 }
 
@@ -92,8 +116,7 @@ func compareWrites[V any](a, b *LWWRegister[V]) int {
 // if V is a pointer, slice or map, the copy shares what it refers to, which
 // must then not be modified.
 func (r *LWWRegister[V]) Clone() *LWWRegister[V] {
-	c := *r
-	return &c
+	return &LWWRegister[V]{set: r.set, ts: r.ts, id: r.id, v: r.v}
 }
 
 // Equal reports whether r and o hold the same write: both unset, or the

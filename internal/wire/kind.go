@@ -28,6 +28,9 @@ const (
 	KindMVRegister  Kind = 23 // crdt.MVRegister
 	KindEWFlag      Kind = 24 // crdt.EWFlag
 	KindDWFlag      Kind = 25 // crdt.DWFlag
+	KindLWWMap      Kind = 26 // crdt.LWWMap
+	KindORMap       Kind = 27 // crdt.ORMap
+	KindCCounter    Kind = 28 // crdt.CCounter
 )
 
 var kindNames = map[Kind]string{
@@ -46,6 +49,9 @@ var kindNames = map[Kind]string{
 	KindMVRegister:  "MVRegister",
 	KindEWFlag:      "EWFlag",
 	KindDWFlag:      "DWFlag",
+	KindLWWMap:      "LWWMap",
+	KindORMap:       "ORMap",
+	KindCCounter:    "CCounter",
 }
 
 // String returns the Go type name the kind encodes, or "Kind(n)" for an

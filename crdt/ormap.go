@@ -1,0 +1,499 @@
+package crdt
+
+import (
+	"bytes"
+	"fmt"
+	"iter"
+	"strings"
+
+	"github.com/converge-go/converge/internal/wire"
+	"github.com/converge-go/converge/vclock"
+	"github.com/vmihailenco/msgpack/v5"
+)
+
+// An ORMap is an observed-remove map whose values are CRDTs: sets,
+// registers, flags, causal counters, or other ORMaps. All of them share the
+// map's causal context, as in the delta-CRDT papers, so that a key is
+// present exactly while its value holds a dot, and removing a key leaves
+// nothing behind.
+//
+// Removing a key resets its value: it takes away the dots the remover
+// observed, so an update made concurrently elsewhere survives, as only
+// what the remover had not observed — an element added to a nested set, a
+// write to a nested register, an increment of a nested [CCounter]. Keys are
+// add-wins: an update concurrent with a removal keeps the key.
+//
+// Values are changed only through [ORMap.Update], which hands the
+// callback the value for the key (a new empty one if absent); the
+// callback calls the value's own mutators and returns their delta. The
+// map's delta wraps it: an increment of a counter two maps deep ships that
+// increment and its dot, never the maps around it.
+//
+// The zero ORMap is empty and ready to use. An ORMap is not safe for
+// concurrent use; use [ORMap.Clone] rather than copying a value. Get, Len
+// and Update of one key cost O(1) plus the value's own cost; merging a
+// delta costs O(delta), a full state O(n+m).
+type ORMap[K comparable, V Value[V]] struct {
+	ctx     *dotCtx
+	m       map[K]V
+	gone    map[K]struct{} // partial only: keys whose dots the context removes
+	partial bool
+}
+
+var (
+	_ msgpack.CustomEncoder = (*ORMap[string, *CCounter])(nil)
+	_ msgpack.CustomDecoder = (*ORMap[string, *CCounter])(nil)
+)
+
+func (m *ORMap[K, V]) root() *dotCtx {
+	if m.ctx == nil {
+		m.ctx = &dotCtx{}
+	}
+	return m.ctx
+}
+
+// Update applies f to the value of key k — a new empty value if k is
+// absent — and returns the map's delta. f must change the value only
+// through its mutators, and return the delta of the last one it called (to
+// make several changes, call Update for each). A value left empty removes
+// the key. f returning the zero V changes nothing.
+func (m *ORMap[K, V]) Update(k K, f func(v V) (delta V)) *ORMap[K, V] {
+	ctx := m.root()
+	v, had := m.m[k]
+	if !had {
+		var zero V
+		v = zero.inNew(ctx, m.partial)
+	}
+	// v lives in ctx; nd, the delta f returns, in a context of its own.
+	nd := f(v)
+	delta := &ORMap[K, V]{partial: true}
+	var zero V
+	if any(nd) == any(zero) || nd.inCtx() == nil {
+		delta.ctx = &dotCtx{}
+		return delta
+	}
+	if v.inEmpty() {
+		m.drop(k)
+	} else {
+		m.put(k, v)
+	}
+	delta.ctx = nd.inCtx()
+	if nd.inEmpty() {
+		// A value delta with no dots only removes: as a removed key it says
+		// the same (its context covers only dots of k), unless it removes
+		// nothing at all.
+		if !delta.ctx.hasDots() {
+			return delta
+		}
+		delta.gone = map[K]struct{}{k: {}}
+	} else {
+		delta.m = map[K]V{k: nd}
+	}
+	return delta
+}
+
+func (m *ORMap[K, V]) put(k K, v V) {
+	if m.m == nil {
+		m.m = make(map[K]V)
+	}
+	m.m[k] = v
+	if m.gone != nil {
+		delete(m.gone, k)
+	}
+}
+
+// drop deletes k; a partial map remembers it in gone.
+func (m *ORMap[K, V]) drop(k K) {
+	delete(m.m, k)
+	if m.partial {
+		if m.gone == nil {
+			m.gone = make(map[K]struct{})
+		}
+		m.gone[k] = struct{}{}
+	}
+}
+
+// Remove removes key k and returns the delta, whose context holds the dots
+// of k's value this replica observed. Updates of k it has not observed
+// survive the merge. Removing an absent key returns an empty delta.
+func (m *ORMap[K, V]) Remove(k K) *ORMap[K, V] {
+	delta := &ORMap[K, V]{ctx: &dotCtx{}, partial: true}
+	v, ok := m.m[k]
+	if !ok {
+		return delta
+	}
+	v.inDots(func(d dot) {
+		delta.ctx.add(dot{delta.ctx.intern(m.ctx.ids[d.r]), d.c})
+		m.ctx.ent[d.r].live--
+	})
+	m.drop(k)
+	delta.gone = map[K]struct{}{k: {}}
+	return delta
+}
+
+// Get returns the value of key k. It lives in the map: read it, but change
+// it only through Update.
+func (m *ORMap[K, V]) Get(k K) (V, bool) {
+	v, ok := m.m[k]
+	return v, ok
+}
+
+// Contains reports whether key k is present.
+func (m *ORMap[K, V]) Contains(k K) bool {
+	_, ok := m.m[k]
+	return ok
+}
+
+// Len returns the number of keys.
+func (m *ORMap[K, V]) Len() int { return len(m.m) }
+
+// Keys returns the keys in the order of their encodings (strings: shorter
+// first, then bytewise). It sorts them first: O(n log n).
+func (m *ORMap[K, V]) Keys() iter.Seq[K] {
+	return func(yield func(K) bool) {
+		for _, k := range m.sortedKeys() {
+			if !yield(k) {
+				return
+			}
+		}
+	}
+}
+
+// All returns the keys and their values in the order of Keys.
+func (m *ORMap[K, V]) All() iter.Seq2[K, V] {
+	return func(yield func(K, V) bool) {
+		for _, k := range m.sortedKeys() {
+			if !yield(k, m.m[k]) {
+				return
+			}
+		}
+	}
+}
+
+func (m *ORMap[K, V]) sortedKeys() []K {
+	ks := make([]K, 0, len(m.m))
+	for k := range m.m {
+		ks = append(ks, k)
+	}
+	sortElems(kindOf[K](), ks)
+	return ks
+}
+
+// Merge joins o into m. It is commutative, associative and idempotent.
+func (m *ORMap[K, V]) Merge(o *ORMap[K, V]) {
+	if m == o {
+		return
+	}
+	env := newJoinEnv(m.root(), o.ctx)
+	m.join(o, env)
+	env.merge()
+}
+
+// join joins o's keys into m's with contexts and numbering from env; o nil
+// stands for an empty full map.
+func (m *ORMap[K, V]) join(o *ORMap[K, V], env *joinEnv) {
+	if o == nil {
+		o = &ORMap[K, V]{}
+	}
+	partial := m.partial && o.partial
+	var zero V
+	if !o.partial && env.anyRemoved {
+		// Keys o does not hold lose the dots o has seen.
+		for k, v := range m.m {
+			if _, listed := o.m[k]; !listed {
+				v.inJoin(zero, env)
+				if v.inEmpty() {
+					delete(m.m, k)
+				}
+			}
+		}
+	}
+	for k, ov := range o.m {
+		m.joinKey(k, ov, env)
+	}
+	for k := range o.gone {
+		m.joinKey(k, zero, env)
+	}
+	if !partial {
+		m.inFull()
+	}
+}
+
+// joinKey joins o's value for k (the zero V: a removed key) into m's.
+func (m *ORMap[K, V]) joinKey(k K, ov V, env *joinEnv) {
+	v, ok := m.m[k]
+	var zero V
+	if !ok {
+		if any(ov) == any(zero) {
+			if m.partial {
+				m.drop(k)
+			}
+			return
+		}
+		// A key m removed (in gone) stands for an empty full value.
+		_, removed := m.gone[k]
+		v = zero.inNew(env.m, m.partial && !removed)
+	}
+	v.inJoin(ov, env)
+	if v.inEmpty() {
+		m.drop(k)
+		return
+	}
+	m.put(k, v)
+}
+
+// Clone returns an independent copy of m. The complexity is O(n).
+func (m *ORMap[K, V]) Clone() *ORMap[K, V] {
+	c := m.inClone(m.ctx.clone())
+	return c
+}
+
+// Equal reports whether m and o are the same state: the same keys with
+// Equal values, the same causal context, both deltas or both full states.
+func (m *ORMap[K, V]) Equal(o *ORMap[K, V]) bool {
+	return m.ctx.equal(o.ctx) && m.inEqual(o, idMap(m.ctx, o.ctx))
+}
+
+// IsDelta reports whether m is a delta: a state whose causal context
+// speaks only for the keys it lists (see [ORSet]).
+func (m *ORMap[K, V]) IsDelta() bool { return m.partial }
+
+// Context returns a copy of the causal context.
+func (m *ORMap[K, V]) Context() *vclock.Context { return m.ctx.toContext() }
+
+// ValidateMerge returns a *ValidationError if a dot carries different data
+// in m and in o, looking into the values of keys both hold.
+func (m *ORMap[K, V]) ValidateMerge(o *ORMap[K, V]) error { return m.inValidate(o) }
+
+// String formats m as {k1:v1 k2:v2 ...} in the order of Keys.
+func (m *ORMap[K, V]) String() string {
+	var sb strings.Builder
+	sb.WriteByte('{')
+	for i, k := range m.sortedKeys() {
+		if i > 0 {
+			sb.WriteByte(' ')
+		}
+		fmt.Fprintf(&sb, "%v:%v", k, m.m[k])
+	}
+	sb.WriteByte('}')
+	return sb.String()
+}
+
+// AppendBinary appends the encoding of m:
+// [1, 27, delta, replicas, context, [key, value, ...], removed keys], keys
+// in the order of their encodings, each value a nested [kind, fields...]
+// (docs/wire-format.md).
+func (m *ORMap[K, V]) AppendBinary(b []byte) ([]byte, error) {
+	b = wire.AppendHeader(b, wire.KindORMap, 5)
+	b = wire.AppendBool(b, m.partial)
+	b, pos := m.ctx.appendTo(b)
+	return m.appendStore(b, pos), nil
+}
+
+// appendStore appends the entries and the removed keys.
+func (m *ORMap[K, V]) appendStore(b []byte, pos []uint32) []byte {
+	k := kindOf[K]()
+	keys := m.sortedKeys()
+	b = wire.AppendArrayLen(b, 2*len(keys))
+	for _, key := range keys {
+		b = appendElem(b, k, key)
+		b = m.m[key].inAppend(b, pos)
+	}
+	gone := make([]K, 0, len(m.gone))
+	for key := range m.gone {
+		gone = append(gone, key)
+	}
+	sortElems(k, gone)
+	b = wire.AppendArrayLen(b, len(gone))
+	for _, key := range gone {
+		b = appendElem(b, k, key)
+	}
+	return b
+}
+
+// MarshalBinary returns the canonical encoding of m.
+func (m *ORMap[K, V]) MarshalBinary() ([]byte, error) { return m.AppendBinary(nil) }
+
+// UnmarshalBinary replaces m with the map encoded in b. It accepts only
+// the canonical encoding, checks the nesting against [DecodeOptions]'
+// MaxDepth, and leaves m unchanged on error.
+func (m *ORMap[K, V]) UnmarshalBinary(b []byte) error { return m.unmarshal(b, wire.Limits{}) }
+
+func (m *ORMap[K, V]) unmarshal(b []byte, lim wire.Limits) error {
+	return unmarshal(m, b, lim, "ORMap", (*ORMap[K, V]).readValue)
+}
+
+func (m *ORMap[K, V]) readValue(r *wire.Reader) {
+	r.Header(wire.KindORMap, 5)
+	m.partial = r.Bool()
+	m.readStore(r, readCtx(r))
+}
+
+// readStore reads entries and removed keys into m, living in ctx.
+func (m *ORMap[K, V]) readStore(r *wire.Reader, ctx *dotCtx) {
+	m.ctx = ctx
+	if !r.Enter() {
+		return
+	}
+	defer r.Leave()
+	k := kindOf[K]()
+	at := r.Offset()
+	n := r.ArrayLen()
+	if !r.Failed() && n%2 != 0 {
+		r.FailAt(at, "entries are not (key, value) pairs")
+		return
+	}
+	var prev []byte
+	var zero V
+	for i := 0; i < n/2 && !r.Failed(); i++ {
+		at := r.Offset()
+		key, raw := readElem[K](r, k)
+		if r.Failed() {
+			return
+		}
+		if i > 0 && bytes.Compare(prev, raw) >= 0 {
+			r.FailAt(at, "keys out of order or repeated")
+			return
+		}
+		prev = raw
+		at = r.Offset()
+		v := zero.inRead(r, ctx, !m.partial)
+		if r.Failed() {
+			return
+		}
+		if v.inEmpty() {
+			r.FailAt(at, "a key with an empty value")
+			return
+		}
+		if m.m == nil {
+			m.m = make(map[K]V, n/2)
+		}
+		m.m[key] = v
+	}
+	at = r.Offset()
+	g := r.ArrayLen()
+	if !r.Failed() && g > 0 && !m.partial {
+		r.FailAt(at, "a full state lists removed keys")
+		return
+	}
+	prev = nil
+	for i := 0; i < g && !r.Failed(); i++ {
+		at := r.Offset()
+		key, raw := readElem[K](r, k)
+		if r.Failed() {
+			return
+		}
+		if i > 0 && bytes.Compare(prev, raw) >= 0 {
+			r.FailAt(at, "removed keys out of order or repeated")
+			return
+		}
+		if _, ok := m.m[key]; ok {
+			r.FailAt(at, "a removed key also has a value")
+			return
+		}
+		prev = raw
+		if m.gone == nil {
+			m.gone = make(map[K]struct{}, g)
+		}
+		m.gone[key] = struct{}{}
+	}
+}
+
+// EncodeMsgpack implements msgpack.CustomEncoder with the bytes of
+// MarshalBinary.
+func (m *ORMap[K, V]) EncodeMsgpack(enc *msgpack.Encoder) error { return encodeTo(enc, m) }
+
+// DecodeMsgpack implements msgpack.CustomDecoder as UnmarshalBinary does.
+func (m *ORMap[K, V]) DecodeMsgpack(dec *msgpack.Decoder) error { return decodeFrom(dec, m, "ORMap") }
+
+// Value implementation: an ORMap nested in another.
+
+func (m *ORMap[K, V]) inNew(ctx *dotCtx, partial bool) *ORMap[K, V] {
+	return &ORMap[K, V]{ctx: ctx, partial: partial}
+}
+
+func (m *ORMap[K, V]) inJoin(o *ORMap[K, V], env *joinEnv) { m.join(o, env) }
+func (m *ORMap[K, V]) inEmpty() bool                       { return len(m.m) == 0 }
+func (m *ORMap[K, V]) inCtx() *dotCtx                      { return m.ctx }
+
+func (m *ORMap[K, V]) inDots(yield func(dot)) {
+	for _, v := range m.m {
+		v.inDots(yield)
+	}
+}
+
+func (m *ORMap[K, V]) inClone(ctx *dotCtx) *ORMap[K, V] {
+	c := &ORMap[K, V]{ctx: ctx, partial: m.partial}
+	if len(m.m) > 0 {
+		c.m = make(map[K]V, len(m.m))
+		for k, v := range m.m {
+			c.m[k] = v.inClone(ctx)
+		}
+	}
+	if len(m.gone) > 0 {
+		c.gone = make(map[K]struct{}, len(m.gone))
+		for k := range m.gone {
+			c.gone[k] = struct{}{}
+		}
+	}
+	return c
+}
+
+func (m *ORMap[K, V]) inEqual(o *ORMap[K, V], tr []uint32) bool {
+	if m.partial != o.partial || len(m.m) != len(o.m) || len(m.gone) != len(o.gone) {
+		return false
+	}
+	for k := range m.gone {
+		if _, ok := o.gone[k]; !ok {
+			return false
+		}
+	}
+	for k, v := range m.m {
+		ov, ok := o.m[k]
+		if !ok || !v.inEqual(ov, tr) {
+			return false
+		}
+	}
+	return true
+}
+
+// inFull makes m and everything it holds a full state.
+func (m *ORMap[K, V]) inFull() {
+	m.partial = false
+	m.gone = nil
+	for _, v := range m.m {
+		v.inFull()
+	}
+}
+
+func (m *ORMap[K, V]) inValidate(o *ORMap[K, V]) error {
+	for k, ov := range o.m {
+		if v, ok := m.m[k]; ok {
+			if err := v.inValidate(ov); err != nil {
+				return err
+			}
+		}
+	}
+	return nil
+}
+
+// inAppend writes [kind, partial, entries, removed keys].
+func (m *ORMap[K, V]) inAppend(b []byte, pos []uint32) []byte {
+	b = wire.AppendArrayLen(b, 4)
+	b = wire.AppendUint(b, uint64(wire.KindORMap))
+	b = wire.AppendBool(b, m.partial)
+	return m.appendStore(b, pos)
+}
+
+func (m *ORMap[K, V]) inRead(r *wire.Reader, ctx *dotCtx, full bool) *ORMap[K, V] {
+	out := &ORMap[K, V]{}
+	readNested(r, wire.KindORMap, 4)
+	at := r.Offset()
+	out.partial = r.Bool()
+	if !r.Failed() && out.partial && full {
+		r.FailAt(at, "a partial value inside a full state")
+		return out
+	}
+	out.readStore(r, ctx)
+	return out
+}
