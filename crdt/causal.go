@@ -113,7 +113,7 @@ func (x *dotCtx) next(r uint32) dot {
 
 // has reports whether d was seen.
 func (x *dotCtx) has(d dot) bool {
-	if x == nil || int(d.r) >= len(x.ent) {
+	if x == nil || int(d.r) >= len(x.ent) || d.c == 0 {
 		return false
 	}
 	e := &x.ent[d.r]

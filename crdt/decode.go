@@ -39,13 +39,15 @@ func PeekKind(b []byte) (Kind, error) {
 }
 
 // Decode decodes a value of any crdt kind: it reads the kind and returns a
-// *GCounter, *PNCounter, *EWFlag or *DWFlag, or for the generic types a
-// *GSet[any], *TwoPSet[any], *ORSet[any], *RWSet[any], *LWWRegister[any]
-// or *MVRegister[any], whose elements are the Go values msgpack decodes to
-// (string, int64, []any, map[string]any, ...). Elements that Go cannot
-// compare are refused. An unknown kind is an [ErrUnsupported] error, never
-// a guess. To get typed elements, read the kind with [PeekKind] and call
-// UnmarshalBinary on the type you expect.
+// *GCounter, *PNCounter, *CCounter, *EWFlag or *DWFlag, or for the generic
+// types a *GSet[any], *TwoPSet[any], *ORSet[any], *RWSet[any],
+// *LWWRegister[any], *MVRegister[any] or *LWWMap[any, any], whose elements
+// are the Go values msgpack decodes to (string, int8, uint16, bool, ...).
+// Elements that Go cannot compare are refused. An ORMap's value type
+// cannot be told from its bytes alone, so Decode refuses the ORMap kind
+// with [ErrUnsupported]; so it does an unknown kind, never guessing. To get
+// typed values, read the kind with [PeekKind] and call UnmarshalBinary on
+// the type you expect.
 //
 // Decode uses [DefaultDecodeOptions]; see [DecodeOptions.Decode].
 func Decode(b []byte) (any, error) { return DefaultDecodeOptions.Decode(b) }
@@ -111,6 +113,10 @@ func (o DecodeOptions) Decode(b []byte) (any, error) {
 		v = new(EWFlag)
 	case KindDWFlag:
 		v = new(DWFlag)
+	case KindCCounter:
+		v = new(CCounter)
+	case KindLWWMap:
+		v = new(LWWMap[any, any])
 	default:
 		return nil, decodeErr("value", &DecodeError{Reason: "kind " + k.String() + " is not a crdt kind", Err: ErrUnsupported})
 	}

@@ -99,38 +99,50 @@ func (f *dotFun[V]) merge(o *dotFun[V]) {
 // it. o nil stands for an empty store. Contexts are merged by the root.
 func (f *dotFun[V]) join(o *dotFun[V], env *joinEnv) {
 	var theirs []funEntry[V]
-	if o != nil {
+	if o != nil && len(o.es) > 0 {
 		theirs = make([]funEntry[V], len(o.es))
 		for i, y := range o.es {
 			theirs[i] = funEntry[V]{env.toM(y.d), y.v}
 		}
 	}
-	mine := dotSet(f.es)
-	hers := dotSet(theirs)
-	keep := make([]funEntry[V], 0, len(f.es)+len(theirs))
+	// Stores are small (siblings, a counter's events since its last
+	// reset); index them only when a scan would cost more.
+	var mine, hers map[dot]struct{}
+	if len(f.es)*len(theirs) > 64 {
+		mine, hers = dotSet(f.es), dotSet(theirs)
+	}
+	holds := func(es []funEntry[V], set map[dot]struct{}, d dot) bool {
+		if set != nil {
+			_, ok := set[d]
+			return ok
+		}
+		for _, x := range es {
+			if x.d == d {
+				return true
+			}
+		}
+		return false
+	}
+	changed := false
+	keep := f.es[:0:0]
 	for _, x := range f.es {
-		if _, both := hers[x.d]; both || !env.oHas(x.d) {
+		if holds(theirs, hers, x.d) || !env.oHas(x.d) {
 			keep = append(keep, x)
 		} else {
 			env.m.ent[x.d.r].live--
+			changed = true
 		}
 	}
 	for _, y := range theirs {
-		if _, both := mine[y.d]; !both && !env.m.has(y.d) {
+		if !holds(f.es, mine, y.d) && !env.m.has(y.d) {
 			keep = append(keep, y)
 			env.m.ent[y.d.r].live++
+			changed = true
 		}
 	}
-	f.es = keep
-}
-
-// dotSet indexes the dots of es.
-func dotSet[V any](es []funEntry[V]) map[dot]struct{} {
-	s := make(map[dot]struct{}, len(es))
-	for _, x := range es {
-		s[x.d] = struct{}{}
+	if changed {
+		f.es = keep
 	}
-	return s
 }
 
 // cloneIn copies f's entries into a store living in ctx; values are copied
@@ -244,4 +256,13 @@ func (f *dotFun[V]) validate(o *dotFun[V], typ string) error {
 		}
 	}
 	return nil
+}
+
+// dotSet indexes the dots of es.
+func dotSet[V any](es []funEntry[V]) map[dot]struct{} {
+	s := make(map[dot]struct{}, len(es))
+	for _, x := range es {
+		s[x.d] = struct{}{}
+	}
+	return s
 }

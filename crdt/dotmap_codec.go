@@ -166,17 +166,26 @@ func readDotStore[E comparable](r *wire.Reader, ctx *dotCtx, partial, tagged boo
 				r.FailAt(at, "dot "+string(m.ctx.ids[p])+":"+strconv.FormatUint(c, 10)+" is not in the causal context")
 				break
 			}
-			e, _ := readElem[E](r, k)
+			e, _ := readKey[E](r, k)
 			if r.Failed() {
 				break
 			}
 			v, had := m.st.get(e)
-			if !had {
+			switch {
+			case !had:
 				m.replace(e, 0, false, []tdot{d})
-				continue
+			case v == 0:
+				// Dots arrive in (replica, counter) order: append in
+				// place, so an element with k dots costs O(k), not O(k²).
+				m.st.extra[e] = append(m.st.extra[e], d)
+				m.ctx.ent[d.r].live++
+				if d.rm && !hasRm(m.st.extra[e][:len(m.st.extra[e])-1]) {
+					m.nrm++
+				}
+			default:
+				buf = append(m.st.expand(e, v, had, buf[:0]), d)
+				m.replace(e, v, had, buf)
 			}
-			buf = append(m.st.expand(e, v, had, buf[:0]), d)
-			m.replace(e, v, had, buf)
 		}
 	}
 	at = r.Offset()
@@ -187,7 +196,7 @@ func readDotStore[E comparable](r *wire.Reader, ctx *dotCtx, partial, tagged boo
 	var prev []byte
 	for i := 0; i < n && !r.Failed(); i++ {
 		at := r.Offset()
-		e, raw := readElem[E](r, k)
+		e, raw := readKey[E](r, k)
 		if r.Failed() {
 			break
 		}

@@ -176,10 +176,7 @@ func readElem[E any](r *wire.Reader, k elemKind) (e E, raw []byte) {
 			r.FailAt(start, "element: "+err.Error())
 			return e, nil
 		}
-		if !usable(e) {
-			r.FailAt(start, "element cannot be compared (a slice, a map or NaN)")
-			return e, nil
-		}
+
 	}
 	if r.Failed() {
 		return e, nil
@@ -212,9 +209,22 @@ func strHeaderLen(n int) int {
 	return 5
 }
 
+// readKey reads a set element or a map key: readElem, and a value Go can
+// use as a map key with one encoding per key.
+func readKey[E any](r *wire.Reader, k elemKind) (e E, raw []byte) {
+	start := r.Offset()
+	e, raw = readElem[E](r, k)
+	if !r.Failed() && k == elemOther && !usable(e) {
+		r.FailAt(start, "element cannot be a key (a slice, a map, NaN or -0)")
+		return e, nil
+	}
+	return e, raw
+}
+
 // usable reports whether a decoded element can serve as a map key: an
-// interface-typed E may hold a slice or a map, which would panic, and a NaN
-// is never equal to itself.
+// interface-typed E may hold a slice or a map, which would panic; a NaN is
+// never equal to itself; -0 equals 0 but encodes differently, so a set
+// holding both could not re-encode what it decoded.
 func usable[E any](e E) bool {
 	v := reflect.ValueOf(&e).Elem()
 	if v.Kind() == reflect.Interface {
@@ -228,7 +238,8 @@ func usable[E any](e E) bool {
 	}
 	switch v.Kind() {
 	case reflect.Float32, reflect.Float64:
-		return !math.IsNaN(v.Float())
+		f := v.Float()
+		return !math.IsNaN(f) && !(f == 0 && math.Signbit(f))
 	}
 	return true
 }

@@ -228,7 +228,7 @@ func readElemSet[E comparable](r *wire.Reader, k elemKind, disjoint elemSet[E]) 
 	var prev []byte
 	for i := 0; i < n; i++ {
 		at := r.Offset()
-		e, raw := readElem[E](r, k)
+		e, raw := readKey[E](r, k)
 		if r.Failed() {
 			return nil
 		}

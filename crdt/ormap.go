@@ -209,6 +209,11 @@ func (m *ORMap[K, V]) join(o *ORMap[K, V], env *joinEnv) {
 		}
 	}
 	for k, ov := range o.m {
+		if !o.partial && !env.anyRemoved && covered(ov, env) {
+			// o removed nothing m holds, and m has seen every dot of
+			// this value: nothing can change.
+			continue
+		}
 		m.joinKey(k, ov, env)
 	}
 	for k := range o.gone {
@@ -217,6 +222,17 @@ func (m *ORMap[K, V]) join(o *ORMap[K, V], env *joinEnv) {
 	if !partial {
 		m.inFull()
 	}
+}
+
+// covered reports whether m's context holds every dot of v, a value of o.
+func covered[V Value[V]](v V, env *joinEnv) bool {
+	all := true
+	v.inDots(func(d dot) {
+		if all && !env.m.has(env.toM(d)) {
+			all = false
+		}
+	})
+	return all
 }
 
 // joinKey joins o's value for k (the zero V: a removed key) into m's.
@@ -347,7 +363,7 @@ func (m *ORMap[K, V]) readStore(r *wire.Reader, ctx *dotCtx) {
 	var zero V
 	for i := 0; i < n/2 && !r.Failed(); i++ {
 		at := r.Offset()
-		key, raw := readElem[K](r, k)
+		key, raw := readKey[K](r, k)
 		if r.Failed() {
 			return
 		}
@@ -379,7 +395,7 @@ func (m *ORMap[K, V]) readStore(r *wire.Reader, ctx *dotCtx) {
 	prev = nil
 	for i := 0; i < g && !r.Failed(); i++ {
 		at := r.Offset()
-		key, raw := readElem[K](r, k)
+		key, raw := readKey[K](r, k)
 		if r.Failed() {
 			return
 		}

@@ -29,8 +29,19 @@ var (
 // AppendBinary appends the encoding of c to b: [1, 2, {replica: count}]
 // with the replicas in ascending order (docs/wire-format.md).
 func (c *Clock) AppendBinary(b []byte) ([]byte, error) {
+	for _, e := range c.entries() {
+		if e.N > MaxCounter {
+			return b, errCounter(e.ID, e.N)
+		}
+	}
 	b = wire.AppendHeader(b, wire.KindClock, 1)
 	return c.appendFields(b), nil
+}
+
+// errCounter reports a count the format cannot carry: decoders refuse
+// counts above MaxCounter, so encoders do not write them.
+func errCounter(id ReplicaID, n uint64) error {
+	return fmt.Errorf("vclock: count %d of replica %q is above MaxCounter and cannot be encoded", n, id)
 }
 
 func (c *Clock) appendFields(b []byte) []byte { return c.entries().Append(b) }
@@ -60,7 +71,10 @@ func (c *Clock) readFields(r *wire.Reader) { c.e = vv.Read[ReplicaID](r, MaxCoun
 // EncodeMsgpack implements msgpack.CustomEncoder with the bytes of
 // MarshalBinary.
 func (c *Clock) EncodeMsgpack(enc *msgpack.Encoder) error {
-	b, _ := c.AppendBinary(nil)
+	b, err := c.AppendBinary(nil)
+	if err != nil {
+		return err
+	}
 	return wire.EncodeTo(enc, b)
 }
 
@@ -75,6 +89,9 @@ func (c *Clock) DecodeMsgpack(dec *msgpack.Decoder) error {
 
 // AppendBinary appends the encoding of d to b: [1, 3, replica, counter].
 func (d Dot) AppendBinary(b []byte) ([]byte, error) {
+	if d.Counter == 0 || d.Counter > MaxCounter {
+		return b, fmt.Errorf("vclock: dot %v names no event that can be encoded (counter 0 or above MaxCounter)", d)
+	}
 	b = wire.AppendHeader(b, wire.KindDot, 2)
 	b = wire.AppendString(b, string(d.Replica))
 	return wire.AppendUint(b, d.Counter), nil
@@ -104,7 +121,10 @@ func (d *Dot) UnmarshalBinary(b []byte) error {
 // EncodeMsgpack implements msgpack.CustomEncoder with the bytes of
 // MarshalBinary.
 func (d Dot) EncodeMsgpack(enc *msgpack.Encoder) error {
-	b, _ := d.AppendBinary(nil)
+	b, err := d.AppendBinary(nil)
+	if err != nil {
+		return err
+	}
 	return wire.EncodeTo(enc, b)
 }
 
@@ -121,6 +141,18 @@ func (d *Dot) DecodeMsgpack(dec *msgpack.Decoder) error {
 // [1, 4, {replica: count}, {replica: [counter...]}] — the version vector,
 // then the cloud with counters ascending, both with replicas ascending.
 func (c *Context) AppendBinary(b []byte) ([]byte, error) {
+	if c != nil {
+		for id, n := range c.vv.All() {
+			if n > MaxCounter {
+				return b, errCounter(id, n)
+			}
+		}
+		for id, cl := range c.cloud {
+			if cl[len(cl)-1] > MaxCounter {
+				return b, errCounter(id, cl[len(cl)-1])
+			}
+		}
+	}
 	b = wire.AppendHeader(b, wire.KindContext, 2)
 	if c == nil {
 		return wire.AppendMapLen(wire.AppendMapLen(b, 0), 0), nil
@@ -198,7 +230,10 @@ func (c *Context) UnmarshalBinary(b []byte) error {
 // EncodeMsgpack implements msgpack.CustomEncoder with the bytes of
 // MarshalBinary.
 func (c *Context) EncodeMsgpack(enc *msgpack.Encoder) error {
-	b, _ := c.AppendBinary(nil)
+	b, err := c.AppendBinary(nil)
+	if err != nil {
+		return err
+	}
 	return wire.EncodeTo(enc, b)
 }
 

@@ -175,3 +175,20 @@ func TestMsgpackHooks(t *testing.T) {
 		t.Fatalf("corrupt embedded clock: got %v, want ErrMalformed", err)
 	}
 }
+
+// TestEncodeRefusesWhatDecodersRefuse: counts above MaxCounter, and dots
+// with counter 0, cannot be written, since no decoder would read them.
+func TestEncodeRefusesWhatDecodersRefuse(t *testing.T) {
+	var ctx Context
+	ctx.Add(Dot{"a", 1 << 63})
+	for name, v := range map[string]interface{ MarshalBinary() ([]byte, error) }{
+		"clock":   FromMap(map[ReplicaID]uint64{"a": 1 << 63}),
+		"dot 0":   Dot{"a", 0},
+		"big dot": Dot{"a", 1 << 63},
+		"context": &ctx,
+	} {
+		if b, err := v.MarshalBinary(); err == nil {
+			t.Errorf("%s: MarshalBinary = %x, want an error", name, b)
+		}
+	}
+}

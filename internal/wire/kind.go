@@ -3,8 +3,11 @@ package wire
 import "strconv"
 
 // Version is the format version written at the start of every top-level
-// value. A reader rejects any other version with [ErrUnsupported]; a change
-// to the fields of any kind bumps it (see docs/wire-format.md).
+// value. A reader rejects any other version with [ErrUnsupported]. A
+// released (version, kind) encoding never changes: a new encoding of one
+// kind gets a new kind tag, so that old readers reject only that kind; the
+// version moves only for changes to the header or the msgpack rules (see
+// docs/wire-format.md, "Versions and compatibility").
 const Version = 1
 
 // A Kind tags the type of a top-level value. Kinds are append-only: a tag is

@@ -141,6 +141,9 @@ func (r *Reader) PeekKind() (Kind, error) {
 func (r *Reader) version() (Kind, error) {
 	at := r.off
 	v := r.Uint()
+	if r.err == nil && v == 0 {
+		return 0, r.FailAt(at, "format version 0 is never valid")
+	}
 	if r.err == nil && v != Version {
 		return 0, r.failf(at, ErrUnsupported, "format version "+utoa(v)+", this release reads "+itoa(Version))
 	}
@@ -149,7 +152,10 @@ func (r *Reader) version() (Kind, error) {
 	if r.err != nil {
 		return 0, r.err
 	}
-	if k == 0 || k > math.MaxUint8 {
+	if k == 0 {
+		return 0, r.FailAt(at, "kind 0 is never valid")
+	}
+	if k > math.MaxUint8 {
 		return 0, r.failf(at, ErrUnsupported, "unknown kind "+utoa(k))
 	}
 	return Kind(k), nil

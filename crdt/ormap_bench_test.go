@@ -1,0 +1,151 @@
+package crdt_test
+
+import (
+	"bytes"
+	"fmt"
+	"runtime"
+	"strconv"
+	"testing"
+
+	"github.com/converge-go/converge/crdt"
+	"github.com/converge-go/converge/vclock"
+)
+
+type counterMap = crdt.ORMap[string, *crdt.CCounter]
+
+// counters builds a map of n keys whose counters replica id incremented
+// once each.
+func counters(id string, n, from int) *counterMap {
+	m := new(counterMap)
+	for i := from; i < from+n; i++ {
+		m.Update("item-"+strconv.Itoa(i), func(c *crdt.CCounter) *crdt.CCounter { return c.Inc(vclock.ReplicaID(id), 1) })
+	}
+	return m
+}
+
+// TestORMapNestedDeltaSize: in a 10k-key map, a nested counter increment's
+// delta encodes to at most 96 bytes.
+func TestORMapNestedDeltaSize(t *testing.T) {
+	m := counters("eu-west-1-node07", 10_000, 0)
+	d := m.Update("item-4242", func(c *crdt.CCounter) *crdt.CCounter { return c.Inc("eu-west-1-node07", 1) })
+	b, err := d.MarshalBinary()
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Logf("delta: %d bytes: %x", len(b), b)
+	if len(b) > 96 {
+		t.Errorf("nested increment delta is %d bytes, want at most 96", len(b))
+	}
+	// Two maps deep, still one dot's worth.
+	outer := new(crdt.ORMap[string, *counterMap])
+	for i := range 100 {
+		outer.Update("cart-"+strconv.Itoa(i), func(in *counterMap) *counterMap {
+			return in.Update("sku-1", func(c *crdt.CCounter) *crdt.CCounter { return c.Inc("us-east", 1) })
+		})
+	}
+	d2 := outer.Update("cart-7", func(in *counterMap) *counterMap {
+		return in.Update("sku-1", func(c *crdt.CCounter) *crdt.CCounter { return c.Inc("us-east", 1) })
+	})
+	b2, _ := d2.MarshalBinary()
+	t.Logf("two levels deep: %d bytes", len(b2))
+	if len(b2) > 96 {
+		t.Errorf("two-level nested increment delta is %d bytes, want at most 96", len(b2))
+	}
+}
+
+// BenchmarkORMapMerge merges two 10k-key maps of counters written by two
+// replicas over half-shared keys after a shared history; keys/s counts
+// both inputs.
+func BenchmarkORMapMerge(b *testing.B) {
+	x := counters("us-east", 5_000, 0)
+	y := x.Clone()
+	for i := 5_000; i < 10_000; i++ {
+		k := "item-" + strconv.Itoa(i)
+		x.Update(k, func(c *crdt.CCounter) *crdt.CCounter { return c.Inc("us-east", 1) })
+	}
+	for i := 10_000; i < 15_000; i++ {
+		k := "item-" + strconv.Itoa(i)
+		y.Update(k, func(c *crdt.CCounter) *crdt.CCounter { return c.Inc("eu-west", 1) })
+	}
+	b.ReportAllocs()
+	b.ResetTimer()
+	for i := 0; i < b.N; i++ {
+		b.StopTimer()
+		z := x.Clone()
+		runtime.GC()
+		b.StartTimer()
+		z.Merge(y)
+		if z.Len() != 15_000 {
+			b.Fatalf("Len() = %d, want 15000", z.Len())
+		}
+	}
+	b.ReportMetric(float64(20_000*b.N)/b.Elapsed().Seconds(), "keys/s")
+}
+
+func BenchmarkORMapNestedIncrement(b *testing.B) {
+	m := counters("us-east", 10_000, 0)
+	b.ReportAllocs()
+	b.ResetTimer()
+	for i := 0; i < b.N; i++ {
+		m.Update("item-4242", func(c *crdt.CCounter) *crdt.CCounter { return c.Inc("us-east", 1) })
+		if i%1000 == 999 { // keep the counter's event list bounded
+			m.Update("item-4242", func(c *crdt.CCounter) *crdt.CCounter { return c.Reset() })
+		}
+	}
+}
+
+func FuzzORMapUnmarshalBinary(f *testing.F) {
+	m := counters("us", 3, 0)
+	f.Add(mustMarshal(f, m))
+	f.Add(mustMarshal(f, m.Remove("item-1")))
+	var sets crdt.ORMap[string, *crdt.ORMap[string, *crdt.ORSet[string]]]
+	f.Add(mustMarshal(f, sets.Update("a", func(in *crdt.ORMap[string, *crdt.ORSet[string]]) *crdt.ORMap[string, *crdt.ORSet[string]] {
+		return in.Update("b", func(s *crdt.ORSet[string]) *crdt.ORSet[string] { return s.Add("eu", "x") })
+	})))
+	f.Add(mustMarshal(f, &sets))
+	f.Fuzz(func(t *testing.T, in []byte) {
+		check := func(v interface {
+			UnmarshalBinary([]byte) error
+			MarshalBinary() ([]byte, error)
+		}) {
+			if err := v.UnmarshalBinary(in); err != nil {
+				return
+			}
+			if out, _ := v.MarshalBinary(); !bytes.Equal(out, in) {
+				t.Fatalf("accepted non-canonical input %x, canonical %x", in, out)
+			}
+		}
+		check(new(counterMap))
+		check(new(crdt.ORMap[string, *crdt.ORMap[string, *crdt.ORSet[string]]]))
+		check(new(crdt.ORMap[string, *crdt.LWWRegister[string]]))
+	})
+}
+
+// A cart across regions: item → quantity. EU removes the socks while US,
+// unaware, adds two more: the socks stay, with the two EU had not seen.
+func ExampleORMap() {
+	var us, eu crdt.ORMap[string, *crdt.CCounter]
+	eu.Merge(us.Update("socks", func(c *crdt.CCounter) *crdt.CCounter { return c.Inc("us-east", 3) }))
+	eu.Merge(us.Update("shoes", func(c *crdt.CCounter) *crdt.CCounter { return c.Inc("us-east", 1) }))
+
+	more := us.Update("socks", func(c *crdt.CCounter) *crdt.CCounter { return c.Inc("us-east", 2) })
+	gone := eu.Remove("socks")
+	us.Merge(gone)
+	eu.Merge(more)
+
+	fmt.Println(us.String(), us.Equal(&eu))
+	// Output:
+	// {shoes:1 socks:2} true
+}
+
+func ExampleCCounter() {
+	var us, eu crdt.CCounter
+	eu.Merge(us.Inc("us-east", 5))
+	reset := eu.Reset()          // EU saw 5 and resets
+	more := us.Inc("us-east", 2) // US, concurrently
+	us.Merge(reset)
+	eu.Merge(more)
+	fmt.Println(us.Value(), eu.Value())
+	// Output:
+	// 2 2
+}
