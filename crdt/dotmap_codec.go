@@ -2,6 +2,7 @@ package crdt
 
 import (
 	"bytes"
+	"cmp"
 	"slices"
 	"strconv"
 
@@ -24,17 +25,54 @@ const dotMapFields = 5
 func (m *dotMap[E]) appendTo(b []byte, tagged bool) []byte {
 	b = wire.AppendBool(b, m.partial)
 	b, pos := m.ctx.appendTo(b)
-	return m.appendStore(b, pos, tagged)
+	return m.appendStoreSized(b, pos, tagged, true)
+}
+
+// sortByCounter orders one replica's dots by counter. A replica's counters
+// are usually dense — most of 1..top are held — so they are placed by
+// counter in one pass; sparse ones are sorted.
+func sortByCounter[E any](items []dotItem[E]) []dotItem[E] {
+	lo, hi := ^uint64(0), uint64(0)
+	for _, it := range items {
+		c := it.c &^ rmBit
+		lo, hi = min(lo, c), max(hi, c)
+	}
+	span := hi - lo + 1
+	if span > 2*uint64(len(items)) {
+		slices.SortFunc(items, func(a, b dotItem[E]) int { return cmp.Compare(a.c&^rmBit, b.c&^rmBit) })
+		return items
+	}
+	slots := make([]dotItem[E], span) // a zero c marks an empty slot
+	for _, it := range items {
+		slots[(it.c&^rmBit)-lo] = it
+	}
+	out := items[:0]
+	for _, it := range slots {
+		if it.c != 0 {
+			out = append(out, it)
+		}
+	}
+	return out
 }
 
 // appendStore appends entries and gone, as appendTo describes, with
 // replicas numbered by pos, their positions in the root's replica list.
 func (m *dotMap[E]) appendStore(b []byte, pos []uint32, tagged bool) []byte {
-	type item struct {
-		c  uint64
-		rm bool
-		e  E
-	}
+	return m.appendStoreSized(b, pos, tagged, false)
+}
+
+// rmBit marks a removal-tagged dot in a sort key: counters stay below it.
+const rmBit = 1 << 63
+
+type dotItem[E any] struct {
+	c uint64 // counter, | rmBit if removal-tagged
+	e E
+}
+
+// appendStoreSized is appendStore; root says that m owns its context, so
+// that the context's live counts size the buckets exactly (in a nested
+// store they count the dots of the whole map).
+func (m *dotMap[E]) appendStoreSized(b []byte, pos []uint32, tagged, root bool) []byte {
 	nrep := 0
 	if m.ctx != nil {
 		for i := range m.ctx.ent {
@@ -43,19 +81,32 @@ func (m *dotMap[E]) appendStore(b []byte, pos []uint32, tagged bool) []byte {
 			}
 		}
 	}
-	buckets := make([][]item, nrep)
+	buckets := make([][]dotItem[E], nrep)
+	if root && m.ctx != nil {
+		for i := range m.ctx.ent {
+			if e := &m.ctx.ent[i]; !e.empty() && e.live > 0 {
+				buckets[pos[i]] = make([]dotItem[E], 0, e.live)
+			}
+		}
+	}
+	key := func(d tdot) uint64 {
+		if d.rm {
+			return d.c | rmBit
+		}
+		return d.c
+	}
 	var buf []tdot
 	m.st.all(func(e E, v uint64) bool {
 		if v != 0 {
 			d := unpack(v)
 			p := pos[d.r]
-			buckets[p] = append(buckets[p], item{d.c, d.rm, e})
+			buckets[p] = append(buckets[p], dotItem[E]{key(d), e})
 			return true
 		}
 		buf = m.st.expand(e, 0, true, buf[:0])
 		for _, d := range buf {
 			p := pos[d.r]
-			buckets[p] = append(buckets[p], item{d.c, d.rm, e})
+			buckets[p] = append(buckets[p], dotItem[E]{key(d), e})
 		}
 		return true
 	})
@@ -72,25 +123,15 @@ func (m *dotMap[E]) appendStore(b []byte, pos []uint32, tagged bool) []byte {
 			continue
 		}
 		b = wire.AppendUint(b, uint64(p))
-		slices.SortFunc(items, func(a, b item) int {
-			switch {
-			case a.c < b.c:
-				return -1
-			case a.c > b.c:
-				return 1
-			}
-			return 0
-		})
+		items = sortByCounter(items)
 		b = wire.AppendArrayLen(b, 2*len(items))
 		var prev uint64
 		for _, it := range items {
-			g := it.c - prev
-			prev = it.c
+			c := it.c &^ rmBit
+			g := c - prev
+			prev = c
 			if tagged {
-				g <<= 1
-				if it.rm {
-					g |= 1
-				}
+				g = g<<1 | it.c>>63
 			}
 			b = wire.AppendUint(b, g)
 			b = appendElem(b, k, it.e)
@@ -122,6 +163,15 @@ func readDotMap[E comparable](r *wire.Reader, tagged bool) dotMap[E] {
 func readDotStore[E comparable](r *wire.Reader, ctx *dotCtx, partial, tagged bool) dotMap[E] {
 	m := dotMap[E]{ctx: ctx, partial: partial}
 	k := kindOf[E]()
+	// Size the map once, but never beyond what the input could fill: an
+	// element takes at least 8 bytes in any set worth a map.
+	m.st.reserve(min(countEntries(*r), r.Remaining()/8))
+	// In a map, an element seen for the first time is inserted blind and
+	// recognized as new by the map's growth, saving a lookup per element;
+	// one seen again (it has several dots) lost its first value to the
+	// insert, so its dots are read again in a second pass.
+	var dups map[E]struct{}
+	entries := *r
 	at := r.Offset()
 	groups := r.ArrayLen()
 	if !r.Failed() && groups%2 != 0 {
@@ -170,10 +220,30 @@ func readDotStore[E comparable](r *wire.Reader, ctx *dotCtx, partial, tagged boo
 			if r.Failed() {
 				break
 			}
+			if pv, ok := pack(d); ok && m.st.m != nil {
+				n := len(m.st.m)
+				m.st.m[e] = pv
+				if len(m.st.m) > n {
+					m.ctx.ent[d.r].live++
+					if d.rm {
+						m.nrm++
+					}
+				} else {
+					if dups == nil {
+						dups = make(map[E]struct{})
+					}
+					dups[e] = struct{}{}
+				}
+				continue
+			}
 			v, had := m.st.get(e)
 			switch {
 			case !had:
-				m.replace(e, 0, false, []tdot{d})
+				if pv, ok := pack(d); ok {
+					m.putNew(e, pv)
+				} else {
+					m.replace(e, 0, false, []tdot{d})
+				}
 			case v == 0:
 				// Dots arrive in (replica, counter) order: append in
 				// place, so an element with k dots costs O(k), not O(k²).
@@ -187,6 +257,9 @@ func readDotStore[E comparable](r *wire.Reader, ctx *dotCtx, partial, tagged boo
 				m.replace(e, v, had, buf)
 			}
 		}
+	}
+	if len(dups) > 0 && !r.Failed() {
+		m.rereadDups(entries, dups, tagged)
 	}
 	at = r.Offset()
 	n := r.ArrayLen()
@@ -215,4 +288,67 @@ func readDotStore[E comparable](r *wire.Reader, ctx *dotCtx, partial, tagged boo
 		m.gone[e] = struct{}{}
 	}
 	return m
+}
+
+// countEntries returns how many (gap, element) pairs the entries at r
+// hold, reading a copy of r: the decoder sizes its map once instead of
+// growing it. On malformed input it returns what it counted; the real
+// read reports the error.
+func countEntries(r wire.Reader) int {
+	n := 0
+	groups := r.ArrayLen()
+	for g := 0; g < groups/2 && !r.Failed(); g++ {
+		r.Uint()
+		k := r.ArrayLen()
+		n += k / 2
+		for i := 0; i < k && !r.Failed(); i++ {
+			r.Raw()
+		}
+	}
+	return n
+}
+
+// rereadDups reads the entries again from r, which the first pass has
+// validated, and gives each element of dups all its dots; then it counts
+// live dots and removal tags afresh.
+func (m *dotMap[E]) rereadDups(r wire.Reader, dups map[E]struct{}, tagged bool) {
+	all := make(map[E][]tdot, len(dups))
+	k := kindOf[E]()
+	groups := r.ArrayLen()
+	for g := 0; g < groups/2; g++ {
+		p := uint32(r.Uint())
+		n := r.ArrayLen()
+		var c uint64
+		for i := 0; i < n/2; i++ {
+			gap := r.Uint()
+			rm := false
+			if tagged {
+				rm = gap&1 == 1
+				gap >>= 1
+			}
+			c += gap
+			e, _ := readElem[E](&r, k)
+			if _, ok := dups[e]; ok {
+				all[e] = append(all[e], tdot{dot{p, c}, rm})
+			}
+		}
+	}
+	for e, ds := range all {
+		m.st.set(e, ds)
+	}
+	for i := range m.ctx.ent {
+		m.ctx.ent[i].live = 0
+	}
+	m.nrm = 0
+	var buf []tdot
+	m.st.all(func(e E, v uint64) bool {
+		buf = m.st.expand(e, v, true, buf[:0])
+		for _, d := range buf {
+			m.ctx.ent[d.r].live++
+		}
+		if hasRm(buf) {
+			m.nrm++
+		}
+		return true
+	})
 }

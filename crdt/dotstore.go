@@ -92,6 +92,14 @@ func (s *dotStore[E]) expand(e E, v uint64, ok bool, buf []tdot) []tdot {
 	return append(buf, s.extra[e]...)
 }
 
+// reserve makes room for n elements in an empty store.
+func (s *dotStore[E]) reserve(n int) {
+	if n > smallStore && s.m == nil && len(s.small) == 0 {
+		s.m = make(map[E]uint64, n)
+		s.peak = n
+	}
+}
+
 // put stores v for e, which must have no extra dots.
 func (s *dotStore[E]) put(e E, v uint64) {
 	if s.m != nil {

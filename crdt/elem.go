@@ -150,11 +150,19 @@ func readElem[E any](r *wire.Reader, k elemKind) (e E, raw []byte) {
 	start := r.Offset()
 	switch k {
 	case elemString:
+		// The string path takes no pointer that escapes, so e stays off
+		// the heap: one allocation per element, the string.
 		p := r.StrBytes()
 		if r.Failed() {
 			return e, nil
 		}
+		raw = r.Since(start)
+		if len(raw)-len(p) != strHeaderLen(len(p)) {
+			r.FailAt(start, "element not in canonical form")
+			return e, nil
+		}
 		*(*string)(unsafe.Pointer(&e)) = string(p)
+		return e, raw
 	case elemInt:
 		v := r.Int()
 		if !r.Failed() && !setInt(&e, v) {
@@ -168,29 +176,32 @@ func readElem[E any](r *wire.Reader, k elemKind) (e E, raw []byte) {
 	case elemBool:
 		*(*bool)(unsafe.Pointer(&e)) = r.Bool()
 	default:
-		raw = r.Raw()
-		if r.Failed() {
-			return e, nil
-		}
-		if err := msgpack.Unmarshal(raw, &e); err != nil {
-			r.FailAt(start, "element: "+err.Error())
-			return e, nil
-		}
-
+		return readOther[E](r)
 	}
 	if r.Failed() {
 		return e, nil
 	}
 	raw = r.Since(start)
-	var canonical bool
-	if k == elemString {
-		n := len(asString(&e))
-		canonical = len(raw)-n == strHeaderLen(n)
-	} else {
-		var tmp [16]byte
-		canonical = bytes.Equal(appendElem(tmp[:0], k, e), raw)
+	var tmp [16]byte
+	if !bytes.Equal(appendElem(tmp[:0], k, e), raw) {
+		r.FailAt(start, "element not in canonical form")
 	}
-	if !canonical {
+	return e, raw
+}
+
+// readOther reads an element of a type without a fast path, through
+// msgpack, from the bytes of one value whose size the Reader has checked.
+func readOther[E any](r *wire.Reader) (e E, raw []byte) {
+	start := r.Offset()
+	raw = r.Raw()
+	if r.Failed() {
+		return e, nil
+	}
+	if err := msgpack.Unmarshal(raw, &e); err != nil {
+		r.FailAt(start, "element: "+err.Error())
+		return e, nil
+	}
+	if !bytes.Equal(appendElem(nil, elemOther, e), raw) {
 		r.FailAt(start, "element not in canonical form")
 	}
 	return e, raw

@@ -34,6 +34,11 @@ const (
 	KindLWWMap      Kind = 26 // crdt.LWWMap
 	KindORMap       Kind = 27 // crdt.ORMap
 	KindCCounter    Kind = 28 // crdt.CCounter
+
+	KindMergeDelta  Kind = 32 // merge: a group of deltas
+	KindMergeState  Kind = 33 // merge: a full state
+	KindMergeAck    Kind = 34 // merge: an acknowledgement
+	KindMergeDigest Kind = 35 // merge: a state digest
 )
 
 var kindNames = map[Kind]string{
@@ -55,6 +60,11 @@ var kindNames = map[Kind]string{
 	KindLWWMap:      "LWWMap",
 	KindORMap:       "ORMap",
 	KindCCounter:    "CCounter",
+
+	KindMergeDelta:  "MergeDelta",
+	KindMergeState:  "MergeState",
+	KindMergeAck:    "MergeAck",
+	KindMergeDigest: "MergeDigest",
 }
 
 // String returns the Go type name the kind encodes, or "Kind(n)" for an

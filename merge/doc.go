@@ -1,0 +1,169 @@
+// Package merge keeps replicas of a CRDT in step: delta anti-entropy
+// between replicas that the caller connects by any transport, digests to
+// tell equal replicas apart cheaply, and resolvers that turn the siblings
+// of concurrent writes into the value an application reads.
+//
+// A [Replica] holds one state of any type with the crdt contract (see
+// [State]). [Replica.Update] applies a local change and keeps its delta;
+// [Replica.Sync] returns the bytes to send a peer; [Replica.Receive] takes
+// a peer's bytes and returns the reply. The Replica never touches the
+// network, starts no goroutine and sets no timer: the caller moves the
+// bytes, and time comes from the Replica's [hlc.Clock], so a simulator
+// that sets the clock's physical time controls it completely.
+//
+// # Algorithm
+//
+// The protocol is algorithm 2 of Almeida, Shoker and Baquero, "Delta State
+// Replicated Data Types" (2018), with the changes described below. A
+// replica numbers the deltas its updates return 0, 1, 2, ... and keeps
+// them in a buffer. For each peer it remembers the peer's acknowledgement
+// n: the peer has every delta numbered below n. To sync with a peer it
+// sends one delta-group, the join of the deltas from the peer's
+// acknowledgement to the latest, tagged with that interval [n, c); the
+// peer merges it and acknowledges c. Deltas every peer has acknowledged
+// are dropped from the buffer (garbage-collected). If the buffer no longer
+// holds delta n — it overflowed while the peer was unreachable — the
+// replica sends its full state instead, which includes every delta.
+//
+// Merging is idempotent, commutative and associative, so a duplicated,
+// reordered or stale message does no harm: it merges what the state
+// already has. A lost message is covered by the next one sent from the
+// acknowledgement. Two refinements keep the bytes down: Sync sends only
+// the deltas the peer has not been sent yet, resending from its
+// acknowledgement only when the retransmission timeout passes without
+// progress ([WithRetransmitTimeout]; the timeout doubles while the peer
+// stays silent, up to 32 times, so that a partitioned peer is not sent
+// full state after full state); and a receiver that gets an interval
+// beyond what it has, because an earlier message is late, merges it and
+// remembers it, so that one acknowledgement covers both once the late
+// message arrives. (Negative acknowledgements were rejected: a receiver
+// cannot tell a lost message from a late one, so a gap would trigger
+// retransmissions that reordering alone makes useless.)
+//
+// A replica that restarts is a new incarnation ([New] again): the clock's
+// reading at New tags its messages and renumbers its deltas from 0. A peer
+// that sees the incarnation change forgets what the old one acknowledged,
+// and sends it the full state or every buffered delta. An incarnation may
+// resume from a persisted state: merge it in with an Update that returns
+// it as the delta, so that peers which missed part of it get it. A replica
+// that lost its state must not write before it has caught up — with
+// [Replica.SyncDigest] — because its new writes would reuse the event ids
+// (dots) of its old ones; peers refuse such writes (crdt.ErrInconsistent)
+// rather than corrupt their state. The state, not the sequence numbers,
+// is what a replica must persist: sequence numbers start afresh with
+// each incarnation.
+//
+// # Full mesh
+//
+// Algorithm 2 also forwards the deltas a replica receives, after checking
+// that they inflate its state (d ⋢ X), so that updates reach replicas that
+// are not neighbours. That check costs O(state) on converge's types. A
+// Replica forwards nothing: it sends only its own deltas, plus its full
+// state as a fallback. Every replica must therefore add every other as a
+// peer ([Replica.AddPeer]) — a full mesh, as in Akka Distributed Data's
+// delta propagation — which is the shape of a multi-region deployment,
+// with a handful of regions. (Replicas that are not peers converge only
+// through the full states and digest exchanges their common peers happen
+// to send, which carry everything: keep the mesh full.)
+//
+// # Buffer and fallback
+//
+// One buffer serves all peers — each delta is kept once, whatever the
+// number of peers, rather than in a buffer per peer — and a delta stays
+// until every peer has acknowledged it. The buffer is bounded by a number of deltas
+// ([WithMaxDeltas], default [DefaultMaxDeltas]) and by their encoded size
+// ([WithMaxBufferBytes], default [DefaultMaxBufferBytes]); beyond either,
+// the oldest delta is dropped, and a peer that still needed it gets the
+// full state at its next Sync. [PeerLag].FullStatesSent counts those. A
+// replica with no peers keeps no deltas; a peer added later gets the full
+// state. WithMaxDeltas(0) turns the protocol into plain state-based
+// anti-entropy, which BenchmarkSyncBytes compares with delta sync: for
+// 10,000 single-element adds over three regions, delta sync sends about
+// 1% of the bytes.
+//
+// # Digests
+//
+// A [Digest] is the SHA-256 of a state's canonical encoding: equal states,
+// equal digests. [Replica.SyncDigest] sends one to a peer; a peer with the
+// same digest answers with its own digest and nothing more, so equal
+// replicas exchange only digests (88 bytes each way for region names of 7
+// bytes). A peer whose digest differs answers with its full state, marked
+// so that the asker answers with its own full state if it still holds
+// something the peer lacks. That is how a new or restarted replica
+// catches up at once, and how any replica can check, from time to time,
+// that nothing was missed.
+//
+// # Messages and wire format
+//
+// A message is a msgpack array in converge's wire style, [version, kind,
+// fields...], that ends with a checksum. Four kinds exist:
+//
+//	delta   [1, 32, sender, recipient, incarnation, time, ackIncarnation, ack, from, to, payload, checksum]
+//	state   [1, 33, sender, recipient, incarnation, time, ackIncarnation, ack, to, push, payload, checksum]
+//	ack     [1, 34, sender, recipient, incarnation, time, ackIncarnation, ack, checksum]
+//	digest  [1, 35, sender, recipient, incarnation, time, ackIncarnation, ack, reply, digest, checksum]
+//
+// sender and recipient are ReplicaIDs (str); incarnation is the sender's
+// (uint, not 0); time is the sender's hybrid logical clock reading (uint),
+// which the receiver takes in with hlc.Clock.Update, refusing the message
+// if it is beyond the max offset ahead. ack says that the sender has the
+// recipient's deltas numbered below it, in the recipient's incarnation
+// ackIncarnation (both 0 before the sender has heard from the recipient).
+// A delta carries the join of the sender's deltas [from, to), from < to; a
+// state carries the sender's whole state, which includes its deltas below
+// to, and push asks the recipient to answer with its own state if it
+// holds more. The payload is a msgpack bin holding the state's canonical
+// encoding, as its AppendBinary writes it — a bin rather than the value
+// nested raw, so that the receiver bounds it in O(1) instead of walking it
+// twice, and so that a state type may use any canonical encoding, msgpack
+// or not. A digest message carries a
+// digest (bin, 32 bytes); reply marks the answer of an equal replica.
+// The checksum is a bin of 4 bytes, the big-endian CRC-32C (Castagnoli)
+// of every byte before it. Integers take their shortest form; a decoder
+// accepts only that, and nothing after the checksum.
+//
+// The checksum catches corruption: a merged CRDT state cannot be
+// unmerged, so a flipped bit would otherwise live forever. It is no
+// defence against forgery; authenticate peers in the transport (mTLS).
+// Receive checks the checksum, then decodes the whole message and its
+// payload — within [crdt.DecodeOptions] bounds, so that a hostile length
+// claim allocates nothing — then checks it against the replica (the
+// recipient, a known sender, an acknowledgement of deltas actually
+// issued, the clock offset, and the state type's ValidateMerge, if it has
+// one) before it changes anything. A refused message returns a
+// [*MessageError] and leaves the replica as it was.
+//
+// # Lag figures
+//
+// [Replica.Lag] returns, for each peer, the figures an operator graphs
+// and alerts on ([PeerLag]): the last acknowledgement and the deltas not
+// yet acknowledged, the age by the hybrid logical clock of the oldest of
+// them (the figure to alert on: it grows with a partition or a dead peer,
+// whatever the write rate), whether the peer needs a full state, messages
+// and bytes sent and received, full states sent and received, and
+// messages refused. [Replica.Stats] has the replica's own counters.
+//
+// # Concurrency
+//
+// A Replica is safe for concurrent use. One mutex guards it; Receive
+// decodes the message and its payload before taking it, so that the
+// critical section holds only checks, a merge and the encoding of a small
+// reply. Sync joins and encodes a delta-group under the lock, once for
+// all peers that need the same group. Update and Read call their function
+// under the lock: it must not call the Replica. The hlc.Clock is
+// lock-free and may be shared with the rest of the process.
+//
+// # Resolvers
+//
+// Values that are not CRDTs — a profile, an address — are stored in a
+// crdt.MVRegister, which keeps concurrent writes as siblings, and
+// resolved when read by one of three strategies. Last-writer-wins by
+// hybrid logical clock: store [Stamped] values and read with
+// [LastWriterWins], which picks what a crdt.LWWRegister would keep (and
+// [StampOf] makes an LWWRegister's write comparable, to see which write a
+// merge would lose). An application function: any [Resolver], a
+// func(siblings []V) V that combines the values. Keep-all: [KeepAll]
+// returns every sibling, for the application or its user to choose.
+// [Resolve] reads a register through a Resolver; [Settle] also writes the
+// resolution back, so that it replaces the siblings everywhere.
+package merge

@@ -1,0 +1,308 @@
+package merge_test
+
+import (
+	"errors"
+	"fmt"
+	"strings"
+	"time"
+
+	"github.com/converge-go/converge/crdt"
+	"github.com/converge-go/converge/hlc"
+	"github.com/converge-go/converge/merge"
+	"github.com/converge-go/converge/vclock"
+)
+
+// mesh makes a full mesh of replicas whose clocks read *now.
+func mesh[T merge.State[T]](now *int64, newState func() T, ids ...vclock.ReplicaID) map[vclock.ReplicaID]*merge.Replica[T] {
+	reps := map[vclock.ReplicaID]*merge.Replica[T]{}
+	for _, id := range ids {
+		clock := hlc.New(hlc.WithPhysicalClock(func() int64 { return *now }))
+		reps[id] = merge.New(id, newState, merge.WithClock(clock))
+		for _, p := range ids {
+			if p != id {
+				if err := reps[id].AddPeer(p); err != nil {
+					panic(err)
+				}
+			}
+		}
+	}
+	return reps
+}
+
+// exchange is a transport: it hands from's message to to, and to's reply
+// back to from. A real one moves the bytes over the network.
+func exchange[T merge.State[T]](from, to *merge.Replica[T], msg []byte) {
+	for msg != nil {
+		reply, err := to.Receive(msg)
+		if err != nil {
+			panic(err)
+		}
+		from, to, msg = to, from, reply
+	}
+}
+
+func ExampleReplica() {
+	now := time.Date(2026, 11, 25, 12, 0, 0, 0, time.UTC).UnixNano()
+	ids := []vclock.ReplicaID{"us-east", "eu-west", "ap-south"}
+	reps := mesh(&now, func() *crdt.ORSet[string] { return new(crdt.ORSet[string]) }, ids...)
+
+	// Three regions add to one cart at the same time, and one removes
+	// what it added.
+	add := func(id vclock.ReplicaID, item string) {
+		reps[id].Update(func(cart *crdt.ORSet[string]) *crdt.ORSet[string] { return cart.Add(id, item) })
+	}
+	add("us-east", "socks")
+	add("eu-west", "scarf")
+	add("ap-south", "tea")
+	add("ap-south", "mug")
+	reps["ap-south"].Update(func(cart *crdt.ORSet[string]) *crdt.ORSet[string] { return cart.Remove("tea") })
+
+	// Each region sends each other region its deltas: one message
+	// carrying the join of those not yet sent, acknowledged in reply.
+	now += int64(80 * time.Millisecond)
+	for _, from := range ids {
+		for _, to := range ids {
+			if from != to {
+				msg, err := reps[from].Sync(to)
+				if err != nil {
+					panic(err)
+				}
+				exchange(reps[from], reps[to], msg)
+			}
+		}
+	}
+	for _, id := range ids {
+		fmt.Println(id, reps[id].State())
+	}
+	for _, l := range reps["ap-south"].Lag() {
+		fmt.Printf("ap-south → %s: acked %d, unacked %d\n", l.Peer, l.Acked, l.Unacked)
+	}
+	fmt.Println("buffered:", reps["ap-south"].Stats().Buffered)
+	// Output:
+	// us-east {mug scarf socks}
+	// eu-west {mug scarf socks}
+	// ap-south {mug scarf socks}
+	// ap-south → eu-west: acked 3, unacked 0
+	// ap-south → us-east: acked 3, unacked 0
+	// buffered: 0
+}
+
+func ExampleReplica_Lag() {
+	now := time.Date(2026, 11, 25, 12, 0, 0, 0, time.UTC).UnixNano()
+	reps := mesh(&now, func() *crdt.PNCounter { return new(crdt.PNCounter) }, "us-east", "eu-west")
+	us, eu := reps["us-east"], reps["eu-west"]
+
+	// us-east counts likes, once a second, while its link to eu-west is
+	// down: every message it sends is lost.
+	for i := 0; i < 5; i++ {
+		us.Update(func(c *crdt.PNCounter) *crdt.PNCounter { return c.Inc("us-east", 1) })
+		us.Sync("eu-west")
+		now += int64(time.Second)
+	}
+	l := us.Lag()[0]
+	fmt.Printf("%s: %d unacked, the oldest %v old; %d messages sent\n", l.Peer, l.Unacked, l.OldestUnacked, l.MessagesSent)
+
+	// The link is back, and eu-west is heard from: us-east stops backing
+	// off, and its next Sync sends everything unacknowledged.
+	msg, _ := eu.SyncDigest("us-east")
+	exchange(eu, us, msg)
+	msg, _ = us.Sync("eu-west")
+	exchange(us, eu, msg)
+	l = us.Lag()[0]
+	fmt.Printf("%s: %d unacked; it counts %d\n", l.Peer, l.Unacked, eu.State().Value())
+	// Output:
+	// eu-west: 5 unacked, the oldest 5s old; 5 messages sent
+	// eu-west: 0 unacked; it counts 5
+}
+
+func ExampleReplica_SyncDigest() {
+	now := time.Date(2026, 11, 25, 12, 0, 0, 0, time.UTC).UnixNano()
+	newCart := func() *crdt.ORSet[string] { return new(crdt.ORSet[string]) }
+	reps := mesh(&now, newCart, "us-east", "eu-west")
+	us, eu := reps["us-east"], reps["eu-west"]
+	for _, item := range []string{"socks", "scarf", "tea"} {
+		us.Update(func(cart *crdt.ORSet[string]) *crdt.ORSet[string] { return cart.Add("us-east", item) })
+	}
+	msg, _ := us.Sync("eu-west")
+	exchange(us, eu, msg)
+
+	// Equal replicas exchange digests and nothing more.
+	req, _ := eu.SyncDigest("us-east")
+	answer, _ := us.Receive(req)
+	last, _ := eu.Receive(answer)
+	fmt.Printf("equal: %d-byte digest, %d-byte answer, then nothing: %v\n", len(req), len(answer), last == nil)
+
+	// eu-west restarts with an empty state and asks us-east for its
+	// state before writing anything (its new writes must not reuse the
+	// dots of its old ones).
+	eu = merge.New("eu-west", newCart, merge.WithClock(hlc.New(hlc.WithPhysicalClock(func() int64 { return now }))))
+	eu.AddPeer("us-east")
+	req, _ = eu.SyncDigest("us-east")
+	answer, _ = us.Receive(req)
+	fmt.Printf("after a restart: a %d-byte answer\n", len(answer))
+	exchange(us, eu, answer)
+	fmt.Println("eu-west:", eu.State())
+	// Output:
+	// equal: 88-byte digest, 88-byte answer, then nothing: true
+	// after a restart: a 96-byte answer
+	// eu-west: {tea scarf socks}
+}
+
+func ExampleDigestOf() {
+	var a, b crdt.GSet[string]
+	a.Add("x")
+	a.Add("y")
+	b.Add("y")
+	b.Add("x")
+	da, _ := merge.DigestOf(&a)
+	db, _ := merge.DigestOf(&b)
+	fmt.Println(da == db, len(da.String()))
+	b.Add("z")
+	db, _ = merge.DigestOf(&b)
+	fmt.Println(da == db)
+	// Output:
+	// true 64
+	// false
+}
+
+// A user changes the theme in two regions at once, while the regions
+// cannot talk: a real conflict. The register keeps both writes; the
+// last-writer-wins resolver reads the later by hybrid logical clock, and
+// Settle writes the resolution back.
+func ExampleLastWriterWins() {
+	now := time.Date(2026, 11, 25, 12, 0, 0, 0, time.UTC).UnixNano()
+	type reg = crdt.MVRegister[merge.Stamped[string]]
+	reps := mesh(&now, func() *reg { return new(reg) }, "us-east", "eu-west")
+	us, eu := reps["us-east"], reps["eu-west"]
+
+	set := func(r *merge.Replica[*reg], theme string) {
+		r.Update(func(m *reg) *reg { return m.Set(r.ID(), merge.Stamp(theme, r.ID(), r.Clock())) })
+	}
+	set(us, "light")
+	now += int64(30 * time.Millisecond)
+	set(eu, "dark")
+	for _, p := range [][2]*merge.Replica[*reg]{{us, eu}, {eu, us}} {
+		msg, _ := p[0].Sync(p[1].ID())
+		exchange(p[0], p[1], msg)
+	}
+
+	us.Read(func(m *reg) {
+		siblings, conflict := merge.KeepAll(m)
+		fmt.Println("conflict:", conflict, siblings)
+		v, _ := merge.Resolve(m, merge.LastWriterWins[string])
+		fmt.Println("reads:", v.Value)
+	})
+	// us-east settles the conflict; the delta replaces both siblings.
+	us.Update(func(m *reg) *reg {
+		_, delta, _ := merge.Settle(m, "us-east", merge.LastWriterWins[string])
+		return delta
+	})
+	msg, _ := us.Sync("eu-west")
+	exchange(us, eu, msg)
+	eu.Read(func(m *reg) {
+		siblings, conflict := merge.KeepAll(m)
+		fmt.Println("conflict:", conflict, siblings)
+	})
+	// Output:
+	// conflict: true [dark (eu-west at 2026-11-25T12:00:00.030Z/0) light (us-east at 2026-11-25T12:00:00.000Z/1)]
+	// reads: dark
+	// conflict: false [dark (eu-west at 2026-11-25T12:00:00.030Z/0)]
+}
+
+// Two regions raise a team's seat limit at once. The application's rule
+// is that the larger limit wins, whatever the clocks say: a Resolver
+// that is an application function.
+func ExampleResolver() {
+	var us, eu crdt.MVRegister[int]
+	us.Set("us-east", 10)
+	eu.Merge(&us)
+	us.Set("us-east", 25) // concurrent with the write below
+	eu.Set("eu-west", 40)
+	us.Merge(&eu)
+	eu.Merge(&us)
+
+	var larger merge.Resolver[int] = func(siblings []int) int {
+		best := siblings[0]
+		for _, v := range siblings[1:] {
+			best = max(best, v)
+		}
+		return best
+	}
+	fmt.Println("siblings:", us.Values())
+	v, _ := merge.Resolve(&us, larger)
+	w, _ := merge.Resolve(&eu, larger)
+	fmt.Println("us-east reads", v, "and eu-west reads", w)
+	// Output:
+	// siblings: [40 25]
+	// us-east reads 40 and eu-west reads 40
+}
+
+// Keep-all leaves the conflict to the user: both concurrent edits of a
+// shipping address are shown, and the one the user picks replaces them.
+func ExampleKeepAll() {
+	var us, eu crdt.MVRegister[string]
+	us.Set("us-east", "1 Main St, Springfield")
+	eu.Set("eu-west", "1 Main Street, Springfield")
+	us.Merge(&eu)
+
+	siblings, conflict := merge.KeepAll(&us)
+	if conflict {
+		fmt.Println("which address?", strings.Join(siblings, " | "))
+	}
+	delta := us.Set("us-east", siblings[1]) // the user's choice
+	eu.Merge(delta)
+	siblings, conflict = merge.KeepAll(&eu)
+	fmt.Println(conflict, siblings)
+	// Output:
+	// which address? 1 Main Street, Springfield | 1 Main St, Springfield
+	// false [1 Main St, Springfield]
+}
+
+// An LWWRegister loses one of two concurrent writes when it merges.
+// StampOf and LastWriterWins tell beforehand which one, so that it can be
+// logged, or counted as a lost write.
+func ExampleStampOf() {
+	now := time.Date(2026, 11, 25, 12, 0, 0, 0, time.UTC).UnixNano()
+	usClock := hlc.New(hlc.WithPhysicalClock(func() int64 { return now + int64(40*time.Millisecond) })) // runs fast
+	euClock := hlc.New(hlc.WithPhysicalClock(func() int64 { return now }))
+
+	var us, eu crdt.LWWRegister[string]
+	us.Set("us-east", "Ada", usClock.Now())
+	now += int64(20 * time.Millisecond) // eu-west writes 20 ms later, by true time
+	eu.Set("eu-west", "Ada Lovelace", euClock.Now())
+
+	a, _ := merge.StampOf(&us)
+	b, _ := merge.StampOf(&eu)
+	winner := merge.LastWriterWins([]merge.Stamped[string]{a, b})
+	lost := a
+	if winner == a {
+		lost = b
+	}
+	us.Merge(&eu)
+	v, _ := us.Get()
+	fmt.Println("kept:", v)
+	fmt.Println("lost:", lost)
+	// Output:
+	// kept: Ada
+	// lost: Ada Lovelace (eu-west at 2026-11-25T12:00:00.020Z/0)
+}
+
+// A message corrupted on the way is refused, and changes nothing.
+func ExampleMessageError() {
+	now := time.Date(2026, 11, 25, 12, 0, 0, 0, time.UTC).UnixNano()
+	reps := mesh(&now, func() *crdt.GSet[string] { return new(crdt.GSet[string]) }, "us-east", "eu-west")
+	us, eu := reps["us-east"], reps["eu-west"]
+	us.Update(func(s *crdt.GSet[string]) *crdt.GSet[string] { return s.Add("x") })
+	msg, _ := us.Sync("eu-west")
+
+	msg[len(msg)/2] ^= 0x10 // one bit flips in transit
+	_, err := eu.Receive(msg)
+	var me *merge.MessageError
+	fmt.Println(errors.As(err, &me), errors.Is(err, merge.ErrMalformed))
+	fmt.Println(err)
+	fmt.Println("eu-west:", eu.State(), "refused:", eu.Stats().Rejected)
+	// Output:
+	// true true
+	// merge: message refused: malformed input at byte 51: checksum mismatch: the message was corrupted
+	// eu-west: {} refused: 1
+}

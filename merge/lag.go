@@ -1,0 +1,111 @@
+package merge
+
+import (
+	"slices"
+	"strings"
+	"time"
+
+	"github.com/converge-go/converge/hlc"
+	"github.com/converge-go/converge/vclock"
+)
+
+// A PeerLag is what a [Replica] knows of how far one peer lags behind it,
+// and of the traffic between them: the figures an operator graphs and
+// alerts on. Sequence numbers count this replica's deltas from 0, afresh
+// for each incarnation (each [New]).
+type PeerLag struct {
+	Peer vclock.ReplicaID
+
+	// Acked is the peer's last acknowledgement: it has this replica's
+	// deltas numbered below Acked.
+	Acked uint64
+	// Unacked is the number of this replica's deltas the peer has not
+	// acknowledged.
+	Unacked uint64
+	// OldestUnacked is the age, by this replica's hybrid logical clock, of
+	// the oldest delta the peer has not acknowledged; 0 if there is none.
+	// It is the figure to alert on: it grows with a partition, a dead
+	// peer or a broken transport, whatever the write rate.
+	OldestUnacked time.Duration
+	// NeedsFullState reports that the buffer no longer holds a delta the
+	// peer needs: the next Sync sends it the full state.
+	NeedsFullState bool
+
+	// Traffic with the peer: messages and bytes sent to it (by Sync,
+	// SyncDigest and Receive's replies) and accepted from it.
+	MessagesSent, MessagesReceived uint64
+	BytesSent, BytesReceived       uint64
+	// FullStatesSent counts the full states sent: fallbacks after the
+	// buffer overflowed and answers to digests. A rising count means the
+	// buffer is too small for the partitions the peer goes through.
+	FullStatesSent     uint64
+	FullStatesReceived uint64
+
+	// Rejected counts messages naming the peer as sender that Receive
+	// refused; ClockRejected those of them refused because the peer's
+	// clock was beyond the max offset ahead.
+	Rejected, ClockRejected uint64
+	// LastReceived is the peer's clock reading in the last message
+	// accepted from it, zero if none.
+	LastReceived hlc.Timestamp
+	// Agreed is when, by this replica's clock, a digest exchange with the
+	// peer last found the two states equal; zero if none has.
+	Agreed hlc.Timestamp
+}
+
+// Stats are a [Replica]'s own counters.
+type Stats struct {
+	// Deltas is the number of deltas Update has issued.
+	Deltas uint64
+	// Buffered and BufferedBytes are the number and encoded size of the
+	// deltas kept for peers that have not acknowledged them.
+	Buffered, BufferedBytes int
+	// Overflowed counts deltas dropped from a full buffer before every
+	// peer had acknowledged them; each such peer gets a full state.
+	Overflowed uint64
+	// Rejected counts the messages Receive refused, for any reason;
+	// ClockRejected those refused for a sender's clock beyond the max
+	// offset ahead (the clock's own hlc.Stats count them too).
+	Rejected, ClockRejected uint64
+}
+
+// Lag returns the lag figures of every peer, in ascending ID order. It
+// reads the clock once (a local event, which advances it) to age the
+// oldest unacknowledged deltas, and costs O(peers).
+func (r *Replica[T]) Lag() []PeerLag {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	now := r.clock.Now()
+	out := make([]PeerLag, 0, len(r.peers))
+	for _, p := range r.peers {
+		l := p.lag
+		l.Acked = p.acked
+		l.Unacked = r.next - p.acked
+		l.NeedsFullState = p.acked < r.base
+		var oldest hlc.Timestamp
+		switch {
+		case p.acked >= r.next:
+		case p.acked < r.base:
+			oldest = p.behind
+		default:
+			oldest = r.buf[p.acked-r.base].at
+		}
+		if oldest != 0 {
+			l.OldestUnacked = elapsed(oldest, now)
+		}
+		out = append(out, l)
+	}
+	slices.SortFunc(out, func(a, b PeerLag) int { return strings.Compare(string(a.Peer), string(b.Peer)) })
+	return out
+}
+
+// Stats returns the replica's counters.
+func (r *Replica[T]) Stats() Stats {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	s := r.stats
+	s.Deltas = r.next
+	s.Buffered = len(r.buf)
+	s.BufferedBytes = r.bufSize
+	return s
+}

@@ -1,0 +1,637 @@
+package merge
+
+import (
+	"crypto/sha256"
+	"errors"
+	"fmt"
+	"reflect"
+	"slices"
+	"sync"
+	"time"
+
+	"github.com/converge-go/converge/crdt"
+	"github.com/converge-go/converge/hlc"
+	"github.com/converge-go/converge/internal/wire"
+	"github.com/converge-go/converge/vclock"
+)
+
+// A State is what a [Replica] replicates: a join-semilattice with a
+// canonical encoding, such as every type of package crdt. T is the
+// pointer type itself, such as *crdt.ORSet[string].
+//
+// If T also has a method ValidateMerge(T) error, as the crdt types do,
+// [Replica.Receive] calls it on every payload before merging it and refuses
+// the message if it fails.
+type State[T any] interface {
+	// Merge joins other into the receiver; it must not change other, and
+	// must be commutative, associative and idempotent.
+	Merge(other T)
+	// Clone returns an independent copy.
+	Clone() T
+	// AppendBinary appends the canonical encoding: equal states give
+	// identical bytes.
+	AppendBinary(b []byte) ([]byte, error)
+	// UnmarshalBinary replaces the receiver, a new state, with the one
+	// encoded in data, without keeping data.
+	UnmarshalBinary(data []byte) error
+}
+
+type validator[T any] interface{ ValidateMerge(other T) error }
+
+// A Replica is one replica of a state of type T, kept in step with its
+// peers by delta anti-entropy (see the package documentation). It is
+// transport-free: [Replica.Sync] returns the bytes to send to a peer and
+// [Replica.Receive] takes the bytes a peer sent, returning the reply to
+// send back; the caller moves the bytes, when and how it likes. It starts
+// no goroutine and sets no timer: time is read from its [hlc.Clock], so a
+// simulator that sets the clock's physical time drives it completely.
+//
+// A Replica is safe for concurrent use: one mutex guards it, and the
+// costly part of Receive — decoding the message and its payload — runs
+// before the lock is taken. It must not be copied. Make one with [New].
+type Replica[T State[T]] struct {
+	id       vclock.ReplicaID
+	inc      uint64 // incarnation: the clock's reading when New ran
+	clock    *hlc.Clock
+	newState func() T
+	cfg      config
+	nilable  bool // T is a pointer type, so Update's f may return nil
+
+	mu      sync.Mutex
+	state   T
+	next    uint64     // deltas issued: the sequence number of the next
+	base    uint64     // sequence number of buf[0]; base+len(buf) == next
+	buf     []entry[T] // the deltas some peer may still need
+	bufSize int        // their encoded size
+	peers   map[vclock.ReplicaID]*peer
+	joined  struct {
+		from, to uint64
+		payload  []byte
+	} // the last delta-group encoded, for the next peer that needs it
+	digest   Digest
+	digestOK bool
+	scratch  []byte
+	stats    Stats
+}
+
+type entry[T any] struct {
+	delta T
+	at    hlc.Timestamp // when it was issued
+	size  int           // encoded size
+}
+
+// peer is what a Replica knows of one peer. Sequence numbers on the
+// sending side number this replica's deltas, on the receiving side the
+// peer's.
+type peer struct {
+	// Sending side.
+	acked  uint64        // the peer has our deltas [0, acked)
+	sent   uint64        // we sent [0, sent) since the last retransmission
+	timer  hlc.Timestamp // when the retransmission timer started
+	rto    time.Duration // the current timeout: backs off while the peer is silent
+	behind hlc.Timestamp // since when the peer needs a full state, if it does
+	// Receiving side.
+	inc     uint64     // the peer's incarnation; 0 before its first message
+	have    uint64     // we have the peer's deltas [0, have)
+	pending []interval // merged intervals beyond have, sorted by from
+	lag     PeerLag
+}
+
+type interval struct{ from, to uint64 }
+
+// maxBackoff bounds the retransmission timeout, as a multiple of the
+// configured one.
+const maxBackoff = 32
+
+// maxPending bounds the out-of-order intervals remembered per peer;
+// forgetting one only delays an acknowledgement.
+const maxPending = 16
+
+// New returns a replica named id whose state starts as newState(), with no
+// peers. newState must return a new, empty state each time: Receive calls
+// it, outside the lock, to decode payloads into, so it must also be safe
+// for concurrent use, as func() *crdt.ORSet[string] { return
+// new(crdt.ORSet[string]) } is. To restore a persisted state, merge it in
+// with Update (see Algorithm in the package documentation). New reads the
+// clock once: that reading is the incarnation. It panics if id is empty or
+// newState is nil.
+func New[T State[T]](id vclock.ReplicaID, newState func() T, opts ...Option) *Replica[T] {
+	if id == "" {
+		panic("merge: New with an empty ReplicaID")
+	}
+	if newState == nil {
+		panic("merge: New with a nil newState")
+	}
+	cfg := newConfig(opts)
+	r := &Replica[T]{
+		id:       id,
+		clock:    cfg.clock,
+		newState: newState,
+		cfg:      cfg,
+		nilable:  reflect.TypeFor[T]().Kind() == reflect.Pointer,
+		state:    newState(),
+		peers:    make(map[vclock.ReplicaID]*peer),
+	}
+	r.inc = uint64(r.clock.Now())
+	return r
+}
+
+// ID returns the replica's ID.
+func (r *Replica[T]) ID() vclock.ReplicaID { return r.id }
+
+// Clock returns the replica's hybrid logical clock, to stamp writes with
+// (crdt.LWWRegister.Set, [Stamp]).
+func (r *Replica[T]) Clock() *hlc.Clock { return r.clock }
+
+// Update applies a local change: it calls f with the state, under the
+// lock, and buffers the delta f returns for every peer. f must change the
+// state through a mutator that returns a delta (ORSet.Add, PNCounter.Inc,
+// ...) and return that delta, or the join of several; it must not keep the
+// state or the delta, nor call the Replica. A nil delta (for a pointer T)
+// means nothing changed and buffers nothing.
+//
+// Update costs f, one clock reading and one encoding of the delta, to
+// measure it for the buffer's byte bound. If the delta cannot be encoded,
+// the change stays in the state, Update returns the error, and peers get
+// the change with the next full state.
+func (r *Replica[T]) Update(f func(state T) (delta T)) error {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	delta := f(r.state)
+	r.digestOK = false
+	if r.nilable {
+		var zero T
+		if any(delta) == any(zero) {
+			return nil
+		}
+	}
+	r.next++
+	if len(r.peers) == 0 {
+		r.base = r.next // nobody to keep it for
+		return nil
+	}
+	at := r.clock.Now()
+	b, err := delta.AppendBinary(r.scratch[:0])
+	if err != nil {
+		r.dropTo(r.next, at)
+		return fmt.Errorf("merge: encoding delta %d: %w", r.next-1, err)
+	}
+	if cap(b) <= 64<<10 {
+		r.scratch = b
+	}
+	r.buf = append(r.buf, entry[T]{delta: delta, at: at, size: len(b)})
+	r.bufSize += len(b)
+	r.trim(at)
+	return nil
+}
+
+// Read calls f with the state under the lock. f must not change the
+// state, keep it, or call the Replica.
+func (r *Replica[T]) Read(f func(state T)) {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	f(r.state)
+}
+
+// State returns a copy of the state, made with Clone under the lock.
+func (r *Replica[T]) State() T {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	return r.state.Clone()
+}
+
+// Digest returns the digest of the state. It is cached until the state
+// changes; computing it costs one encoding of the state.
+func (r *Replica[T]) Digest() (Digest, error) {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	return r.digestLocked()
+}
+
+func (r *Replica[T]) digestLocked() (Digest, error) {
+	if !r.digestOK {
+		d, err := DigestOf(r.state)
+		if err != nil {
+			return Digest{}, err
+		}
+		r.digest, r.digestOK = d, true
+	}
+	return r.digest, nil
+}
+
+// AddPeer adds a replica to send deltas to and accept messages from. Peers
+// form a full mesh: each replica must add every other (see the package
+// documentation). Adding a peer already added does nothing. The new peer
+// is sent every buffered delta, or the full state if the buffer no longer
+// holds them all. AddPeer fails if id is empty or the replica's own.
+func (r *Replica[T]) AddPeer(id vclock.ReplicaID) error {
+	if id == "" || id == r.id {
+		return fmt.Errorf("merge: %s cannot add %q as a peer", r.id, id)
+	}
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	if _, ok := r.peers[id]; ok {
+		return nil
+	}
+	p := &peer{}
+	p.lag.Peer = id
+	if r.base > 0 {
+		p.behind = r.clock.Now()
+	}
+	r.peers[id] = p
+	return nil
+}
+
+// RemovePeer forgets a peer: its messages are refused from then on, and
+// deltas kept only for it are dropped. Removing an unknown peer does
+// nothing.
+func (r *Replica[T]) RemovePeer(id vclock.ReplicaID) {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	delete(r.peers, id)
+	r.gc(0)
+}
+
+// Peers returns the peers in ascending ID order.
+func (r *Replica[T]) Peers() []vclock.ReplicaID {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	ids := make([]vclock.ReplicaID, 0, len(r.peers))
+	for id := range r.peers {
+		ids = append(ids, id)
+	}
+	slices.Sort(ids)
+	return ids
+}
+
+// Sync returns the message to send to peer id now, or nil if there is
+// nothing to send: the join of this replica's deltas the peer has not been
+// sent (one delta-group), or, once the retransmission timeout has passed
+// without an acknowledgement, of all those it has not acknowledged; or the
+// full state, if the buffer no longer holds a delta the peer needs. Sync
+// sends only this replica's own deltas, never those it received (see Full
+// mesh in the package documentation). Call it for each peer after updates
+// and from time to time; a message lost on the way is sent again after the
+// timeout.
+//
+// A delta-group costs the join and one encoding of the deltas in it, done
+// once for all peers that need the same group; a full state costs one
+// encoding of the state.
+func (r *Replica[T]) Sync(id vclock.ReplicaID) ([]byte, error) {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	p, ok := r.peers[id]
+	if !ok {
+		return nil, fmt.Errorf("merge: %s syncing with %s: %w", r.id, id, ErrUnknownPeer)
+	}
+	if p.acked >= r.next {
+		return nil, nil
+	}
+	now := r.clock.Now()
+	from := p.sent
+	if p.rto == 0 {
+		p.rto = r.cfg.rto
+	}
+	if p.sent <= p.acked || r.cfg.rto <= 0 || elapsed(p.timer, now) >= p.rto {
+		if p.sent > p.acked { // a retransmission: back off
+			p.rto = min(2*p.rto, maxBackoff*r.cfg.rto)
+		}
+		from = p.acked
+		p.timer = now
+	} else if from >= r.next {
+		return nil, nil // all sent; waiting for the acknowledgement
+	}
+	var msg []byte
+	if from < r.base {
+		b, err := r.state.AppendBinary(nil)
+		if err != nil {
+			return nil, fmt.Errorf("merge: %s encoding its state: %w", r.id, err)
+		}
+		msg = appendState(r.envelope(id, p, now), r.next, false, b)
+		p.lag.FullStatesSent++
+	} else {
+		b, err := r.join(from, r.next)
+		if err != nil {
+			return nil, err
+		}
+		msg = appendDelta(r.envelope(id, p, now), from, r.next, b)
+	}
+	p.sent = r.next
+	r.sent(p, msg)
+	return msg, nil
+}
+
+// SyncDigest returns a digest message for peer id: it carries the digest of
+// this replica's state. A peer whose state has the same digest answers
+// with its own digest message and nothing more, so equal replicas exchange
+// only digests. A peer whose state differs answers with its full state,
+// asking for this replica's in return if the two still differ once it is
+// merged. A new or restarted replica calls SyncDigest for each peer to
+// catch up at once; any replica may call it from time to time to check
+// that its peers agree. It costs one encoding of the state, unless the
+// digest is cached.
+func (r *Replica[T]) SyncDigest(id vclock.ReplicaID) ([]byte, error) {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	p, ok := r.peers[id]
+	if !ok {
+		return nil, fmt.Errorf("merge: %s sending a digest to %s: %w", r.id, id, ErrUnknownPeer)
+	}
+	d, err := r.digestLocked()
+	if err != nil {
+		return nil, fmt.Errorf("merge: %s encoding its state: %w", r.id, err)
+	}
+	msg := appendDigest(r.envelope(id, p, r.clock.Now()), false, d)
+	r.sent(p, msg)
+	return msg, nil
+}
+
+// Receive takes a message from a peer, merges what it carries and returns
+// the reply to send back to that peer, or nil if none is due: an
+// acknowledgement for deltas and states, the answer to a digest. Receive
+// decodes and checks the whole message before it changes anything: a
+// message that is malformed, corrupted, from an unknown peer, addressed to
+// another replica, stamped beyond the clock's max offset, or whose payload
+// fails the state's ValidateMerge is refused with a [*MessageError] and
+// counted, and leaves the replica as it was. Duplicated, reordered and
+// stale messages are accepted and harmless.
+//
+// Once a message is accepted, Receive fails only if the reply cannot be
+// encoded (the state's AppendBinary fails); the message is merged all the
+// same. Decoding costs O(message) and runs before the lock is taken;
+// merging costs what the state's Merge costs.
+func (r *Replica[T]) Receive(msg []byte) (reply []byte, err error) {
+	m, err := decodeMessage(msg, wire.Limits(r.cfg.decode))
+	var payload T
+	var from vclock.ReplicaID // the sender, once the envelope is known good
+	if err == nil {
+		from = m.sender
+		if string(m.recipient) != string(r.id) {
+			err = fmt.Errorf("%w: %s is not %s", ErrMisaddressed, m.recipient, r.id)
+		} else if m.payload != nil {
+			payload = r.newState()
+			err = r.unmarshal(payload, m.payload)
+		}
+	}
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	if err != nil {
+		return nil, r.refuse(from, err)
+	}
+	p, ok := r.peers[m.sender]
+	if !ok {
+		return nil, r.refuse(m.sender, fmt.Errorf("%w: %s", ErrUnknownPeer, m.sender))
+	}
+	if m.ackInc == r.inc && m.ack > r.next {
+		return nil, r.refuse(m.sender, fmt.Errorf("%w: acknowledges %d deltas, %s issued %d", ErrMalformed, m.ack, r.id, r.next))
+	}
+	if m.payload != nil {
+		if v, ok := any(r.state).(validator[T]); ok {
+			if err := v.ValidateMerge(payload); err != nil {
+				return nil, r.refuse(m.sender, err)
+			}
+		}
+	}
+	now, err := r.clock.Update(m.time)
+	if err != nil {
+		if errors.Is(err, hlc.ErrClockOffset) {
+			r.stats.ClockRejected++
+			p.lag.ClockRejected++
+		}
+		return nil, r.refuse(m.sender, err)
+	}
+
+	// Accepted: from here on nothing fails but encoding a reply.
+	p.lag.MessagesReceived++
+	p.lag.BytesReceived += uint64(len(msg))
+	p.lag.LastReceived = max(p.lag.LastReceived, m.time)
+	p.rto = r.cfg.rto // the peer is reachable: stop backing off
+	if m.inc != p.inc {
+		r.restarted(p, m.inc, now)
+	}
+	if m.ackInc == r.inc && m.ack > p.acked {
+		p.acked = m.ack
+		p.sent = max(p.sent, p.acked)
+		p.timer = now
+		if p.acked >= r.base {
+			p.behind = 0
+		}
+		r.gc(now)
+	}
+	switch m.kind {
+	case kindAck:
+		return nil, nil
+	case kindDigest:
+		d, err := r.digestLocked()
+		if err != nil {
+			return nil, fmt.Errorf("merge: %s encoding its state: %w", r.id, err)
+		}
+		if d == m.digest {
+			p.lag.Agreed = now
+		}
+		switch {
+		case m.flag: // an answer: nothing more to say
+			return nil, nil
+		case d == m.digest:
+			return r.reply(p, appendDigest(r.envelope(m.sender, p, r.clock.Now()), true, d)), nil
+		}
+		return r.replyState(m.sender, p, true)
+	}
+	r.state.Merge(payload)
+	r.digestOK = false
+	if m.kind == kindState {
+		p.lag.FullStatesReceived++
+		p.received(0, m.to)
+		if m.flag {
+			d, err := r.digestLocked()
+			if err != nil {
+				return nil, fmt.Errorf("merge: %s encoding its state: %w", r.id, err)
+			}
+			if d != sha256.Sum256(m.payload) { // we hold more than the peer
+				return r.replyState(m.sender, p, false)
+			}
+		}
+	} else {
+		p.received(m.from, m.to)
+	}
+	return r.reply(p, appendAck(r.envelope(m.sender, p, r.clock.Now()))), nil
+}
+
+// unmarshal decodes a payload into v, within the configured bounds when v
+// is a crdt type.
+func (r *Replica[T]) unmarshal(v T, b []byte) error {
+	if u, ok := any(v).(crdt.Unmarshaler); ok {
+		return r.cfg.decode.Unmarshal(b, u)
+	}
+	return v.UnmarshalBinary(b)
+}
+
+// refuse counts a refused message and wraps its reason.
+func (r *Replica[T]) refuse(from vclock.ReplicaID, err error) error {
+	r.stats.Rejected++
+	if p, ok := r.peers[from]; ok {
+		p.lag.Rejected++
+	}
+	return &MessageError{From: from, Err: err}
+}
+
+// replyState returns a state message for a peer that asked with a digest.
+func (r *Replica[T]) replyState(id vclock.ReplicaID, p *peer, push bool) ([]byte, error) {
+	b, err := r.state.AppendBinary(nil)
+	if err != nil {
+		return nil, fmt.Errorf("merge: %s encoding its state: %w", r.id, err)
+	}
+	now := r.clock.Now()
+	msg := appendState(r.envelope(id, p, now), r.next, push, b)
+	p.lag.FullStatesSent++
+	if p.sent <= p.acked { // nothing was in flight: time this
+		p.timer = now
+	}
+	p.sent = max(p.sent, r.next)
+	return r.reply(p, msg), nil
+}
+
+func (r *Replica[T]) reply(p *peer, msg []byte) []byte {
+	r.sent(p, msg)
+	return msg
+}
+
+// sent counts a message to p.
+func (r *Replica[T]) sent(p *peer, msg []byte) {
+	p.lag.MessagesSent++
+	p.lag.BytesSent += uint64(len(msg))
+}
+
+func (r *Replica[T]) envelope(id vclock.ReplicaID, p *peer, now hlc.Timestamp) *envelope {
+	return &envelope{sender: r.id, recipient: id, inc: r.inc, time: now, ackInc: p.inc, ack: p.have}
+}
+
+// restarted starts over with a peer whose incarnation changed: it
+// restarted and may have lost what it had of ours, and numbers its deltas
+// afresh. On first contact there is nothing to forget on our side.
+func (r *Replica[T]) restarted(p *peer, inc uint64, now hlc.Timestamp) {
+	first := p.inc == 0
+	p.inc, p.have, p.pending = inc, 0, nil
+	if first {
+		return
+	}
+	p.acked, p.sent, p.timer, p.behind = 0, 0, 0, 0
+	if r.base > 0 {
+		p.behind = now
+	}
+}
+
+// received notes that the peer's deltas [from, to) are merged.
+func (p *peer) received(from, to uint64) {
+	if from > p.have {
+		i, _ := slices.BinarySearchFunc(p.pending, from, func(x interval, f uint64) int { return cmpU(x.from, f) })
+		if i < len(p.pending) && p.pending[i].from == from {
+			p.pending[i].to = max(p.pending[i].to, to)
+		} else if len(p.pending) < maxPending {
+			p.pending = slices.Insert(p.pending, i, interval{from, to})
+		}
+		return
+	}
+	p.have = max(p.have, to)
+	i := 0
+	for ; i < len(p.pending) && p.pending[i].from <= p.have; i++ {
+		p.have = max(p.have, p.pending[i].to)
+	}
+	p.pending = p.pending[:copy(p.pending, p.pending[i:])]
+}
+
+func cmpU(a, b uint64) int {
+	switch {
+	case a < b:
+		return -1
+	case a > b:
+		return 1
+	}
+	return 0
+}
+
+// join returns the encoding of the join of deltas [from, to), all
+// buffered. The last group encoded is kept for the next peer that needs
+// the same one.
+func (r *Replica[T]) join(from, to uint64) ([]byte, error) {
+	if j := &r.joined; j.payload != nil && j.from == from && j.to == to {
+		return j.payload, nil
+	}
+	d := r.buf[from-r.base].delta
+	if to-from > 1 {
+		d = d.Clone()
+		for s := from + 1; s < to; s++ {
+			d.Merge(r.buf[s-r.base].delta)
+		}
+	}
+	b, err := d.AppendBinary(nil)
+	if err != nil {
+		return nil, fmt.Errorf("merge: %s encoding deltas [%d, %d): %w", r.id, from, to, err)
+	}
+	r.joined.from, r.joined.to, r.joined.payload = from, to, b
+	return b, nil
+}
+
+// gc drops the deltas every peer has acknowledged.
+func (r *Replica[T]) gc(now hlc.Timestamp) {
+	low := r.next
+	for _, p := range r.peers {
+		low = min(low, p.acked)
+	}
+	r.dropTo(low, now)
+}
+
+// trim drops the oldest deltas until the buffer is within its bounds.
+func (r *Replica[T]) trim(now hlc.Timestamp) {
+	k := max(len(r.buf)-r.cfg.maxDeltas, 0)
+	size := r.bufSize
+	for _, e := range r.buf[:k] {
+		size -= e.size
+	}
+	for k < len(r.buf) && size > r.cfg.maxBytes {
+		size -= r.buf[k].size
+		k++
+	}
+	r.dropTo(r.base+uint64(k), now)
+}
+
+// dropTo drops the deltas numbered below to. A peer that has not
+// acknowledged one of them now needs a full state: it is behind since that
+// delta was issued.
+func (r *Replica[T]) dropTo(to uint64, now hlc.Timestamp) {
+	if to <= r.base {
+		return
+	}
+	k := int(min(to-r.base, uint64(len(r.buf))))
+	low := to
+	for _, p := range r.peers {
+		low = min(low, p.acked)
+		if p.acked < to && p.behind == 0 {
+			if p.acked >= r.base && p.acked-r.base < uint64(k) {
+				p.behind = r.buf[p.acked-r.base].at
+			} else {
+				p.behind = now
+			}
+		}
+	}
+	if low < to {
+		r.stats.Overflowed += to - max(low, r.base)
+	}
+	for _, e := range r.buf[:k] {
+		r.bufSize -= e.size
+	}
+	clear(r.buf[:k])
+	r.buf = r.buf[k:]
+	if len(r.buf) == 0 {
+		r.buf = r.buf[:0:0] // let the backing array go
+	}
+	r.base = to
+}
+
+// elapsed returns the time from then to now by the clock's physical part.
+func elapsed(then, now hlc.Timestamp) time.Duration {
+	if now <= then {
+		return 0
+	}
+	return time.Duration(now.Physical()-then.Physical()) * time.Millisecond
+}
