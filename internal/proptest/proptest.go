@@ -13,8 +13,10 @@ import (
 const Checks = "1000"
 
 // Main runs the tests of a package with rapid's -rapid.checks defaulting to
-// Checks instead of rapid's 100. A value given on the command line wins.
-// Call it from TestMain.
+// Checks instead of rapid's 100. A value given on the command line wins,
+// then one in the environment variable CONVERGE_RAPID_CHECKS — for tools
+// such as mutation testers, which run go test without extra flags. Call it
+// from TestMain.
 func Main(m *testing.M) {
 	flag.Parse()
 	given := false
@@ -24,7 +26,11 @@ func Main(m *testing.M) {
 		}
 	})
 	if !given {
-		if err := flag.Set("rapid.checks", Checks); err != nil {
+		checks := Checks
+		if env := os.Getenv("CONVERGE_RAPID_CHECKS"); env != "" {
+			checks = env
+		}
+		if err := flag.Set("rapid.checks", checks); err != nil {
 			panic("proptest: rapid is not linked into this test binary: " + err.Error())
 		}
 	}
