@@ -4,12 +4,15 @@
 //
 // # Types
 //
-//	Counters   GCounter (grow-only), PNCounter (up and down)
+//	Counters   GCounter (grow-only), PNCounter (up and down),
+//	           CCounter (causal: resets take away what they observed)
 //	Sets       GSet (grow-only), TwoPSet (remove once), ORSet (add-wins,
 //	           observed-remove, no tombstones), RWSet (remove-wins)
 //	Registers  LWWRegister (last writer by hybrid logical clock),
 //	           MVRegister (keeps concurrent writes as siblings)
 //	Flags      EWFlag (enable-wins), DWFlag (disable-wins)
+//	Maps       LWWMap (a last-writer-wins register per key),
+//	           ORMap (observed-remove keys, nested CRDT values)
 //
 // # Laws
 //
@@ -32,12 +35,15 @@
 //
 // # Causal types
 //
-// ORSet, RWSet, MVRegister, EWFlag and DWFlag pair a dot store with a
-// causal context (Almeida, Shoker and Baquero, "Delta State Replicated Data
+// ORSet, RWSet, MVRegister, EWFlag, DWFlag, CCounter and ORMap pair a dot
+// store with a causal context (Almeida, Shoker and Baquero, "Delta State Replicated Data
 // Types", 2018). A dot names one write; the context remembers every dot a
 // replica has seen, compactly — a run per replica plus the dots beyond a
 // gap. A dot in the context but not in the store was overwritten or
-// removed, which is how removes work without tombstones.
+// removed, which is how removes work without tombstones. Inside an ORMap
+// the values share the map's context, so a removed key leaves nothing
+// behind and an update concurrent with the removal survives as what the
+// remover had not observed.
 //
 // # Validation
 //
