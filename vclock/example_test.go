@@ -102,3 +102,16 @@ func ExampleContextOf() {
 	// Output:
 	// true false
 }
+
+func ExampleOrder() {
+	a := vclock.FromMap(map[vclock.ReplicaID]uint64{"us": 2, "eu": 1})
+	b := vclock.FromMap(map[vclock.ReplicaID]uint64{"us": 1, "eu": 2})
+	switch a.Compare(b) {
+	case vclock.Concurrent:
+		fmt.Println("concurrent writes: keep both or pick one deterministically")
+	case vclock.Before, vclock.After, vclock.Equal:
+		fmt.Println("ordered")
+	}
+	// Output:
+	// concurrent writes: keep both or pick one deterministically
+}
