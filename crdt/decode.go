@@ -28,7 +28,8 @@ const (
 
 // PeekKind returns the kind of the value encoded in b without decoding it,
 // so that a receiver can pick the type to unmarshal into. It fails with
-// [ErrUnsupported] on a format version this release does not read.
+// [ErrUnsupported] on a format version this release does not read, and
+// with [ErrMalformed] on version 0, which is never valid.
 func PeekKind(b []byte) (Kind, error) {
 	r := wire.NewReader(b, wire.Limits{})
 	k, err := r.PeekKind()
@@ -118,7 +119,11 @@ func (o DecodeOptions) Decode(b []byte) (any, error) {
 	case KindLWWMap:
 		v = new(LWWMap[any, any])
 	default:
-		return nil, decodeErr("value", &DecodeError{Reason: "kind " + k.String() + " is not a crdt kind", Err: ErrUnsupported})
+		reason := "kind " + k.String() + " is not a crdt kind"
+		if k == KindORMap {
+			reason = "an ORMap's value type cannot be told from its bytes: unmarshal it into the ORMap type you expect"
+		}
+		return nil, decodeErr("value", &DecodeError{Reason: reason, Err: ErrUnsupported})
 	}
 	if err := v.unmarshal(b, o.limits()); err != nil {
 		return nil, err

@@ -244,13 +244,31 @@ func usable[E any](e E) bool {
 		}
 		v = v.Elem()
 	}
-	if !v.Comparable() {
-		return false
-	}
+	return v.Comparable() && oneEncoding(v)
+}
+
+// oneEncoding reports whether v, comparable, holds no float Go equates
+// with another of a different encoding (NaN, -0), looking into structs and
+// arrays.
+func oneEncoding(v reflect.Value) bool {
 	switch v.Kind() {
 	case reflect.Float32, reflect.Float64:
 		f := v.Float()
 		return !math.IsNaN(f) && !(f == 0 && math.Signbit(f))
+	case reflect.Struct:
+		for i := 0; i < v.NumField(); i++ {
+			if !oneEncoding(v.Field(i)) {
+				return false
+			}
+		}
+	case reflect.Array:
+		for i := 0; i < v.Len(); i++ {
+			if !oneEncoding(v.Index(i)) {
+				return false
+			}
+		}
+	case reflect.Interface:
+		return v.IsNil() || oneEncoding(v.Elem())
 	}
 	return true
 }

@@ -14,7 +14,6 @@ import (
 
 	"github.com/converge-go/converge/crdt"
 	"github.com/converge-go/converge/hlc"
-	"github.com/converge-go/converge/internal/wire"
 	"github.com/converge-go/converge/vclock"
 )
 
@@ -85,9 +84,17 @@ func checkCanonical(t *testing.T, in []byte, decoder string, v interface{ Marsha
 	}
 }
 
-// goldenVectors returns the bytes of every golden vector under
-// ../testdata/golden (see golden_test.go at the repository root).
-func goldenVectors(f *testing.F) [][]byte {
+// A goldenVector is one case of the golden files under ../testdata/golden
+// (see golden_test.go at the repository root).
+type goldenVector struct {
+	name string // file/case
+	kind crdt.Kind
+	typ  string // the Go type the bytes decode to, a key of goldenTypes
+	b    []byte
+}
+
+// goldenVectors returns every golden vector.
+func goldenVectors(f *testing.F) []goldenVector {
 	paths, err := filepath.Glob(filepath.Join("..", "testdata", "golden", "*.json"))
 	if err != nil {
 		f.Fatal(err)
@@ -95,15 +102,17 @@ func goldenVectors(f *testing.F) [][]byte {
 	if len(paths) == 0 {
 		f.Fatal("no golden vectors under ../testdata/golden")
 	}
-	var out [][]byte
+	var out []goldenVector
 	for _, p := range paths {
 		data, err := os.ReadFile(p)
 		if err != nil {
 			f.Fatal(err)
 		}
 		var file struct {
+			Tag   int `json:"tag"`
 			Cases []struct {
 				Name string `json:"name"`
+				Type string `json:"type"`
 				Hex  string `json:"hex"`
 			} `json:"cases"`
 		}
@@ -115,7 +124,7 @@ func goldenVectors(f *testing.F) [][]byte {
 			if err != nil {
 				f.Fatalf("%s/%s: %v", p, c.Name, err)
 			}
-			out = append(out, b)
+			out = append(out, goldenVector{filepath.Base(p) + "/" + c.Name, crdt.Kind(file.Tag), c.Type, b})
 		}
 	}
 	return out
@@ -125,8 +134,8 @@ func goldenVectors(f *testing.F) [][]byte {
 // vector: it must not panic, must accept only canonical encodings, and must
 // stay within the allocation bound.
 func FuzzDecode(f *testing.F) {
-	for _, b := range goldenVectors(f) {
-		f.Add(b)
+	for _, vec := range goldenVectors(f) {
+		f.Add(vec.b)
 	}
 	f.Fuzz(func(t *testing.T, in []byte) {
 		var v any
@@ -143,7 +152,8 @@ func FuzzDecode(f *testing.F) {
 	})
 }
 
-// goldenItem has the shape of the struct elements of the golden vectors.
+// goldenItem has the shape of the struct elements of the golden vectors,
+// which golden_test.go names Item.
 type goldenItem struct {
 	SKU string `msgpack:"sku"`
 	Qty int    `msgpack:"qty"`
@@ -155,74 +165,86 @@ type typedValue interface {
 	MarshalBinary() ([]byte, error)
 }
 
-// typedFor returns constructors of the typed values an input of kind k
-// decodes into: for the generic types, one per element type the golden
-// vectors use.
-func typedFor(k crdt.Kind) []func() typedValue {
-	switch k {
-	case wire.KindTimestamp:
-		return []func() typedValue{func() typedValue { return new(hlc.Timestamp) }}
-	case wire.KindClock:
-		return []func() typedValue{func() typedValue { return new(vclock.Clock) }}
-	case wire.KindDot:
-		return []func() typedValue{func() typedValue { return new(vclock.Dot) }}
-	case wire.KindContext:
-		return []func() typedValue{func() typedValue { return new(vclock.Context) }}
-	case crdt.KindGCounter:
-		return []func() typedValue{func() typedValue { return new(crdt.GCounter) }}
-	case crdt.KindPNCounter:
-		return []func() typedValue{func() typedValue { return new(crdt.PNCounter) }}
-	case crdt.KindGSet:
-		return []func() typedValue{
-			func() typedValue { return new(crdt.GSet[string]) },
-			func() typedValue { return new(crdt.GSet[int]) },
-			func() typedValue { return new(crdt.GSet[goldenItem]) },
+// goldenTypes maps the "type" of the golden vectors to a constructor of a
+// zero value of that type. An ORMap's value type cannot be told from its
+// bytes: the name is the only place that says it.
+var goldenTypes = map[string]func() typedValue{
+	"hlc.Timestamp":            func() typedValue { return new(hlc.Timestamp) },
+	"vclock.Clock":             func() typedValue { return new(vclock.Clock) },
+	"vclock.Dot":               func() typedValue { return new(vclock.Dot) },
+	"vclock.Context":           func() typedValue { return new(vclock.Context) },
+	"crdt.GCounter":            func() typedValue { return new(crdt.GCounter) },
+	"crdt.PNCounter":           func() typedValue { return new(crdt.PNCounter) },
+	"crdt.GSet[string]":        func() typedValue { return new(crdt.GSet[string]) },
+	"crdt.GSet[int]":           func() typedValue { return new(crdt.GSet[int]) },
+	"crdt.GSet[Item]":          func() typedValue { return new(crdt.GSet[goldenItem]) },
+	"crdt.TwoPSet[string]":     func() typedValue { return new(crdt.TwoPSet[string]) },
+	"crdt.TwoPSet[int]":        func() typedValue { return new(crdt.TwoPSet[int]) },
+	"crdt.TwoPSet[Item]":       func() typedValue { return new(crdt.TwoPSet[goldenItem]) },
+	"crdt.ORSet[string]":       func() typedValue { return new(crdt.ORSet[string]) },
+	"crdt.ORSet[int]":          func() typedValue { return new(crdt.ORSet[int]) },
+	"crdt.ORSet[Item]":         func() typedValue { return new(crdt.ORSet[goldenItem]) },
+	"crdt.RWSet[string]":       func() typedValue { return new(crdt.RWSet[string]) },
+	"crdt.RWSet[int]":          func() typedValue { return new(crdt.RWSet[int]) },
+	"crdt.RWSet[Item]":         func() typedValue { return new(crdt.RWSet[goldenItem]) },
+	"crdt.LWWRegister[string]": func() typedValue { return new(crdt.LWWRegister[string]) },
+	"crdt.LWWRegister[int]":    func() typedValue { return new(crdt.LWWRegister[int]) },
+	"crdt.LWWRegister[Item]":   func() typedValue { return new(crdt.LWWRegister[goldenItem]) },
+	"crdt.MVRegister[string]":  func() typedValue { return new(crdt.MVRegister[string]) },
+	"crdt.MVRegister[int]":     func() typedValue { return new(crdt.MVRegister[int]) },
+	"crdt.MVRegister[Item]":    func() typedValue { return new(crdt.MVRegister[goldenItem]) },
+	"crdt.EWFlag":              func() typedValue { return new(crdt.EWFlag) },
+	"crdt.DWFlag":              func() typedValue { return new(crdt.DWFlag) },
+	"crdt.CCounter":            func() typedValue { return new(crdt.CCounter) },
+
+	"crdt.LWWMap[string, string]": func() typedValue { return new(crdt.LWWMap[string, string]) },
+	"crdt.LWWMap[int, string]":    func() typedValue { return new(crdt.LWWMap[int, string]) },
+	"crdt.LWWMap[string, Item]":   func() typedValue { return new(crdt.LWWMap[string, goldenItem]) },
+
+	"crdt.ORMap[string, *crdt.CCounter]":                      func() typedValue { return new(crdt.ORMap[string, *crdt.CCounter]) },
+	"crdt.ORMap[string, *crdt.LWWRegister[string]]":           func() typedValue { return new(crdt.ORMap[string, *crdt.LWWRegister[string]]) },
+	"crdt.ORMap[string, *crdt.MVRegister[string]]":            func() typedValue { return new(crdt.ORMap[string, *crdt.MVRegister[string]]) },
+	"crdt.ORMap[string, *crdt.ORSet[string]]":                 func() typedValue { return new(crdt.ORMap[string, *crdt.ORSet[string]]) },
+	"crdt.ORMap[string, *crdt.RWSet[string]]":                 func() typedValue { return new(crdt.ORMap[string, *crdt.RWSet[string]]) },
+	"crdt.ORMap[string, *crdt.EWFlag]":                        func() typedValue { return new(crdt.ORMap[string, *crdt.EWFlag]) },
+	"crdt.ORMap[string, *crdt.DWFlag]":                        func() typedValue { return new(crdt.ORMap[string, *crdt.DWFlag]) },
+	"crdt.ORMap[string, *crdt.ORMap[string, *crdt.CCounter]]": func() typedValue { return new(crdt.ORMap[string, *crdt.ORMap[string, *crdt.CCounter]]) },
+}
+
+// goldenTypesByKind returns, for each kind of the golden vectors, the
+// constructors of the types its vectors name, each once, in the order
+// first named. It fails f on a type missing from goldenTypes.
+func goldenTypesByKind(f *testing.F, vecs []goldenVector) map[crdt.Kind][]func() typedValue {
+	out := map[crdt.Kind][]func() typedValue{}
+	seen := map[string]bool{}
+	for _, vec := range vecs {
+		newValue, ok := goldenTypes[vec.typ]
+		if !ok {
+			f.Fatalf("%s: type %q is not in goldenTypes; add it", vec.name, vec.typ)
 		}
-	case crdt.KindTwoPSet:
-		return []func() typedValue{
-			func() typedValue { return new(crdt.TwoPSet[string]) },
-			func() typedValue { return new(crdt.TwoPSet[int]) },
-			func() typedValue { return new(crdt.TwoPSet[goldenItem]) },
+		if seen[vec.typ] {
+			continue
 		}
-	case crdt.KindORSet:
-		return []func() typedValue{
-			func() typedValue { return new(crdt.ORSet[string]) },
-			func() typedValue { return new(crdt.ORSet[int]) },
-			func() typedValue { return new(crdt.ORSet[goldenItem]) },
+		seen[vec.typ] = true
+		if v := newValue(); v.UnmarshalBinary(vec.b) != nil {
+			f.Fatalf("%s: does not decode as %s", vec.name, vec.typ)
 		}
-	case crdt.KindRWSet:
-		return []func() typedValue{
-			func() typedValue { return new(crdt.RWSet[string]) },
-			func() typedValue { return new(crdt.RWSet[int]) },
-			func() typedValue { return new(crdt.RWSet[goldenItem]) },
-		}
-	case crdt.KindLWWRegister:
-		return []func() typedValue{
-			func() typedValue { return new(crdt.LWWRegister[string]) },
-			func() typedValue { return new(crdt.LWWRegister[int]) },
-			func() typedValue { return new(crdt.LWWRegister[goldenItem]) },
-		}
-	case crdt.KindMVRegister:
-		return []func() typedValue{
-			func() typedValue { return new(crdt.MVRegister[string]) },
-			func() typedValue { return new(crdt.MVRegister[int]) },
-			func() typedValue { return new(crdt.MVRegister[goldenItem]) },
-		}
-	case crdt.KindEWFlag:
-		return []func() typedValue{func() typedValue { return new(crdt.EWFlag) }}
-	case crdt.KindDWFlag:
-		return []func() typedValue{func() typedValue { return new(crdt.DWFlag) }}
+		out[vec.kind] = append(out[vec.kind], newValue)
 	}
-	return nil
+	return out
 }
 
 // FuzzGoldenTyped gives the typed decoders the golden vectors as seeds:
 // it reads the kind of each input with PeekKind and decodes it with the
-// UnmarshalBinary of every matching type, with the checks of FuzzDecode.
+// UnmarshalBinary of every type the golden vectors of that kind name —
+// for an ORMap, each value type of the vectors — with the checks of
+// FuzzDecode.
 func FuzzGoldenTyped(f *testing.F) {
-	for _, b := range goldenVectors(f) {
-		f.Add(b)
+	vecs := goldenVectors(f)
+	for _, vec := range vecs {
+		f.Add(vec.b)
 	}
+	typed := goldenTypesByKind(f, vecs)
 	f.Fuzz(func(t *testing.T, in []byte) {
 		k, err := crdt.PeekKind(in)
 		if err != nil {
@@ -231,7 +253,7 @@ func FuzzGoldenTyped(f *testing.F) {
 			}
 			return
 		}
-		for _, newValue := range typedFor(k) {
+		for _, newValue := range typed[k] {
 			var v typedValue
 			var err error
 			checkAllocBound(t, in, func() {

@@ -142,20 +142,20 @@ func (r *LWWRegister[V]) inValidate(o *LWWRegister[V]) error {
 	return nil
 }
 
-// inAppend writes [kind, [replica, counter, timestamp, writer, value, ...]],
-// writes in dot order.
+// inAppend writes [kind, [replica, counter, timestamp, value, ...]], writes
+// in dot order. The writer is the dot's replica, so it is not written
+// again.
 func (r *LWWRegister[V]) inAppend(b []byte, pos []uint32) []byte {
 	s := append([]lwwSibling[V](nil), r.sibs...)
 	sortSiblings(s, pos)
 	b = wire.AppendArrayLen(b, 2)
 	b = wire.AppendUint(b, uint64(wire.KindLWWRegister))
-	b = wire.AppendArrayLen(b, 5*len(s))
+	b = wire.AppendArrayLen(b, 4*len(s))
 	k := kindOf[V]()
 	for _, x := range s {
 		b = wire.AppendUint(b, uint64(pos[x.d.r]))
 		b = wire.AppendUint(b, x.d.c)
 		b = wire.AppendUint(b, uint64(x.ts))
-		b = wire.AppendString(b, string(x.id))
 		b = appendElem(b, k, x.v)
 	}
 	return b
@@ -181,13 +181,13 @@ func (r *LWWRegister[V]) inRead(rd *wire.Reader, ctx *dotCtx, _ bool) *LWWRegist
 	readNested(rd, wire.KindLWWRegister, 2)
 	at := rd.Offset()
 	n := rd.ArrayLen()
-	if !rd.Failed() && n%5 != 0 {
-		rd.FailAt(at, "writes are not (replica, counter, timestamp, writer, value) tuples")
+	if !rd.Failed() && n%4 != 0 {
+		rd.FailAt(at, "writes are not (replica, counter, timestamp, value) tuples")
 		return out
 	}
 	k := kindOf[V]()
 	var prev dot
-	for i := 0; i < n/5 && !rd.Failed(); i++ {
+	for i := 0; i < n/4 && !rd.Failed(); i++ {
 		at := rd.Offset()
 		p, c := rd.Uint(), rd.Uint()
 		if rd.Failed() {
@@ -204,9 +204,8 @@ func (r *LWWRegister[V]) inRead(rd *wire.Reader, ctx *dotCtx, _ bool) *LWWRegist
 		}
 		prev = d
 		ts := hlc.Timestamp(rd.Uint())
-		id, _ := readElem[vclock.ReplicaID](rd, elemString)
 		v, _ := readElem[V](rd, k)
-		out.sibs = append(out.sibs, lwwSibling[V]{d, ts, id, v})
+		out.sibs = append(out.sibs, lwwSibling[V]{d, ts, ctx.ids[d.r], v})
 		ctx.ent[d.r].live++
 	}
 	out.pick()

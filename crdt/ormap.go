@@ -342,7 +342,27 @@ func (m *ORMap[K, V]) unmarshal(b []byte, lim wire.Limits) error {
 func (m *ORMap[K, V]) readValue(r *wire.Reader) {
 	r.Header(wire.KindORMap, 5)
 	m.partial = r.Bool()
+	at := r.Offset()
 	m.readStore(r, readCtx(r))
+	if !r.Failed() && !m.dotsUnique() {
+		r.FailAt(at, "one dot is held by two values")
+	}
+}
+
+// dotsUnique reports whether no dot is held twice among m's values. Each
+// nested store checks its own order, but two stores — two keys — could
+// claim the same event, which no replica produces and which would make
+// the live counts lie.
+func (m *ORMap[K, V]) dotsUnique() bool {
+	seen := make(map[dot]struct{})
+	unique := true
+	m.inDots(func(d dot) {
+		if _, dup := seen[d]; dup {
+			unique = false
+		}
+		seen[d] = struct{}{}
+	})
+	return unique
 }
 
 // readStore reads entries and removed keys into m, living in ctx.

@@ -84,3 +84,30 @@ func TestRegistersHoldUncomparableValues(t *testing.T) {
 		t.Fatalf("String() = %s", mback.String())
 	}
 }
+
+// TestORMapRejectsOneDotUnderTwoKeys: a hostile ORMap held us-east:1 under
+// two keys; merged with a replica, the two sides never converged.
+func TestORMapRejectsOneDotUnderTwoKeys(t *testing.T) {
+	in, _ := hex.DecodeString("97011bc291a775732d65617374920290" + "94" + "a161921c93000101" + "a162921c93000101" + "90")
+	var m crdt.ORMap[string, *crdt.CCounter]
+	if err := m.UnmarshalBinary(in); !errors.Is(err, crdt.ErrMalformed) {
+		t.Fatalf("got %v, want ErrMalformed", err)
+	}
+}
+
+// TestDecodeRejectsNegativeZeroInStructKeys: a struct key holding -0
+// equals the one holding +0 but encodes differently.
+func TestDecodeRejectsNegativeZeroInStructKeys(t *testing.T) {
+	type key struct{ F float64 }
+	var s crdt.GSet[key]
+	s.Add(key{0})
+	b, _ := s.MarshalBinary()
+	neg := bytes.Replace(b, []byte{0xcb, 0, 0, 0, 0, 0, 0, 0, 0}, []byte{0xcb, 0x80, 0, 0, 0, 0, 0, 0, 0}, 1)
+	if bytes.Equal(neg, b) {
+		t.Fatalf("test setup: no float64 0 in %x", b)
+	}
+	var got crdt.GSet[key]
+	if err := got.UnmarshalBinary(neg); !errors.Is(err, crdt.ErrMalformed) {
+		t.Fatalf("got %v, want ErrMalformed", err)
+	}
+}

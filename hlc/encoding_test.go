@@ -71,7 +71,7 @@ func TestUnmarshalBinaryRejects(t *testing.T) {
 		{"930102" + "00", hlc.ErrMalformed},            // kind Clock
 		{"930164" + "00", hlc.ErrUnsupported},          // unknown kind
 		{"930201" + "00", hlc.ErrUnsupported},          // version 2
-		{"930001" + "00", hlc.ErrUnsupported},          // version 0
+		{"930001" + "00", hlc.ErrMalformed},            // version 0 is never valid
 		{"830101", hlc.ErrMalformed},                   // map
 		{"00", hlc.ErrMalformed},
 		{"c0", hlc.ErrMalformed},

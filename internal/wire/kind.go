@@ -3,7 +3,8 @@ package wire
 import "strconv"
 
 // Version is the format version written at the start of every top-level
-// value. A reader rejects any other version with [ErrUnsupported]. A
+// value. A reader rejects version 0, never valid, with [ErrMalformed] and
+// any other version with [ErrUnsupported]. A
 // released (version, kind) encoding never changes: a new encoding of one
 // kind gets a new kind tag, so that old readers reject only that kind; the
 // version moves only for changes to the header or the msgpack rules (see
