@@ -184,7 +184,7 @@ func (x *dotCtx) merge(o *dotCtx, tr []uint32) {
 		}
 		e := &x.ent[tr[i]]
 		e.top = max(e.top, oe.top)
-		if len(oe.cloud) > 0 {
+		if len(oe.cloud) > 0 && !coversCounters(e.top, e.cloud, oe.cloud) {
 			e.cloud = unionCounters(e.cloud, oe.cloud)
 		}
 		// Drop cloud counters now covered, fold those that continue top.
@@ -200,6 +200,25 @@ func (x *dotCtx) merge(o *dotCtx, tr []uint32) {
 			e.cloud = nil
 		}
 	}
+}
+
+// coversCounters reports whether every counter of b is at most top or in
+// a, both ascending: then the union is a, and nothing need be allocated —
+// the usual case when a delta arrives twice or its dots came before.
+func coversCounters(top uint64, a, b []uint64) bool {
+	i := 0
+	for _, c := range b {
+		if c <= top {
+			continue
+		}
+		for i < len(a) && a[i] < c {
+			i++
+		}
+		if i == len(a) || a[i] != c {
+			return false
+		}
+	}
+	return true
 }
 
 // unionCounters returns the sorted union of two ascending slices in a new

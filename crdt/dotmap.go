@@ -36,6 +36,11 @@ type dotMap[E comparable] struct {
 	gone    map[E]struct{} // partial only: listed elements with no dots
 	partial bool
 	nrm     int // elements holding a removal-tagged dot
+	// index maps every held dot to its element. It is built by the first
+	// validate, which needs it, and then kept up to date by replace and
+	// putNew, so that validating a stream of deltas costs O(delta) each
+	// instead of a scan of the store each. Clones do not carry it.
+	index map[dot]tagged[E]
 }
 
 // deltaParts is storage for a one-element delta, allocated together with
@@ -76,6 +81,16 @@ func (m *dotMap[E]) rmOf(e E, v uint64) bool {
 // replace sets e's dots to ds, keeping nrm and the live counts right; had
 // and v describe e's current entry.
 func (m *dotMap[E]) replace(e E, v uint64, had bool, ds []tdot) {
+	if m.index != nil {
+		if had {
+			for _, d := range m.st.expand(e, v, true, nil) {
+				delete(m.index, d.dot)
+			}
+		}
+		for _, d := range ds {
+			m.index[d.dot] = tagged[E]{e, d.rm}
+		}
+	}
 	if had {
 		if v != 0 {
 			d := unpack(v)
@@ -105,6 +120,9 @@ func (m *dotMap[E]) replace(e E, v uint64, had bool, ds []tdot) {
 // putNew stores absent element e with the single packed dot pv.
 func (m *dotMap[E]) putNew(e E, pv uint64) {
 	d := unpack(pv)
+	if m.index != nil {
+		m.index[d.dot] = tagged[E]{e, d.rm}
+	}
 	m.ctx.ent[d.r].live++
 	if d.rm {
 		m.nrm++
@@ -476,7 +494,6 @@ func (m *dotMap[E]) equalStore(o *dotMap[E], tr []uint32) bool {
 // validate reports a dot that o holds under another element, or with
 // another tag, than m holds or held it. m is trusted; o is not.
 func (m *dotMap[E]) validate(o *dotMap[E], typ string) error {
-	var index map[dot]tagged[E] // m's dots, built only if needed
 	var mine, hers []tdot
 	var err error
 	o.st.all(func(e E, v uint64) bool {
@@ -498,9 +515,10 @@ func (m *dotMap[E]) validate(o *dotMap[E], typ string) error {
 			if slices.Contains(mine, md) {
 				continue
 			}
-			if index == nil {
-				index = m.dotIndex()
+			if m.index == nil {
+				m.index = m.dotIndex()
 			}
+			index := m.index
 			if x, ok := index[md.dot]; ok && (x.e != e || x.rm != md.rm) {
 				err = &ValidationError{Type: typ, Reason: fmt.Sprintf("dot %s:%d carries %v here and %v in the other state", o.ctx.ids[od.r], od.c, x.e, e)}
 				return false

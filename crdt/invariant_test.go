@@ -47,6 +47,17 @@ func (m *dotMap[E]) check() error {
 	if err != nil {
 		return err
 	}
+	if m.index != nil {
+		if want := m.dotIndex(); len(want) != len(m.index) {
+			return fmt.Errorf("index holds %d dots, the store %d", len(m.index), len(want))
+		} else {
+			for d, x := range want {
+				if m.index[d] != x {
+					return fmt.Errorf("index has %v for dot %v, the store %v", m.index[d], d, x)
+				}
+			}
+		}
+	}
 	if nrm != m.nrm {
 		return fmt.Errorf("nrm %d, recount %d", m.nrm, nrm)
 	}
@@ -88,6 +99,13 @@ func TestDotMapBookkeeping(t *testing.T) {
 			return mergetest.Op[*RWSet[string]]{Name: "add " + e, Apply: func(r *mergetest.Replica, s *RWSet[string]) *RWSet[string] { return s.Add(r.ID, e) }}
 		}),
 		Invariant: func(t *rapid.T, s *RWSet[string]) {
+			// Validating builds the index; every later step must keep it.
+			if err := s.ValidateMerge(s); err != nil {
+				t.Fatalf("a state conflicts with itself: %v", err)
+			}
+			if s.m.index == nil && s.m.st.len() > 0 {
+				s.m.index = s.m.dotIndex()
+			}
 			if err := s.m.check(); err != nil {
 				t.Fatal(err)
 			}

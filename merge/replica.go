@@ -64,10 +64,14 @@ type Replica[T State[T]] struct {
 	buf     []entry[T] // the deltas some peer may still need
 	bufSize int        // their encoded size
 	peers   map[vclock.ReplicaID]*peer
-	joined  struct {
-		from, to uint64
-		payload  []byte
-	} // the last delta-group encoded, for the next peer that needs it
+	// joined caches the delta-groups [from, to) built for the current to,
+	// so that peers behind by different amounts share the work: a group
+	// starting earlier extends the nearest later one with the deltas in
+	// between, instead of joining its whole range again.
+	joined struct {
+		to     uint64
+		groups map[uint64]group[T] // by from
+	}
 	digest   Digest
 	digestOK bool
 	scratch  []byte
@@ -550,25 +554,56 @@ func cmpU(a, b uint64) int {
 	return 0
 }
 
+// A group is a joined delta-group and its encoding.
+type group[T any] struct {
+	delta   T
+	payload []byte
+}
+
 // join returns the encoding of the join of deltas [from, to), all
-// buffered. The last group encoded is kept for the next peer that needs
-// the same one.
+// buffered; to is always r.next. Groups built for the same to are kept
+// (see joined), so each buffered delta is merged at most once per to.
 func (r *Replica[T]) join(from, to uint64) ([]byte, error) {
-	if j := &r.joined; j.payload != nil && j.from == from && j.to == to {
-		return j.payload, nil
+	j := &r.joined
+	if j.to != to || j.groups == nil {
+		j.to = to
+		clear(j.groups)
+		if j.groups == nil {
+			j.groups = make(map[uint64]group[T])
+		}
 	}
-	d := r.buf[from-r.base].delta
-	if to-from > 1 {
-		d = d.Clone()
-		for s := from + 1; s < to; s++ {
+	if g, ok := j.groups[from]; ok {
+		return g.payload, nil
+	}
+	// Extend the nearest cached group that starts after from, if any.
+	end, found := to, false
+	for f := range j.groups {
+		if f > from && (!found || f < end) {
+			end, found = f, true
+		}
+	}
+	var d T
+	if found {
+		d = j.groups[end].delta.Clone()
+		for s := from; s < end; s++ {
 			d.Merge(r.buf[s-r.base].delta)
+		}
+	} else {
+		// Cached groups are never merged into, so a group of one delta
+		// may share the buffered delta itself.
+		d = r.buf[from-r.base].delta
+		if to-from > 1 {
+			d = d.Clone()
+			for s := from + 1; s < to; s++ {
+				d.Merge(r.buf[s-r.base].delta)
+			}
 		}
 	}
 	b, err := d.AppendBinary(nil)
 	if err != nil {
 		return nil, fmt.Errorf("merge: %s encoding deltas [%d, %d): %w", r.id, from, to, err)
 	}
-	r.joined.from, r.joined.to, r.joined.payload = from, to, b
+	j.groups[from] = group[T]{d, b}
 	return b, nil
 }
 
