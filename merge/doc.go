@@ -32,7 +32,7 @@
 // the deltas the peer has not been sent yet, resending from its
 // acknowledgement only when the retransmission timeout passes without
 // progress ([WithRetransmitTimeout]; the timeout doubles while the peer
-// stays silent, up to 32 times, so that a partitioned peer is not sent
+// stays silent, up to 8 times, so that a partitioned peer is not sent
 // full state after full state); and a receiver that gets an interval
 // beyond what it has, because an earlier message is late, merges it and
 // remembers it, so that one acknowledgement covers both once the late
