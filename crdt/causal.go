@@ -4,6 +4,7 @@ import (
 	"slices"
 	"strings"
 
+	"github.com/converge-go/converge/internal/vv"
 	"github.com/converge-go/converge/internal/wire"
 	"github.com/converge-go/converge/vclock"
 )
@@ -185,7 +186,7 @@ func (x *dotCtx) merge(o *dotCtx, tr []uint32) {
 		e := &x.ent[tr[i]]
 		e.top = max(e.top, oe.top)
 		if len(oe.cloud) > 0 && !coversCounters(e.top, e.cloud, oe.cloud) {
-			e.cloud = unionCounters(e.cloud, oe.cloud)
+			e.cloud = vv.UnionSorted(e.cloud, oe.cloud)
 		}
 		// Drop cloud counters now covered, fold those that continue top.
 		k := 0
@@ -219,29 +220,6 @@ func coversCounters(top uint64, a, b []uint64) bool {
 		}
 	}
 	return true
-}
-
-// unionCounters returns the sorted union of two ascending slices in a new
-// slice.
-func unionCounters(a, b []uint64) []uint64 {
-	out := make([]uint64, 0, len(a)+len(b))
-	i, j := 0, 0
-	for i < len(a) && j < len(b) {
-		switch {
-		case a[i] < b[j]:
-			out = append(out, a[i])
-			i++
-		case a[i] > b[j]:
-			out = append(out, b[j])
-			j++
-		default:
-			out = append(out, a[i])
-			i++
-			j++
-		}
-	}
-	out = append(out, a[i:]...)
-	return append(out, b[j:]...)
 }
 
 // clone returns an independent copy of x; nil gives an empty context.

@@ -236,7 +236,9 @@ func TestNowIncreases(t *testing.T) {
 			if got <= prev {
 				t.Fatalf("Now() = %v after %v, want it greater", got, prev)
 			}
-			if pt > 0 && got.Physical()*1e6 < uint64(pt) {
+			// Compare in milliseconds: Physical()*1e6 overflows uint64 for
+			// floors near the end of the range.
+			if pt > 0 && got.Physical() < (uint64(pt)+999_999)/1_000_000 {
 				t.Fatalf("Now() = %v for a physical clock at %d ns: l < pt", got, pt)
 			}
 			prev = got
@@ -732,5 +734,17 @@ func TestZeroOption(t *testing.T) {
 	}
 	if got := c.MaxOffset(); got != hlc.DefaultMaxOffset {
 		t.Errorf("MaxOffset() = %v, want %v", got, hlc.DefaultMaxOffset)
+	}
+}
+
+// TestNowIncreasesNearTheEnd is the case rapid found: a floor whose
+// physical part times 10^6 overflows uint64 made the check itself wrong.
+func TestNowIncreasesNearTheEnd(t *testing.T) {
+	f := new(fakeClock)
+	f.ns.Store(9223372036854775807)
+	c := hlc.New(hlc.WithPhysicalClock(f.now), hlc.WithFloor(hlc.Timestamp(0x10c6f7a0b5edffff)))
+	got := c.Now()
+	if got <= 0x10c6f7a0b5edffff || got.Physical() < (uint64(f.now())+999_999)/1_000_000 {
+		t.Fatalf("Now() = %v (%#x), want above the floor and not behind the physical clock", got, uint64(got))
 	}
 }

@@ -117,38 +117,12 @@ func (c *Context) Merge(o *Context) {
 		if c.cloud == nil {
 			c.cloud = make(map[ReplicaID][]uint64, len(o.cloud))
 		}
-		c.cloud[id] = unionSorted(c.cloud[id], s)
+		c.cloud[id] = vv.UnionSorted(c.cloud[id], s)
 	}
 	// Compact every replica whose run may have grown or now covers dots.
 	for id := range c.cloud {
 		c.compact(id)
 	}
-}
-
-// unionSorted returns the sorted union of two ascending slices in a new
-// slice.
-func unionSorted(a, b []uint64) []uint64 {
-	if len(a) == 0 {
-		return slices.Clone(b)
-	}
-	out := make([]uint64, 0, len(a)+len(b))
-	i, j := 0, 0
-	for i < len(a) && j < len(b) {
-		switch {
-		case a[i] < b[j]:
-			out = append(out, a[i])
-			i++
-		case a[i] > b[j]:
-			out = append(out, b[j])
-			j++
-		default:
-			out = append(out, a[i])
-			i++
-			j++
-		}
-	}
-	out = append(out, a[i:]...)
-	return append(out, b[j:]...)
 }
 
 // Compact folds into the version vector every cloud dot that is covered by

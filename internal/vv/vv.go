@@ -202,3 +202,26 @@ func Read[ID ~string](r *wire.Reader, maxCount uint64) Vector[ID] {
 	}
 	return v
 }
+
+// UnionSorted returns the union of two ascending slices of counters, in a
+// new slice: the merge of two dot clouds.
+func UnionSorted(a, b []uint64) []uint64 {
+	out := make([]uint64, 0, len(a)+len(b))
+	i, j := 0, 0
+	for i < len(a) && j < len(b) {
+		switch {
+		case a[i] < b[j]:
+			out = append(out, a[i])
+			i++
+		case a[i] > b[j]:
+			out = append(out, b[j])
+			j++
+		default:
+			out = append(out, a[i])
+			i++
+			j++
+		}
+	}
+	out = append(out, a[i:]...)
+	return append(out, b[j:]...)
+}

@@ -248,34 +248,8 @@ func (r *Reader) claim(at, n, minBytes int) int {
 // the number of bytes left. It returns 0 after an error.
 func (r *Reader) ArrayLen() int {
 	at := r.off
-	c, ok := r.byte1()
+	n, ok := r.length(arrayForms, "an array")
 	if !ok {
-		return 0
-	}
-	var n int
-	switch {
-	case c&0xf0 == 0x90:
-		n = int(c & 0x0f)
-	case c == codeArray16:
-		p, ok := r.take(2)
-		if !ok {
-			return 0
-		}
-		n = int(binary.BigEndian.Uint16(p))
-		if n < 16 {
-			return r.notShortest(at)
-		}
-	case c == codeArray32:
-		p, ok := r.take(4)
-		if !ok {
-			return 0
-		}
-		n = int(binary.BigEndian.Uint32(p))
-		if n <= math.MaxUint16 {
-			return r.notShortest(at)
-		}
-	default:
-		r.FailAt(at, "want an array, got "+codeName(c))
 		return 0
 	}
 	return r.claim(at, n, 1)
@@ -298,37 +272,68 @@ func (r *Reader) ExpectArray(n int) bool {
 // MapLen reads a map header and returns its number of pairs.
 func (r *Reader) MapLen() int {
 	at := r.off
-	c, ok := r.byte1()
+	n, ok := r.length(mapForms, "a map")
 	if !ok {
 		return 0
 	}
-	var n int
-	switch {
-	case c&0xf0 == 0x80:
-		n = int(c & 0x0f)
-	case c == codeMap16:
-		p, ok := r.take(2)
-		if !ok {
-			return 0
-		}
-		n = int(binary.BigEndian.Uint16(p))
-		if n < 16 {
-			return r.notShortest(at)
-		}
-	case c == codeMap32:
-		p, ok := r.take(4)
-		if !ok {
-			return 0
-		}
-		n = int(binary.BigEndian.Uint32(p))
-		if n <= math.MaxUint16 {
-			return r.notShortest(at)
-		}
-	default:
-		r.FailAt(at, "want a map, got "+codeName(c))
-		return 0
-	}
 	return r.claim(at, n, 2)
+}
+
+// The header forms of the sized msgpack types: a fix form holding the
+// length in the low bits of the first byte (fixMask 0: none), and codes
+// with the length in 1, 2 or 4 more bytes (0: none).
+type forms struct {
+	fixBase, fixMask byte
+	c8, c16, c32     byte
+}
+
+var (
+	arrayForms = forms{0x90, 0x0f, 0, codeArray16, codeArray32}
+	mapForms   = forms{0x80, 0x0f, 0, codeMap16, codeMap32}
+	strForms   = forms{0xa0, 0x1f, codeStr8, codeStr16, codeStr32}
+	binForms   = forms{0, 0, codeBin8, codeBin16, codeBin32}
+)
+
+// length reads a header of one of the forms f and returns the length it
+// holds, refusing a longer form than the length needs.
+func (r *Reader) length(f forms, what string) (int, bool) {
+	at := r.off
+	c, ok := r.byte1()
+	if !ok {
+		return 0, false
+	}
+	if f.fixMask != 0 && c&^f.fixMask == f.fixBase {
+		return int(c & f.fixMask), true
+	}
+	var w int
+	var min uint64 // the smallest length that needs this form
+	switch {
+	case f.c8 != 0 && c == f.c8:
+		w, min = 1, uint64(f.fixMask)+1
+	case c == f.c16:
+		w, min = 2, uint64(f.fixMask)+1
+		if f.c8 != 0 {
+			min = math.MaxUint8 + 1
+		}
+	case c == f.c32:
+		w, min = 4, math.MaxUint16+1
+	default:
+		r.FailAt(at, "want "+what+", got "+codeName(c))
+		return 0, false
+	}
+	p, ok := r.take(w)
+	if !ok {
+		return 0, false
+	}
+	var n uint64
+	for _, x := range p {
+		n = n<<8 | uint64(x)
+	}
+	if n < min && !(f.fixMask == 0 && w == 1) {
+		r.notShortest(at)
+		return 0, false
+	}
+	return int(n), true
 }
 
 // Uint reads a non-negative integer. Like every Reader method it accepts
@@ -489,47 +494,8 @@ func (r *Reader) Bool() bool {
 // StrBytes reads a str and returns its bytes without copying; they alias
 // the input and must not be modified.
 func (r *Reader) StrBytes() []byte {
-	at := r.off
-	c, ok := r.byte1()
+	n, ok := r.length(strForms, "a string")
 	if !ok {
-		return nil
-	}
-	var n int
-	switch {
-	case c&0xe0 == 0xa0:
-		n = int(c & 0x1f)
-	case c == codeStr8:
-		p, ok := r.take(1)
-		if !ok {
-			return nil
-		}
-		n = int(p[0])
-		if n < 32 {
-			r.notShortest(at)
-			return nil
-		}
-	case c == codeStr16:
-		p, ok := r.take(2)
-		if !ok {
-			return nil
-		}
-		n = int(binary.BigEndian.Uint16(p))
-		if n <= math.MaxUint8 {
-			r.notShortest(at)
-			return nil
-		}
-	case c == codeStr32:
-		p, ok := r.take(4)
-		if !ok {
-			return nil
-		}
-		n = int(binary.BigEndian.Uint32(p))
-		if n <= math.MaxUint16 {
-			r.notShortest(at)
-			return nil
-		}
-	default:
-		r.FailAt(at, "want a string, got "+codeName(c))
 		return nil
 	}
 	p, _ := r.take(n)
@@ -547,41 +513,8 @@ func (r *Reader) Str() string {
 
 // Bytes reads a bin and returns its bytes without copying.
 func (r *Reader) Bytes() []byte {
-	at := r.off
-	c, ok := r.byte1()
+	n, ok := r.length(binForms, "binary data")
 	if !ok {
-		return nil
-	}
-	var n int
-	switch c {
-	case codeBin8:
-		p, ok := r.take(1)
-		if !ok {
-			return nil
-		}
-		n = int(p[0])
-	case codeBin16:
-		p, ok := r.take(2)
-		if !ok {
-			return nil
-		}
-		n = int(binary.BigEndian.Uint16(p))
-		if n <= math.MaxUint8 {
-			r.notShortest(at)
-			return nil
-		}
-	case codeBin32:
-		p, ok := r.take(4)
-		if !ok {
-			return nil
-		}
-		n = int(binary.BigEndian.Uint32(p))
-		if n <= math.MaxUint16 {
-			r.notShortest(at)
-			return nil
-		}
-	default:
-		r.FailAt(at, "want binary data, got "+codeName(c))
 		return nil
 	}
 	p, _ := r.take(n)
