@@ -1,0 +1,247 @@
+package main
+
+import (
+	"bytes"
+	"fmt"
+	"os"
+	"path/filepath"
+	"strconv"
+	"strings"
+	"testing"
+	"time"
+)
+
+// A row is one design's line of the main table, as printed.
+type row struct {
+	acked, rejected, lost, conflicting, vsCausal int
+	converged                                    string
+}
+
+// output runs the program with its defaults and a chart, once for all
+// the tests of this file.
+var output = func() func(t *testing.T) (string, string) {
+	var out, svg string
+	return func(t *testing.T) (string, string) {
+		t.Helper()
+		if out == "" {
+			dir := t.TempDir()
+			file := filepath.Join(dir, "regions.svg")
+			var b bytes.Buffer
+			cfg := config{seed: 1, duration: 10 * time.Minute, skew: 50 * time.Millisecond, chart: file}
+			if err := run(&b, cfg); err != nil {
+				t.Fatal(err)
+			}
+			data, err := os.ReadFile(file)
+			if err != nil {
+				t.Fatal(err)
+			}
+			out, svg = b.String(), string(data)
+		}
+		return out, svg
+	}
+}()
+
+// section returns the lines that follow the first line starting with
+// header, up to a blank line.
+func section(t *testing.T, out, header string) []string {
+	t.Helper()
+	lines := strings.Split(out, "\n")
+	for i, l := range lines {
+		if strings.HasPrefix(l, header) {
+			n := i + 1
+			for n < len(lines) && lines[n] != "" {
+				n++
+			}
+			return lines[i+1 : n]
+		}
+	}
+	t.Fatalf("no %q in the output:\n%s", header, out)
+	return nil
+}
+
+// fields returns the fields after design's name on its line of lines.
+func fields(t *testing.T, lines []string, d *design) []string {
+	t.Helper()
+	for _, l := range lines {
+		if rest, ok := strings.CutPrefix(l, d.name+" "); ok {
+			return strings.Fields(strings.ReplaceAll(rest, "|", " "))
+		}
+	}
+	t.Fatalf("no line for %q in\n%s", d.name, strings.Join(lines, "\n"))
+	return nil
+}
+
+func atoi(t *testing.T, s string) int {
+	t.Helper()
+	n, err := strconv.Atoi(s)
+	if err != nil {
+		t.Fatalf("%q: %v", s, err)
+	}
+	return n
+}
+
+func rows(t *testing.T, out string) map[string]row {
+	t.Helper()
+	lines := section(t, out, "design  ")
+	m := map[string]row{}
+	for _, d := range designs {
+		f := fields(t, lines, d)
+		if len(f) != 9 {
+			t.Fatalf("%s: got %d fields %q, want 9", d.name, len(f), f)
+		}
+		m[d.key] = row{atoi(t, f[0]), atoi(t, f[1]), atoi(t, f[2]), atoi(t, f[3]), atoi(t, f[4]), f[5]}
+	}
+	return m
+}
+
+func byKey(key string) *design {
+	for _, d := range designs {
+		if d.key == key {
+			return d
+		}
+	}
+	panic("no design " + key)
+}
+
+// TestConclusions checks the table's conclusions, from the program's own
+// output with its default flags.
+func TestConclusions(t *testing.T) {
+	out, _ := output(t)
+	r := rows(t, out)
+	for key, x := range r {
+		if x.acked == 0 {
+			t.Errorf("%s: no write acknowledged", key)
+		}
+		if x.converged == "no" {
+			t.Errorf("%s: did not converge after the heal", key)
+		}
+	}
+	if x := r["crdt"]; x.lost != 0 || x.vsCausal != 0 {
+		t.Errorf("CRDTs: got %d lost, %d against causality, want 0 and 0", x.lost, x.vsCausal)
+	}
+	if x := r["lww-wall"]; x.vsCausal < 1 {
+		t.Errorf("wall-clock LWW under %v skew: got %d writes resolved against causality, want ≥ 1", 50*time.Millisecond, x.vsCausal)
+	}
+	if x := r["lww-hlc"]; x.vsCausal != 0 {
+		t.Errorf("HLC LWW: got %d writes resolved against causality, want 0", x.vsCausal)
+	}
+	if x := r["regional"]; x.conflicting != 0 || x.lost != 0 {
+		t.Errorf("regional primary: got %d conflicting, %d lost, want 0 and 0", x.conflicting, x.lost)
+	}
+	if x := r["sync"]; x.lost != 0 {
+		t.Errorf("sync active-passive: got %d lost, want 0", x.lost)
+	}
+	if x := r["quorum"]; x.lost != 0 || x.rejected == 0 {
+		t.Errorf("quorum: got %d lost, %d rejected, want 0 lost and some rejected", x.lost, x.rejected)
+	}
+}
+
+// TestAsyncLosesItsLag checks that async active-passive loses writes at
+// failover, all of them acknowledged by the old primary in the last
+// replication interval before it failed: at most one shipping period
+// plus a one-way trip to us-west (and a little for the client's reply).
+func TestAsyncLosesItsLag(t *testing.T) {
+	out, _ := output(t)
+	lost := rows(t, out)["async"].lost
+	if lost == 0 {
+		t.Fatal("async active-passive lost no write at failover, want the writes of its replication lag")
+	}
+	prefix := "  async    " + strconv.Itoa(lost) + " lost writes were acknowledged "
+	var line string
+	for _, l := range strings.Split(out, "\n") {
+		if strings.HasPrefix(l, prefix) {
+			line = l
+		}
+	}
+	if line == "" {
+		t.Fatalf("no line %q…: the %d lost writes are not all around the outage:\n%s", prefix, lost, out)
+	}
+	var from, to int
+	if _, err := fmt.Sscanf(strings.TrimPrefix(line, prefix), "%dms to %dms", &from, &to); err != nil {
+		t.Fatalf("%q: %v", line, err)
+	}
+	if window := -(shipEvery + 50*time.Millisecond).Milliseconds(); from < int(window) || to > 0 {
+		t.Errorf("lost writes acknowledged from %+dms to %+dms of the outage, want within [%dms, 0]", from, to, window)
+	}
+}
+
+// TestSyncPaysARoundTrip checks that synchronous replication costs the
+// users next to the primary about one us-east ↔ us-west round trip
+// (60–80 ms) more than asynchronous.
+func TestSyncPaysARoundTrip(t *testing.T) {
+	out, _ := output(t)
+	lines := section(t, out, "p50 write latency, by where the user was")
+	p50 := func(key string) time.Duration {
+		f := fields(t, lines, byKey(key))
+		d, err := time.ParseDuration(f[0])
+		if err != nil {
+			t.Fatal(err)
+		}
+		return d
+	}
+	if extra := p50("sync") - p50("async"); extra < 55*time.Millisecond || extra > 95*time.Millisecond {
+		t.Errorf("sync costs us-east users %v more than async at p50, want about one us-east ↔ us-west round trip (60–80ms)", extra)
+	}
+}
+
+// TestQuorumMinorityReadOnly checks that during the partition the quorum
+// design refuses the writes of eu-west, the minority side, and takes
+// those of the US side.
+func TestQuorumMinorityReadOnly(t *testing.T) {
+	out, _ := output(t)
+	f := fields(t, section(t, out, "rejected writes, by where the user was: during the partition | during the outage"), byKey("quorum"))
+	if eu := atoi(t, f[2]); eu == 0 {
+		t.Errorf("quorum: eu-west users had no write rejected during the partition, want the minority side read-only")
+	}
+	if us := atoi(t, f[0]) + atoi(t, f[1]); us != 0 {
+		t.Errorf("quorum: US users had %d writes rejected during the partition, want 0 on the majority side", us)
+	}
+	if !strings.Contains(out, "quorum   ") || !strings.Contains(out, "us-west elected leader") {
+		t.Errorf("no election of us-west after the us-east outage in:\n%s", out)
+	}
+}
+
+// TestChart checks that -chart wrote an SVG with a line per design.
+func TestChart(t *testing.T) {
+	_, svg := output(t)
+	if !strings.HasPrefix(svg, "<?xml") || !strings.Contains(svg, "<svg") {
+		t.Fatalf("chart is not SVG: %.100q", svg)
+	}
+	for _, d := range designs {
+		if !strings.Contains(svg, d.name) {
+			t.Errorf("chart has no legend entry %q", d.name)
+		}
+	}
+}
+
+// TestDeterministic checks that one seed gives one output, and another
+// seed another.
+func TestDeterministic(t *testing.T) {
+	runs := make([]string, 3)
+	for i, seed := range []uint64{7, 7, 8} {
+		var b bytes.Buffer
+		if err := run(&b, config{seed: seed, duration: 2 * time.Minute, skew: 50 * time.Millisecond}); err != nil {
+			t.Fatal(err)
+		}
+		runs[i] = b.String()
+	}
+	if runs[0] != runs[1] {
+		t.Errorf("two runs with seed 7 differ:\n%s\n---\n%s", runs[0], runs[1])
+	}
+	if runs[0] == runs[2] {
+		t.Error("seeds 7 and 8 gave the same output")
+	}
+}
+
+// TestBadFlags checks that flags out of range are refused with a reason.
+func TestBadFlags(t *testing.T) {
+	for _, cfg := range []config{
+		{seed: 1, duration: 30 * time.Second, skew: 0},
+		{seed: 1, duration: time.Minute, skew: -time.Millisecond},
+		{seed: 1, duration: time.Minute, skew: time.Second},
+	} {
+		if err := run(&bytes.Buffer{}, cfg); err == nil || !strings.Contains(err.Error(), "want") {
+			t.Errorf("run(%+v): got %v, want an error saying what is wanted", cfg, err)
+		}
+	}
+}
