@@ -245,3 +245,19 @@ func TestBadFlags(t *testing.T) {
 		}
 	}
 }
+
+// TestReadmeTable checks that the table README.md shows is the one the
+// program prints with its defaults.
+func TestReadmeTable(t *testing.T) {
+	out, _ := output(t)
+	readme, err := os.ReadFile(filepath.Join("..", "..", "README.md"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, header := range []string{"design  ", "p50 write latency", "rejected writes"} {
+		want := strings.Join(section(t, out, header), "\n")
+		if !strings.Contains(string(readme), want) {
+			t.Errorf("README.md lacks the table under %q as the program prints it:\n%s", header, want)
+		}
+	}
+}
