@@ -138,7 +138,10 @@ func (w *world) judge(r *replica, item int32, ws []*write) judgement {
 		f = &w.writes[c.wid]
 	}
 	j := judgement{resolves: true}
-	j.against = func(wr *write) bool { return f != nil && f.before(wr) }
+	// A design that orders every write of an item in one place resolves
+	// no conflict, so none against causality: a write it loses is rolled
+	// back with the log it was in, not ranked below another.
+	j.against = func(*write) bool { return false }
 	if w.design.rule == lastWriter {
 		j.against = func(wr *write) bool { return outranked(wr, ws) }
 	}
