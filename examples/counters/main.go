@@ -22,8 +22,8 @@ import (
 	"time"
 
 	"github.com/converge-go/converge/crdt"
+	"github.com/converge-go/converge/examples/internal/mesh"
 	"github.com/converge-go/converge/hlc"
-	"github.com/converge-go/converge/merge"
 	"github.com/converge-go/converge/merge/sim"
 	"github.com/converge-go/converge/vclock"
 )
@@ -75,7 +75,7 @@ func run(w io.Writer) error {
 	for _, n := range nodes {
 		clocks = append(clocks, hlc.New(hlc.WithPhysicalClock(s.PhysicalClock(n.ID))))
 	}
-	likes := newMesh(s, 'c', clocks, func() counter { return new(crdt.PNCounter) })
+	likes := mesh.New(s, 'c', clocks, func() counter { return new(crdt.PNCounter) })
 	var (
 		failed        error
 		taken         = make([]int64, len(nodes)) // likes minus unlikes each region took
@@ -92,7 +92,7 @@ func run(w io.Writer) error {
 	// replicated counter, and in the naive one, which tells the others.
 	vote := func(id sim.NodeID, n int64) {
 		r := vclock.ReplicaID(nodes[id].Region)
-		fail(likes.reps[id].Update(func(c counter) counter {
+		fail(likes.Replica(id).Update(func(c counter) counter {
 			if n > 0 {
 				return c.Inc(r, 1)
 			}
@@ -114,13 +114,13 @@ func run(w io.Writer) error {
 			switch msg[0] {
 			case 'n':
 				naive[id] += int64(int8(msg[1]))
-			case likes.tag:
-				fail(likes.receive(id, from, msg))
+			case likes.Tag():
+				fail(likes.Receive(id, from, msg))
 			}
 		}))
 		// The replicated counter syncs every 50 ms; deltas that piled up
 		// in between travel as one.
-		s.Every(0, 50*time.Millisecond, func() bool { fail(likes.sync(id)); return true })
+		s.Every(0, 50*time.Millisecond, func() bool { fail(likes.Sync(id)); return true })
 		every := likeEvery[n.Region]
 		s.Every(every, every, func() bool { vote(id, +1); likesN++; return s.Now()+every < stop })
 		if every, ok := unlikeEvery[n.Region]; ok {
@@ -130,7 +130,7 @@ func run(w io.Writer) error {
 
 	value := func(id sim.NodeID) int64 {
 		var v int64
-		likes.reps[id].Read(func(c counter) { v = c.Value() })
+		likes.Replica(id).Read(func(c counter) { v = c.Value() })
 		return v
 	}
 	sum := func(xs []int64) int64 {
@@ -205,58 +205,3 @@ func run(w io.Writer) error {
 
 // at formats a virtual time.
 func at(d time.Duration) string { return fmt.Sprintf("%6.3fs", d.Seconds()) }
-
-// A mesh replicates one value of type T between the nodes of a Sim: a
-// merge.Replica on each, every one a peer of every other. Its messages
-// start with its tag, so that other traffic can share the network.
-type mesh[T merge.State[T]] struct {
-	s    *sim.Sim
-	tag  byte
-	reps []*merge.Replica[T]
-}
-
-func newMesh[T merge.State[T]](s *sim.Sim, tag byte, clocks []*hlc.Clock, newState func() T) *mesh[T] {
-	m := &mesh[T]{s: s, tag: tag}
-	for i, n := range s.Nodes() {
-		m.reps = append(m.reps, merge.New(vclock.ReplicaID(n.Region), newState, merge.WithClock(clocks[i])))
-	}
-	for _, r := range m.reps {
-		for _, p := range m.reps {
-			if p != r {
-				_ = r.AddPeer(p.ID()) // fails only for r's own ID
-			}
-		}
-	}
-	return m
-}
-
-func (m *mesh[T]) send(from, to sim.NodeID, msg []byte) {
-	m.s.Send(from, to, append([]byte{m.tag}, msg...))
-}
-
-// sync sends each peer of node what node's replica has for it.
-func (m *mesh[T]) sync(node sim.NodeID) error {
-	for j, p := range m.reps {
-		if sim.NodeID(j) == node {
-			continue
-		}
-		msg, err := m.reps[node].Sync(p.ID())
-		if err != nil {
-			return err
-		}
-		if msg != nil {
-			m.send(node, sim.NodeID(j), msg)
-		}
-	}
-	return nil
-}
-
-// receive hands a message, tag included, to node's replica and sends the
-// reply back.
-func (m *mesh[T]) receive(node, from sim.NodeID, msg []byte) error {
-	reply, err := m.reps[node].Receive(msg[1:])
-	if reply != nil {
-		m.send(node, from, reply)
-	}
-	return err
-}

@@ -31,8 +31,8 @@ import (
 	"time"
 
 	"github.com/converge-go/converge/crdt"
+	"github.com/converge-go/converge/examples/internal/mesh"
 	"github.com/converge-go/converge/hlc"
-	"github.com/converge-go/converge/merge"
 	"github.com/converge-go/converge/merge/sim"
 	"github.com/converge-go/converge/vclock"
 )
@@ -117,7 +117,7 @@ func play(w io.Writer, homed bool) (outcome, error) {
 	for _, n := range nodes {
 		clocks = append(clocks, hlc.New(hlc.WithPhysicalClock(s.PhysicalClock(n.ID))))
 	}
-	records := newMesh(s, 'r', clocks, func() register { return new(crdt.LWWRegister[record]) })
+	records := mesh.New(s, 'r', clocks, func() register { return new(crdt.LWWRegister[record]) })
 	var (
 		failed error
 		writes []write
@@ -128,7 +128,7 @@ func play(w io.Writer, homed bool) (outcome, error) {
 		}
 	}
 	get := func(id sim.NodeID) (rec record, v version) {
-		records.reps[id].Read(func(r register) { rec, _ = r.Get(); v = version{r.Timestamp(), r.Replica()} })
+		records.Replica(id).Read(func(r register) { rec, _ = r.Get(); v = version{r.Timestamp(), r.Replica()} })
 		return rec, v
 	}
 	// change applies f to the record in region id, as a read-modify-write
@@ -138,7 +138,7 @@ func play(w io.Writer, homed bool) (outcome, error) {
 		f(&rec)
 		ts := clocks[id].Now()
 		r := vclock.ReplicaID(nodes[id].Region)
-		fail(records.write(id, func(reg register) register { return reg.Set(r, rec, ts) }))
+		fail(records.Write(id, func(reg register) register { return reg.Set(r, rec, ts) }))
 		writes = append(writes, write{what, version{ts, r}, base})
 		return rec
 	}
@@ -157,15 +157,15 @@ func play(w io.Writer, homed bool) (outcome, error) {
 			case 'a': // the home region's acknowledgement
 				out.latency = s.Now() - sent
 				fmt.Fprintf(w, "%s  %-8s  phone's write acknowledged, %s after it was sent\n", at(s.Now()), n.Region, ms(out.latency))
-			case records.tag:
+			case records.Tag():
 				before, _ := get(id)
-				fail(records.receive(id, from, msg))
+				fail(records.Receive(id, from, msg))
 				if after, _ := get(id); after != before && s.Now() > when {
 					fmt.Fprintf(w, "%s  %-8s  replica now %v\n", at(s.Now()), n.Region, after)
 				}
 			}
 		}))
-		s.Every(0, 50*time.Millisecond, func() bool { fail(records.sync(id)); return true })
+		s.Every(0, 50*time.Millisecond, func() bool { fail(records.Sync(id)); return true })
 	}
 
 	// Before the trip: the record, written at home, in every region.
@@ -242,67 +242,3 @@ func ms(d time.Duration) string { return fmt.Sprintf("%dms", d.Round(time.Millis
 
 // at formats a virtual time.
 func at(d time.Duration) string { return fmt.Sprintf("%6.3fs", d.Seconds()) }
-
-// A mesh replicates one value of type T between the nodes of a Sim: a
-// merge.Replica on each, every one a peer of every other. Its messages
-// start with its tag, so that other traffic can share the network.
-type mesh[T merge.State[T]] struct {
-	s    *sim.Sim
-	tag  byte
-	reps []*merge.Replica[T]
-}
-
-func newMesh[T merge.State[T]](s *sim.Sim, tag byte, clocks []*hlc.Clock, newState func() T) *mesh[T] {
-	m := &mesh[T]{s: s, tag: tag}
-	for i, n := range s.Nodes() {
-		m.reps = append(m.reps, merge.New(vclock.ReplicaID(n.Region), newState, merge.WithClock(clocks[i])))
-	}
-	for _, r := range m.reps {
-		for _, p := range m.reps {
-			if p != r {
-				_ = r.AddPeer(p.ID()) // fails only for r's own ID
-			}
-		}
-	}
-	return m
-}
-
-func (m *mesh[T]) send(from, to sim.NodeID, msg []byte) {
-	m.s.Send(from, to, append([]byte{m.tag}, msg...))
-}
-
-// sync sends each peer of node what node's replica has for it.
-func (m *mesh[T]) sync(node sim.NodeID) error {
-	for j, p := range m.reps {
-		if sim.NodeID(j) == node {
-			continue
-		}
-		msg, err := m.reps[node].Sync(p.ID())
-		if err != nil {
-			return err
-		}
-		if msg != nil {
-			m.send(node, sim.NodeID(j), msg)
-		}
-	}
-	return nil
-}
-
-// receive hands a message, tag included, to node's replica and sends the
-// reply back.
-func (m *mesh[T]) receive(node, from sim.NodeID, msg []byte) error {
-	reply, err := m.reps[node].Receive(msg[1:])
-	if reply != nil {
-		m.send(node, from, reply)
-	}
-	return err
-}
-
-// write applies a change at node, as Replica.Update does, and sends it
-// at once.
-func (m *mesh[T]) write(node sim.NodeID, f func(T) T) error {
-	if err := m.reps[node].Update(f); err != nil {
-		return err
-	}
-	return m.sync(node)
-}

@@ -26,6 +26,7 @@ import (
 	"time"
 
 	"github.com/converge-go/converge/crdt"
+	"github.com/converge-go/converge/examples/internal/mesh"
 	"github.com/converge-go/converge/hlc"
 	"github.com/converge-go/converge/merge"
 	"github.com/converge-go/converge/merge/sim"
@@ -80,10 +81,10 @@ func run(w io.Writer) error {
 	wallNow := func(id sim.NodeID) hlc.Timestamp {
 		return hlc.FromTime(time.Unix(0, s.PhysicalClock(id)()))
 	}
-	wall := newMesh(s, 'w', clocks, newName)
-	hybrid := newMesh(s, 'h', clocks, newName)
+	wall := mesh.New(s, 'w', clocks, newName)
+	hybrid := mesh.New(s, 'h', clocks, newName)
 	meshes := []struct {
-		m     *mesh[name]
+		m     *mesh.Mesh[name]
 		label string
 	}{{wall, "wall-clock"}, {hybrid, "HLC"}}
 
@@ -102,12 +103,12 @@ func run(w io.Writer) error {
 	set := func(id sim.NodeID, who, v string) {
 		r := vclock.ReplicaID(nodes[id].Region)
 		wts, hts := wallNow(id), clocks[id].Now()
-		fail(wall.write(id, func(n name) name { return n.Set(r, v, wts) }))
-		fail(hybrid.write(id, func(n name) name { return n.Set(r, v, hts) }))
+		fail(wall.Write(id, func(n name) name { return n.Set(r, v, wts) }))
+		fail(hybrid.Write(id, func(n name) name { return n.Set(r, v, hts) }))
 		writes = append(writes, write{v, s.Now(), r})
 		fmt.Fprintf(w, "%s  %-8s  %s writes %q: wall stamp %s, HLC stamp %s\n", at(s.Now()), r, who, v, stamp(wts), stamp(hts))
 		for _, x := range meshes {
-			rep := x.m.reps[id]
+			rep := x.m.Replica(id)
 			if got := get(rep); got != v {
 				var held hlc.Timestamp
 				rep.Read(func(n name) { held = n.Timestamp() })
@@ -120,12 +121,12 @@ func run(w io.Writer) error {
 		id := n.ID
 		s.Handle(id, sim.HandlerFunc(func(from sim.NodeID, msg []byte) {
 			for _, x := range meshes {
-				if msg[0] != x.m.tag {
+				if msg[0] != x.m.Tag() {
 					continue
 				}
-				before := get(x.m.reps[id])
-				fail(x.m.receive(id, from, msg))
-				if after := get(x.m.reps[id]); after != before {
+				before := get(x.m.Replica(id))
+				fail(x.m.Receive(id, from, msg))
+				if after := get(x.m.Replica(id)); after != before {
 					fmt.Fprintf(w, "%s  %-8s  gets %q in its %s register", at(s.Now()), n.Region, after, x.label)
 					if x.m == hybrid {
 						fmt.Fprintf(w, "; its HLC moves to %s", stamp(clocks[id].Last()))
@@ -135,14 +136,14 @@ func run(w io.Writer) error {
 			}
 			// The formatter in us-east cleans up a new name as soon as
 			// both registers show it.
-			if id == us && !fixed && get(wall.reps[us]) == "ada lovelace " && get(hybrid.reps[us]) == "ada lovelace " {
+			if id == us && !fixed && get(wall.Replica(us)) == "ada lovelace " && get(hybrid.Replica(us)) == "ada lovelace " {
 				fixed = true
 				s.After(2*time.Millisecond, func() { set(us, "the name formatter", "Ada Lovelace") })
 			}
 		}))
 		s.Every(0, 50*time.Millisecond, func() bool {
-			fail(wall.sync(id))
-			fail(hybrid.sync(id))
+			fail(wall.Sync(id))
+			fail(hybrid.Sync(id))
 			return true
 		})
 	}
@@ -164,15 +165,15 @@ func run(w io.Writer) error {
 	fmt.Fprintf(w, "%-8s  %-16s  %s\n", "region", "wall-clock LWW", "HLC LWW")
 	agree := true
 	for _, n := range nodes {
-		fmt.Fprintf(w, "%-8s  %-16q  %q\n", n.Region, get(wall.reps[n.ID]), get(hybrid.reps[n.ID]))
-		agree = agree && get(wall.reps[n.ID]) == get(wall.reps[us]) && get(hybrid.reps[n.ID]) == get(hybrid.reps[us])
+		fmt.Fprintf(w, "%-8s  %-16q  %q\n", n.Region, get(wall.Replica(n.ID)), get(hybrid.Replica(n.ID)))
+		agree = agree && get(wall.Replica(n.ID)) == get(wall.Replica(us)) && get(hybrid.Replica(n.ID)) == get(hybrid.Replica(us))
 	}
 	if !agree {
 		fmt.Fprintln(w, "conclusion: the regions disagree")
 		return nil
 	}
 	fmt.Fprintf(w, "conclusion: wall-clock LWW keeps the %s write, HLC LWW keeps the %s write\n",
-		which(get(wall.reps[us]), writes), which(get(hybrid.reps[us]), writes))
+		which(get(wall.Replica(us)), writes), which(get(hybrid.Replica(us)), writes))
 	return nil
 }
 
@@ -201,67 +202,3 @@ func stamp(t hlc.Timestamp) string {
 
 // at formats a virtual time.
 func at(d time.Duration) string { return fmt.Sprintf("%6.3fs", d.Seconds()) }
-
-// A mesh replicates one value of type T between the nodes of a Sim: a
-// merge.Replica on each, every one a peer of every other. Its messages
-// start with its tag, so that several meshes share the network.
-type mesh[T merge.State[T]] struct {
-	s    *sim.Sim
-	tag  byte
-	reps []*merge.Replica[T]
-}
-
-func newMesh[T merge.State[T]](s *sim.Sim, tag byte, clocks []*hlc.Clock, newState func() T) *mesh[T] {
-	m := &mesh[T]{s: s, tag: tag}
-	for i, n := range s.Nodes() {
-		m.reps = append(m.reps, merge.New(vclock.ReplicaID(n.Region), newState, merge.WithClock(clocks[i])))
-	}
-	for _, r := range m.reps {
-		for _, p := range m.reps {
-			if p != r {
-				_ = r.AddPeer(p.ID()) // fails only for r's own ID
-			}
-		}
-	}
-	return m
-}
-
-func (m *mesh[T]) send(from, to sim.NodeID, msg []byte) {
-	m.s.Send(from, to, append([]byte{m.tag}, msg...))
-}
-
-// sync sends each peer of node what node's replica has for it.
-func (m *mesh[T]) sync(node sim.NodeID) error {
-	for j, p := range m.reps {
-		if sim.NodeID(j) == node {
-			continue
-		}
-		msg, err := m.reps[node].Sync(p.ID())
-		if err != nil {
-			return err
-		}
-		if msg != nil {
-			m.send(node, sim.NodeID(j), msg)
-		}
-	}
-	return nil
-}
-
-// receive hands a message, tag included, to node's replica and sends the
-// reply back.
-func (m *mesh[T]) receive(node, from sim.NodeID, msg []byte) error {
-	reply, err := m.reps[node].Receive(msg[1:])
-	if reply != nil {
-		m.send(node, from, reply)
-	}
-	return err
-}
-
-// write applies a change at node, as Replica.Update does, and sends it
-// at once.
-func (m *mesh[T]) write(node sim.NodeID, f func(T) T) error {
-	if err := m.reps[node].Update(f); err != nil {
-		return err
-	}
-	return m.sync(node)
-}

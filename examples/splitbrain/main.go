@@ -25,6 +25,7 @@ import (
 	"time"
 
 	"github.com/converge-go/converge/crdt"
+	"github.com/converge-go/converge/examples/internal/mesh"
 	"github.com/converge-go/converge/hlc"
 	"github.com/converge-go/converge/merge"
 	"github.com/converge-go/converge/merge/sim"
@@ -88,9 +89,9 @@ func run(w io.Writer) error {
 		byName[n.Region] = n.ID
 		clocks = append(clocks, hlc.New(hlc.WithPhysicalClock(s.PhysicalClock(n.ID))))
 	}
-	carts := newMesh(s, 'c', clocks, func() cart { return new(crdt.ORSet[string]) })
-	counts := newMesh(s, 'l', clocks, func() likes { return new(crdt.PNCounter) })
-	profiles := newMesh(s, 'p', clocks, func() profile { return new(crdt.ORMap[string, *crdt.MVRegister[string]]) })
+	carts := mesh.New(s, 'c', clocks, func() cart { return new(crdt.ORSet[string]) })
+	counts := mesh.New(s, 'l', clocks, func() likes { return new(crdt.PNCounter) })
+	profiles := mesh.New(s, 'p', clocks, func() profile { return new(crdt.ORMap[string, *crdt.MVRegister[string]]) })
 
 	var (
 		failed error
@@ -107,18 +108,18 @@ func run(w io.Writer) error {
 		id := n.ID
 		s.Handle(id, sim.HandlerFunc(func(from sim.NodeID, msg []byte) {
 			switch msg[0] {
-			case carts.tag:
-				fail(carts.receive(id, from, msg))
-			case counts.tag:
-				fail(counts.receive(id, from, msg))
-			case profiles.tag:
-				fail(profiles.receive(id, from, msg))
+			case carts.Tag():
+				fail(carts.Receive(id, from, msg))
+			case counts.Tag():
+				fail(counts.Receive(id, from, msg))
+			case profiles.Tag():
+				fail(profiles.Receive(id, from, msg))
 			}
 		}))
 		s.Every(0, 50*time.Millisecond, func() bool {
-			fail(carts.sync(id))
-			fail(counts.sync(id))
-			fail(profiles.sync(id))
+			fail(carts.Sync(id))
+			fail(counts.Sync(id))
+			fail(profiles.Sync(id))
 			return true
 		})
 		// Every few seconds, a region also sends its peers digests of its
@@ -127,9 +128,9 @@ func run(w io.Writer) error {
 		// heals, rather than at the next retransmission of unacknowledged
 		// deltas, whose timeout backed off while the peer was silent.
 		s.Every(digestEvery*time.Duration(id+1)/time.Duration(len(nodes)), digestEvery, func() bool {
-			fail(carts.digest(id))
-			fail(counts.digest(id))
-			fail(profiles.digest(id))
+			fail(carts.Digest(id))
+			fail(counts.Digest(id))
+			fail(profiles.Digest(id))
 			return true
 		})
 	}
@@ -138,7 +139,7 @@ func run(w io.Writer) error {
 	add := func(region, item string) {
 		id := byName[region]
 		r := vclock.ReplicaID(region)
-		if err := carts.reps[id].Update(func(c cart) cart { return c.Add(r, item) }); err != nil {
+		if err := carts.Replica(id).Update(func(c cart) cart { return c.Add(r, item) }); err != nil {
 			fail(err)
 			return
 		}
@@ -147,7 +148,7 @@ func run(w io.Writer) error {
 	}
 	like := func(id sim.NodeID) {
 		r := vclock.ReplicaID(nodes[id].Region)
-		if err := counts.reps[id].Update(func(c likes) likes { return c.Inc(r, 1) }); err != nil {
+		if err := counts.Replica(id).Update(func(c likes) likes { return c.Inc(r, 1) }); err != nil {
 			fail(err)
 			return
 		}
@@ -156,8 +157,8 @@ func run(w io.Writer) error {
 	set := func(region, field, value string) {
 		id := byName[region]
 		r := vclock.ReplicaID(region)
-		seen := siblings(profiles.reps[id], field)
-		if err := profiles.reps[id].Update(func(p profile) profile {
+		seen := siblings(profiles.Replica(id), field)
+		if err := profiles.Replica(id).Update(func(p profile) profile {
 			return p.Update(field, func(v *crdt.MVRegister[string]) *crdt.MVRegister[string] { return v.Set(r, value) })
 		}); err != nil {
 			fail(err)
@@ -202,7 +203,7 @@ func run(w io.Writer) error {
 		for _, region := range []string{sim.USEast, sim.EUWest} {
 			id := byName[region]
 			fmt.Fprintf(w, "%s  %-8s  sees cart %v, %d likes, bio %v\n", at(s.Now()), region,
-				carts.reps[id].State(), counts.reps[id].State().Value(), profileField(profiles.reps[id], "bio"))
+				carts.Replica(id).State(), counts.Replica(id).State().Value(), profileField(profiles.Replica(id), "bio"))
 		}
 	})
 	s.Schedule(heal, func() { fmt.Fprintf(w, "%s  the partition heals\n", at(s.Now())) })
@@ -210,18 +211,18 @@ func run(w io.Writer) error {
 	// present counts the acknowledged writes node id holds, and those
 	// overwritten by a write that had seen them.
 	present := func(id sim.NodeID) (n int) {
-		c := carts.reps[id].State()
+		c := carts.Replica(id).State()
 		for _, item := range added {
 			if c.Contains(item) {
 				n++
 			}
 		}
-		l := counts.reps[id].State()
+		l := counts.Replica(id).State()
 		for k, node := range nodes {
 			n += int(min(l.Increments().Get(vclock.ReplicaID(node.Region)), liked[k]))
 		}
 		for _, f := range fields {
-			if f.overwritten || slices.Contains(siblings(profiles.reps[id], f.field), f.value) {
+			if f.overwritten || slices.Contains(siblings(profiles.Replica(id), f.field), f.value) {
 				n++
 			}
 		}
@@ -237,7 +238,7 @@ func run(w io.Writer) error {
 				return true
 			}
 		}
-		if !equal(carts.reps) || !equal(counts.reps) || !equal(profiles.reps) {
+		if !carts.Converged() || !counts.Converged() || !profiles.Converged() {
 			return true
 		}
 		converged = s.Now()
@@ -255,10 +256,10 @@ func run(w io.Writer) error {
 
 	fmt.Fprintf(w, "%s  every region holds the same account, %v after the heal:\n", at(converged), converged-heal)
 	us := byName[sim.USEast]
-	fmt.Fprintf(w, "  cart     %v\n", carts.reps[us].State())
-	fmt.Fprintf(w, "  likes    %d\n", counts.reps[us].State().Value())
-	fmt.Fprintf(w, "  profile  %v\n", profiles.reps[us].State())
-	bio, conflict := merge.KeepAll(profileField(profiles.reps[us], "bio"))
+	fmt.Fprintf(w, "  cart     %v\n", carts.Replica(us).State())
+	fmt.Fprintf(w, "  likes    %d\n", counts.Replica(us).State().Value())
+	fmt.Fprintf(w, "  profile  %v\n", profiles.Replica(us).State())
+	bio, conflict := merge.KeepAll(profileField(profiles.Replica(us), "bio"))
 	if conflict {
 		fmt.Fprintf(w, "  bio was written on both sides: both kept for the application to settle, %q\n", bio)
 	}
@@ -306,89 +307,5 @@ func siblings(rep *merge.Replica[profile], field string) []string {
 	return profileField(rep, field).Values()
 }
 
-// equal reports whether replicas hold the same state.
-func equal[T merge.State[T]](reps []*merge.Replica[T]) bool {
-	d0, err := reps[0].Digest()
-	if err != nil {
-		return false
-	}
-	for _, r := range reps[1:] {
-		if d, err := r.Digest(); err != nil || d != d0 {
-			return false
-		}
-	}
-	return true
-}
-
 // at formats a virtual time.
 func at(d time.Duration) string { return fmt.Sprintf("%7.3fs", d.Seconds()) }
-
-// A mesh replicates one value of type T between the nodes of a Sim: a
-// merge.Replica on each, every one a peer of every other. Its messages
-// start with its tag, so that several meshes share the network.
-type mesh[T merge.State[T]] struct {
-	s    *sim.Sim
-	tag  byte
-	reps []*merge.Replica[T]
-}
-
-func newMesh[T merge.State[T]](s *sim.Sim, tag byte, clocks []*hlc.Clock, newState func() T) *mesh[T] {
-	m := &mesh[T]{s: s, tag: tag}
-	for i, n := range s.Nodes() {
-		m.reps = append(m.reps, merge.New(vclock.ReplicaID(n.Region), newState, merge.WithClock(clocks[i])))
-	}
-	for _, r := range m.reps {
-		for _, p := range m.reps {
-			if p != r {
-				_ = r.AddPeer(p.ID()) // fails only for r's own ID
-			}
-		}
-	}
-	return m
-}
-
-func (m *mesh[T]) send(from, to sim.NodeID, msg []byte) {
-	m.s.Send(from, to, append([]byte{m.tag}, msg...))
-}
-
-// sync sends each peer of node what node's replica has for it.
-func (m *mesh[T]) sync(node sim.NodeID) error {
-	for j, p := range m.reps {
-		if sim.NodeID(j) == node {
-			continue
-		}
-		msg, err := m.reps[node].Sync(p.ID())
-		if err != nil {
-			return err
-		}
-		if msg != nil {
-			m.send(node, sim.NodeID(j), msg)
-		}
-	}
-	return nil
-}
-
-// digest sends each peer of node a digest of node's state.
-func (m *mesh[T]) digest(node sim.NodeID) error {
-	for j, p := range m.reps {
-		if sim.NodeID(j) == node {
-			continue
-		}
-		msg, err := m.reps[node].SyncDigest(p.ID())
-		if err != nil {
-			return err
-		}
-		m.send(node, sim.NodeID(j), msg)
-	}
-	return nil
-}
-
-// receive hands a message, tag included, to node's replica and sends the
-// reply back.
-func (m *mesh[T]) receive(node, from sim.NodeID, msg []byte) error {
-	reply, err := m.reps[node].Receive(msg[1:])
-	if reply != nil {
-		m.send(node, from, reply)
-	}
-	return err
-}
