@@ -155,6 +155,9 @@ func (m *dotMap[E]) write(id vclock.ReplicaID, e E, rm bool, d *dotMap[E], p *de
 		dv, _ := pack(tdot{dot{0, nd.c}, rm})
 		p.es[0] = storeEntry[E]{e, dv}
 		p.ctx.ids, p.ctx.ent, d.st.small = p.ids[:], p.ent[:], p.es[:]
+		if rm {
+			d.nrm = 1
+		}
 		return
 	}
 	old := m.st.expand(e, v, had, nil)

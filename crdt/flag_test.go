@@ -57,17 +57,19 @@ func flagModel[T flag[T]](disableWins bool) func(*rapid.T, *mergetest.History[T]
 
 func TestEWFlag(t *testing.T) {
 	mergetest.Check(t, mergetest.Spec[*crdt.EWFlag]{
-		New:   func() *crdt.EWFlag { return new(crdt.EWFlag) },
-		Op:    flagOp[*crdt.EWFlag](),
-		Model: flagModel[*crdt.EWFlag](false),
+		New:       func() *crdt.EWFlag { return new(crdt.EWFlag) },
+		Op:        flagOp[*crdt.EWFlag](),
+		Model:     flagModel[*crdt.EWFlag](false),
+		Invariant: internalOK[*crdt.EWFlag],
 	})
 }
 
 func TestDWFlag(t *testing.T) {
 	mergetest.Check(t, mergetest.Spec[*crdt.DWFlag]{
-		New:   func() *crdt.DWFlag { return new(crdt.DWFlag) },
-		Op:    flagOp[*crdt.DWFlag](),
-		Model: flagModel[*crdt.DWFlag](true),
+		New:       func() *crdt.DWFlag { return new(crdt.DWFlag) },
+		Op:        flagOp[*crdt.DWFlag](),
+		Model:     flagModel[*crdt.DWFlag](true),
+		Invariant: internalOK[*crdt.DWFlag],
 	})
 }
 

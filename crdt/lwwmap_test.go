@@ -22,6 +22,19 @@ func TestLWWMap(t *testing.T) {
 	mergetest.Check(t, mergetest.Spec[*M]{
 		New:  func() *M { return new(M) },
 		Skew: 500 * time.Millisecond,
+		Invariant: func(t *rapid.T, m *M) {
+			internalOK(t, m)
+			n := 0
+			for k := range m.Keys() {
+				n++
+				if !m.Contains(k) {
+					t.Fatalf("Keys lists %s, Contains says no", k)
+				}
+			}
+			if n != m.Len() {
+				t.Fatalf("Len() = %d, Keys lists %d", m.Len(), n)
+			}
+		},
 		Op: rapid.Custom(func(t *rapid.T) mergetest.Op[*M] {
 			op := lwwMapOp{rapid.IntRange(0, 3).Draw(t, "del") == 0, mapKeys.Draw(t, "key"), setElems.Draw(t, "val")}
 			return mergetest.Op[*M]{
@@ -61,11 +74,18 @@ func TestLWWMap(t *testing.T) {
 					best[op.key] = win{ts, string(a.Replica), op, true}
 				}
 			}
+			live := 0
 			for k, w := range best {
+				if !w.op.del {
+					live++
+				}
 				v, ok := final.Get(k)
 				if w.op.del && ok || !w.op.del && (!ok || v != w.op.val) {
 					t.Fatalf("key %s = %q, %v; want the write %v", k, v, ok, w.op)
 				}
+			}
+			if final.Len() != live {
+				t.Fatalf("Len() = %d, want %d keys whose last write is a set", final.Len(), live)
 			}
 		},
 	})

@@ -14,7 +14,8 @@ import (
 
 func TestMVRegister(t *testing.T) {
 	mergetest.Check(t, mergetest.Spec[*crdt.MVRegister[string]]{
-		New: func() *crdt.MVRegister[string] { return new(crdt.MVRegister[string]) },
+		New:       func() *crdt.MVRegister[string] { return new(crdt.MVRegister[string]) },
+		Invariant: internalOK[*crdt.MVRegister[string]],
 		Op: rapid.Custom(func(t *rapid.T) mergetest.Op[*crdt.MVRegister[string]] {
 			v := rapid.SampledFrom([]string{"red", "green", "blue", ""}).Draw(t, "value")
 			return mergetest.Op[*crdt.MVRegister[string]]{

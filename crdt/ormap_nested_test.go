@@ -88,8 +88,9 @@ func checkMap[V crdt.Value[V]](t *testing.T, ops *rapid.Generator[innerOp[V]]) {
 	type M = crdt.ORMap[string, V]
 	gen := mapOp(ops)
 	mergetest.Check(t, mergetest.Spec[*M]{
-		New:  func() *M { return new(M) },
-		Skew: 200 * time.Millisecond,
+		New:       func() *M { return new(M) },
+		Skew:      200 * time.Millisecond,
+		Invariant: internalOK[*M],
 		Op: rapid.Custom(func(t *rapid.T) mergetest.Op[*M] {
 			op := gen.Draw(t, "op")
 			return mergetest.Op[*M]{Name: op.name, Apply: op.apply}
@@ -123,7 +124,8 @@ func TestORMapThreeLevels(t *testing.T) {
 
 func TestCCounter(t *testing.T) {
 	mergetest.Check(t, mergetest.Spec[*crdt.CCounter]{
-		New: func() *crdt.CCounter { return new(crdt.CCounter) },
+		New:       func() *crdt.CCounter { return new(crdt.CCounter) },
+		Invariant: internalOK[*crdt.CCounter],
 		Op: rapid.Custom(func(t *rapid.T) mergetest.Op[*crdt.CCounter] {
 			op := ccOps.Draw(t, "op")
 			return mergetest.Op[*crdt.CCounter]{Name: op.name, Apply: op.apply}

@@ -41,6 +41,7 @@ func TestORMapOfSets(t *testing.T) {
 			}
 		}),
 		Invariant: func(t *rapid.T, m *M) {
+			internalOK(t, m)
 			for k, s := range m.All() {
 				if s.Len() == 0 {
 					t.Fatalf("key %s present with an empty set", k)
@@ -98,7 +99,8 @@ type counterOp struct {
 func TestORMapOfCounters(t *testing.T) {
 	type M = crdt.ORMap[string, *crdt.CCounter]
 	mergetest.Check(t, mergetest.Spec[*M]{
-		New: func() *M { return new(M) },
+		New:       func() *M { return new(M) },
+		Invariant: internalOK[*M],
 		Op: rapid.Custom(func(t *rapid.T) mergetest.Op[*M] {
 			op := counterOp{rapid.SampledFrom([]string{"inc", "inc", "dec", "reset", "rmkey"}).Draw(t, "kind"), mapKeys.Draw(t, "key"), rapid.Uint64Range(1, 5).Draw(t, "n")}
 			return mergetest.Op[*M]{

@@ -73,6 +73,7 @@ func orsetModel[E comparable](t *rapid.T, h *mergetest.History[*crdt.ORSet[E]], 
 }
 
 func orsetInvariant[E comparable](t *rapid.T, s *crdt.ORSet[E]) {
+	internalOK(t, s)
 	n := 0
 	for e := range s.All() {
 		n++

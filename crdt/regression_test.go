@@ -111,3 +111,25 @@ func TestDecodeRejectsNegativeZeroInStructKeys(t *testing.T) {
 		t.Fatalf("got %v, want ErrMalformed", err)
 	}
 }
+
+// TestRemovalDeltaReadsRemoved: the delta of a first removal-tagged write
+// (RWSet.Remove, DWFlag.Disable of an element the replica did not hold)
+// once did not count its removal tag, so the delta itself read as holding
+// the element (Len 1) or an enabled flag. Found by checking the
+// bookkeeping invariant on every delta.
+func TestRemovalDeltaReadsRemoved(t *testing.T) {
+	var s crdt.RWSet[string]
+	d := s.Remove("us-east", "x")
+	if d.Len() != 0 || d.Contains("x") {
+		t.Fatalf("Remove's delta: Len %d, Contains %v; want 0, false", d.Len(), d.Contains("x"))
+	}
+	var back crdt.RWSet[string]
+	back.Merge(d)
+	if back.Len() != 0 {
+		t.Fatalf("state merged from the delta: Len %d, want 0", back.Len())
+	}
+	var f crdt.DWFlag
+	if fd := f.Disable("us-east"); fd.Value() {
+		t.Fatal("Disable's delta reads enabled")
+	}
+}

@@ -27,6 +27,7 @@ func TestRWSet(t *testing.T) {
 			}
 		}),
 		Invariant: func(t *rapid.T, s *crdt.RWSet[string]) {
+			internalOK(t, s)
 			n := 0
 			for e := range s.All() {
 				n++

@@ -59,7 +59,8 @@ type Spec[T State[T]] struct {
 	// MaxSteps bounds the operations and deliveries of one case; 0 means 40.
 	MaxSteps int
 	// Invariant, if set, is checked on every replica's state after every
-	// step, e.g. that Len agrees with the elements listed.
+	// step, on every delta an operation returns and on every state
+	// decoded from bytes, e.g. that Len agrees with the elements listed.
 	Invariant func(t *rapid.T, state T)
 	// Model, if set, is called once the replicas of a convergence case have
 	// converged, with the causal history and the final state.
@@ -171,6 +172,9 @@ func CheckRoundTrip[T State[T]](t *testing.T, spec Spec[T]) {
 				t.Fatalf("msgpack.Unmarshal(%x): %v", m, err)
 			}
 			same(t, "msgpack round trip", z, x)
+			if spec.Invariant != nil {
+				spec.Invariant(t, z)
+			}
 		}
 	})
 }
@@ -228,6 +232,9 @@ func decode[T State[T]](t *rapid.T, spec Spec[T], b []byte) T {
 	}
 	if again := encode(t, y); !bytes.Equal(again, b) {
 		t.Fatalf("re-encoding a decoded value gave %x, want %x", again, b)
+	}
+	if spec.Invariant != nil {
+		spec.Invariant(t, y)
 	}
 	return y
 }

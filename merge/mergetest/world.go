@@ -174,6 +174,9 @@ func (w *world[T]) op(t *rapid.T, at int, op Op[T]) {
 	if any(delta) == any(zero) {
 		t.Fatalf("%s returned a nil delta", op.Name)
 	}
+	if w.spec.Invariant != nil {
+		w.spec.Invariant(t, delta)
+	}
 	// The delta alone must take the old state to the new one.
 	pre.Merge(delta)
 	same(t, fmt.Sprintf("%s at %s: pre⊔delta vs post", op.Name, r.ID), pre, r.state)
