@@ -1,0 +1,77 @@
+package crdt_test
+
+import (
+	"encoding/hex"
+	"errors"
+	"strings"
+	"testing"
+
+	"github.com/converge-go/converge/crdt"
+)
+
+// TestDecodeRejectsNonCanonicalOrder: every sorted list in the format —
+// elements, keys, writers, replica groups, removed elements and keys —
+// is refused when out of order or repeated, so that one state has one
+// encoding. Each input is a valid encoding (shown first) with two entries
+// exchanged or one repeated.
+func TestDecodeRejectsNonCanonicalOrder(t *testing.T) {
+	type decoder interface{ UnmarshalBinary([]byte) error }
+	gset := func() decoder { return new(crdt.GSet[string]) }
+	twop := func() decoder { return new(crdt.TwoPSet[string]) }
+	lww := func() decoder { return new(crdt.LWWMap[string, int]) }
+	orset := func() decoder { return new(crdt.ORSet[string]) }
+	ormap := func() decoder { return new(crdt.ORMap[string, *crdt.CCounter]) }
+	for _, tt := range []struct {
+		name   string
+		into   func() decoder
+		hex    string
+		reason string // a word of the error
+	}{
+		{"GSet valid", gset, "93 01 12 92 a1 61 a1 62", ""},
+		{"GSet elements unsorted", gset, "93 01 12 92 a1 62 a1 61", "out of order or repeated"},
+		{"GSet element repeated", gset, "93 01 12 92 a1 61 a1 61", "out of order or repeated"},
+
+		{"TwoPSet valid", twop, "94 01 13 92 a1 61 a1 62 92 a1 63 a1 64", ""},
+		{"TwoPSet added unsorted", twop, "94 01 13 92 a1 62 a1 61 92 a1 63 a1 64", "out of order or repeated"},
+		{"TwoPSet removed unsorted", twop, "94 01 13 92 a1 61 a1 62 92 a1 64 a1 63", "out of order or repeated"},
+		{"TwoPSet removed repeated", twop, "94 01 13 92 a1 61 a1 62 92 a1 63 a1 63", "out of order or repeated"},
+
+		{"LWWMap valid", lww, "94 01 1a 92 a2 77 31 a2 77 32 98 a1 61 05 00 07 a1 62 06 02 07", ""},
+		{"LWWMap writers unsorted", lww, "94 01 1a 92 a2 77 32 a2 77 31 98 a1 61 05 00 07 a1 62 06 02 07", "writers out of order"},
+		{"LWWMap writer repeated", lww, "94 01 1a 92 a2 77 31 a2 77 31 98 a1 61 05 00 07 a1 62 06 02 07", "writers out of order"},
+		{"LWWMap keys unsorted", lww, "94 01 1a 92 a2 77 31 a2 77 32 98 a1 62 05 00 07 a1 61 06 02 07", "keys out of order"},
+		{"LWWMap key repeated", lww, "94 01 1a 92 a2 77 31 a2 77 32 98 a1 61 05 00 07 a1 61 06 02 07", "keys out of order"},
+
+		{"ORSet valid", orset, "97 01 14 c2 92 a2 77 31 a2 77 32 94 01 90 01 90 94 00 92 01 a1 61 01 92 01 a1 62 90", ""},
+		{"ORSet replica groups unsorted", orset, "97 01 14 c2 92 a2 77 31 a2 77 32 94 01 90 01 90 94 01 92 01 a1 61 00 92 01 a1 62 90", "replicas out of order"},
+		{"ORSet replica group repeated", orset, "97 01 14 c2 92 a2 77 31 a2 77 32 94 01 90 01 90 94 00 92 01 a1 61 00 92 01 a1 62 90", "replicas out of order"},
+		{"ORSet replica group past the list", orset, "97 01 14 c2 92 a2 77 31 a2 77 32 94 01 90 01 90 94 00 92 01 a1 61 02 92 01 a1 62 90", "no listed replica"},
+		{"ORSet delta valid", orset, "97 01 14 c3 92 a2 77 31 a2 77 32 94 01 90 01 90 90 92 a1 61 a1 62", ""},
+		{"ORSet removed unsorted", orset, "97 01 14 c3 92 a2 77 31 a2 77 32 94 01 90 01 90 90 92 a1 62 a1 61", "removed elements out of order"},
+		{"ORSet removed repeated", orset, "97 01 14 c3 92 a2 77 31 a2 77 32 94 01 90 01 90 90 92 a1 61 a1 61", "removed elements out of order"},
+
+		{"ORMap valid", ormap, "97 01 1b c2 92 a2 77 31 a2 77 32 94 01 90 01 90 94 a1 61 92 1c 93 00 01 01 a1 62 92 1c 93 01 01 01 90", ""},
+		{"ORMap keys unsorted", ormap, "97 01 1b c2 92 a2 77 31 a2 77 32 94 01 90 01 90 94 a1 62 92 1c 93 00 01 01 a1 61 92 1c 93 01 01 01 90", "keys out of order"},
+		{"ORMap key repeated", ormap, "97 01 1b c2 92 a2 77 31 a2 77 32 94 01 90 01 90 94 a1 61 92 1c 93 00 01 01 a1 61 92 1c 93 01 01 01 90", "keys out of order"},
+		{"ORMap delta valid", ormap, "97 01 1b c3 92 a2 77 31 a2 77 32 94 01 90 01 90 90 92 a1 61 a1 62", ""},
+		{"ORMap removed keys unsorted", ormap, "97 01 1b c3 92 a2 77 31 a2 77 32 94 01 90 01 90 90 92 a1 62 a1 61", "removed keys out of order"},
+		{"ORMap removed key repeated", ormap, "97 01 1b c3 92 a2 77 31 a2 77 32 94 01 90 01 90 90 92 a1 61 a1 61", "removed keys out of order"},
+	} {
+		t.Run(tt.name, func(t *testing.T) {
+			in, err := hex.DecodeString(strings.ReplaceAll(tt.hex, " ", ""))
+			if err != nil {
+				t.Fatal(err)
+			}
+			err = tt.into().UnmarshalBinary(in)
+			if tt.reason == "" {
+				if err != nil {
+					t.Fatalf("the valid encoding is refused: %v", err)
+				}
+				return
+			}
+			if !errors.Is(err, crdt.ErrMalformed) || !strings.Contains(err.Error(), tt.reason) {
+				t.Fatalf("got %v, want ErrMalformed saying %q", err, tt.reason)
+			}
+		})
+	}
+}
