@@ -40,6 +40,7 @@ func TestDecodeRejectsNonCanonicalOrder(t *testing.T) {
 		{"LWWMap writers unsorted", lww, "94 01 1a 92 a2 77 32 a2 77 31 98 a1 61 05 00 07 a1 62 06 02 07", "writers out of order"},
 		{"LWWMap writer repeated", lww, "94 01 1a 92 a2 77 31 a2 77 31 98 a1 61 05 00 07 a1 62 06 02 07", "writers out of order"},
 		{"LWWMap keys unsorted", lww, "94 01 1a 92 a2 77 31 a2 77 32 98 a1 62 05 00 07 a1 61 06 02 07", "keys out of order"},
+		{"LWWMap entry names writer 2 of 2", lww, "94 01 1a 92 a2 77 31 a2 77 32 98 a1 61 05 00 07 a1 62 06 04 07", "no listed writer"},
 		{"LWWMap key repeated", lww, "94 01 1a 92 a2 77 31 a2 77 32 98 a1 61 05 00 07 a1 61 06 02 07", "keys out of order"},
 
 		{"ORSet valid", orset, "97 01 14 c2 92 a2 77 31 a2 77 32 94 01 90 01 90 94 00 92 01 a1 61 01 92 01 a1 62 90", ""},
@@ -73,5 +74,44 @@ func TestDecodeRejectsNonCanonicalOrder(t *testing.T) {
 				t.Fatalf("got %v, want ErrMalformed saying %q", err, tt.reason)
 			}
 		})
+	}
+}
+
+// TestDecodeSmallIntegerElements: elements of 8-bit types decode when the
+// value fits and are refused when it does not.
+func TestDecodeSmallIntegerElements(t *testing.T) {
+	var i8 crdt.GSet[int8]
+	i8.Add(-128)
+	i8.Add(127)
+	b, err := i8.MarshalBinary()
+	if err != nil {
+		t.Fatal(err)
+	}
+	var back crdt.GSet[int8]
+	if err := back.UnmarshalBinary(b); err != nil || !back.Equal(&i8) {
+		t.Fatalf("GSet[int8] round trip: %v, %v", err, &back)
+	}
+	var u8 crdt.GSet[uint8]
+	u8.Add(0)
+	u8.Add(255)
+	b, err = u8.MarshalBinary()
+	if err != nil {
+		t.Fatal(err)
+	}
+	var backU crdt.GSet[uint8]
+	if err := backU.UnmarshalBinary(b); err != nil || !backU.Equal(&u8) {
+		t.Fatalf("GSet[uint8] round trip: %v, %v", err, &backU)
+	}
+	var wide crdt.GSet[int]
+	wide.Add(300)
+	b, err = wide.MarshalBinary()
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := new(crdt.GSet[int8]).UnmarshalBinary(b); !errors.Is(err, crdt.ErrMalformed) {
+		t.Errorf("300 into GSet[int8]: %v, want ErrMalformed", err)
+	}
+	if err := new(crdt.GSet[uint8]).UnmarshalBinary(b); !errors.Is(err, crdt.ErrMalformed) {
+		t.Errorf("300 into GSet[uint8]: %v, want ErrMalformed", err)
 	}
 }

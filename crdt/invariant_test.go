@@ -162,3 +162,31 @@ func TestDecodedBookkeeping(t *testing.T) {
 		}
 	})
 }
+
+// TestDeltaGroupBookkeeping: a delta that removed an element and then
+// learns of a new add of it — merged in, or written into the delta itself
+// — holds the element and no longer lists it as removed.
+func TestDeltaGroupBookkeeping(t *testing.T) {
+	var s ORSet[string]
+	s.Add("us-east", "x")
+	group := s.Remove("x")
+	group.Merge(s.Add("eu-west", "x"))
+	if err := group.m.check(); err != nil {
+		t.Fatalf("delta group: %v", err)
+	}
+	if !group.Contains("x") {
+		t.Fatal("delta group lost the later add")
+	}
+
+	s.Add("us-east", "y")
+	d := s.Remove("y")
+	d.Add("ap-south", "y")
+	if err := d.m.check(); err != nil {
+		t.Fatalf("delta written to: %v", err)
+	}
+	var fresh ORSet[string]
+	fresh.Merge(d)
+	if !fresh.Contains("y") || fresh.Len() != 1 {
+		t.Fatalf("merging the delta gives %v, want [y]", fresh.String())
+	}
+}

@@ -96,8 +96,12 @@ func TestLWWMapPrune(t *testing.T) {
 	m.Set("a", "x", 1, hlc.MakeTimestamp(10, 0))
 	m.Delete("a", "x", hlc.MakeTimestamp(20, 0))
 	m.Delete("a", "y", hlc.MakeTimestamp(40, 0))
+	m.Delete("a", "z", hlc.MakeTimestamp(30, 0))
 	if n := m.Prune(hlc.MakeTimestamp(30, 0)); n != 1 {
 		t.Fatalf("Prune dropped %d tombstones, want 1", n)
+	}
+	if _, _, ok := m.Written("z"); !ok {
+		t.Fatal("tombstone of z, made at the horizon, was dropped")
 	}
 	if _, _, ok := m.Written("x"); ok {
 		t.Fatal("tombstone of x survived Prune")

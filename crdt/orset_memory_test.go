@@ -121,3 +121,26 @@ func TestORSetAddDeltaSize(t *testing.T) {
 		t.Errorf("Add's delta encodes to %d bytes, want at most 64", len(b))
 	}
 }
+
+// TestORSetSparseEncodingAllocates: encoding a set whose few survivors
+// are far apart in their writer's history allocates for the survivors,
+// not for the history between them.
+func TestORSetSparseEncodingAllocates(t *testing.T) {
+	var s crdt.ORSet[string]
+	for i := range 100_000 {
+		s.Add("us-east", elem(i))
+	}
+	for i := 1; i < 99_999; i++ {
+		s.Remove(elem(i))
+	}
+	var before, after runtime.MemStats
+	runtime.ReadMemStats(&before)
+	b, err := s.MarshalBinary()
+	runtime.ReadMemStats(&after)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if got := after.TotalAlloc - before.TotalAlloc; got > 64<<10 {
+		t.Errorf("encoding 2 elements (%d bytes) allocated %d bytes", len(b), got)
+	}
+}

@@ -2,6 +2,7 @@ package crdt_test
 
 import (
 	"bytes"
+	"errors"
 	"fmt"
 	"testing"
 
@@ -82,6 +83,29 @@ func TestRWSetRemoveWins(t *testing.T) {
 	us.Merge(us.Add("us", "x")) // an add that observed the remove
 	if !us.Contains("x") {
 		t.Fatal("an add after the remove lost")
+	}
+}
+
+// TestRWSetValidateMergeTag: one dot is one event, so the same dot as an
+// add in one state and as a remove in another is reported, not merged.
+func TestRWSetValidateMergeTag(t *testing.T) {
+	var a, b crdt.RWSet[string]
+	a.Add("us-east", "x")    // us-east:1 adds x
+	b.Remove("us-east", "x") // us-east:1 removes x: no correct replica does both
+	for _, tt := range []struct {
+		name string
+		m, o *crdt.RWSet[string]
+	}{{"add then remove", &a, &b}, {"remove then add", &b, &a}} {
+		err := tt.m.ValidateMerge(tt.o)
+		var ve *crdt.ValidationError
+		if !errors.As(err, &ve) || !errors.Is(err, crdt.ErrInconsistent) {
+			t.Errorf("%s: ValidateMerge = %v, want a ValidationError", tt.name, err)
+		}
+	}
+	var c crdt.RWSet[string]
+	c.Merge(&a)
+	if err := a.ValidateMerge(&c); err != nil {
+		t.Errorf("a state and its copy: %v", err)
 	}
 }
 

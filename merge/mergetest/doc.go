@@ -16,8 +16,9 @@
 //     re-encodes to the same bytes; the msgpack hooks agree, if the type has
 //     them.
 //   - Invariant, if the Spec has one: it holds on every replica's state
-//     after every step, on every delta an operation returns and on every
-//     state decoded from bytes.
+//     after every step, on every delta an operation returns, on every join
+//     of states and deltas the law checks make, and on every state decoded
+//     from bytes.
 //   - Convergence: 2 to 5 replicas, whose hybrid logical clocks read skewed
 //     physical clocks, apply random operations; their deltas travel as bytes
 //     and are delivered in random order, some twice, some never — a dropped

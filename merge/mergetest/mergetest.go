@@ -59,8 +59,9 @@ type Spec[T State[T]] struct {
 	// MaxSteps bounds the operations and deliveries of one case; 0 means 40.
 	MaxSteps int
 	// Invariant, if set, is checked on every replica's state after every
-	// step, on every delta an operation returns and on every state
-	// decoded from bytes, e.g. that Len agrees with the elements listed.
+	// step, on every delta an operation returns, on every join the law
+	// checks make and on every state decoded from bytes, e.g. that Len
+	// agrees with the elements listed.
 	Invariant func(t *rapid.T, state T)
 	// Model, if set, is called once the replicas of a convergence case have
 	// converged, with the causal history and the final state.
@@ -107,6 +108,9 @@ func CheckLaws[T State[T]](t *testing.T, spec Spec[T]) {
 			z.Merge(y)
 			if after := encode(t, y); !bytes.Equal(before, after) {
 				t.Fatalf("Merge changed its argument: %x, was %x", after, before)
+			}
+			if spec.Invariant != nil {
+				spec.Invariant(t, z)
 			}
 			return z
 		}
