@@ -10,10 +10,12 @@ import (
 )
 
 // TestDecodeRejectsNonCanonicalOrder: every sorted list in the format —
-// elements, keys, writers, replica groups, removed elements and keys —
-// is refused when out of order or repeated, so that one state has one
-// encoding. Each input is a valid encoding (shown first) with two entries
-// exchanged or one repeated.
+// elements, keys, writers, context replicas and clouds, replica groups,
+// removed elements and keys — is refused when out of order or repeated,
+// so that one state has one encoding; counters are accepted up to
+// vclock.MaxCounter and refused past it. Each bad input is a valid
+// encoding (listed before it) with two entries exchanged, one repeated or
+// one pushed past its bound.
 func TestDecodeRejectsNonCanonicalOrder(t *testing.T) {
 	type decoder interface{ UnmarshalBinary([]byte) error }
 	gset := func() decoder { return new(crdt.GSet[string]) }
@@ -47,6 +49,14 @@ func TestDecodeRejectsNonCanonicalOrder(t *testing.T) {
 		{"ORSet replica groups unsorted", orset, "97 01 14 c2 92 a2 77 31 a2 77 32 94 01 90 01 90 94 01 92 01 a1 61 00 92 01 a1 62 90", "replicas out of order"},
 		{"ORSet replica group repeated", orset, "97 01 14 c2 92 a2 77 31 a2 77 32 94 01 90 01 90 94 00 92 01 a1 61 00 92 01 a1 62 90", "replicas out of order"},
 		{"ORSet replica group past the list", orset, "97 01 14 c2 92 a2 77 31 a2 77 32 94 01 90 01 90 94 00 92 01 a1 61 02 92 01 a1 62 90", "no listed replica"},
+		{"ORSet dot at the largest counter", orset, "97 01 14 c2 91 a2 77 31 92 cf 7f ff ff ff ff ff ff ff 90 92 00 92 cf 7f ff ff ff ff ff ff ff a1 61 90", ""},
+		{"ORSet dot past the largest counter", orset, "97 01 14 c2 91 a2 77 31 92 cf 7f ff ff ff ff ff ff ff 90 92 00 94 cf 7f ff ff ff ff ff ff fe a1 61 02 a1 62 90", "out of range"},
+		{"ORSet context valid", orset, "97 01 14 c2 92 a2 77 31 a2 77 32 94 01 90 01 91 03 90 90", ""},
+		{"ORSet context replica repeated", orset, "97 01 14 c2 92 a2 77 31 a2 77 31 94 01 90 01 91 03 90 90", "out of order or repeated"},
+		{"ORSet context cloud continues top", orset, "97 01 14 c2 92 a2 77 31 a2 77 32 94 01 90 01 91 02 90 90", "not compact"},
+		{"ORSet context cloud repeated", orset, "97 01 14 c2 92 a2 77 31 a2 77 32 94 01 90 01 92 03 03 90 90", "not compact"},
+		{"ORSet context cloud at the largest counter", orset, "97 01 14 c2 91 a2 77 31 92 01 91 cf 7f ff ff ff ff ff ff ff 90 90", ""},
+		{"ORSet context cloud past the largest counter", orset, "97 01 14 c2 91 a2 77 31 92 01 91 cf 80 00 00 00 00 00 00 00 90 90", "out of range"},
 		{"ORSet delta valid", orset, "97 01 14 c3 92 a2 77 31 a2 77 32 94 01 90 01 90 90 92 a1 61 a1 62", ""},
 		{"ORSet removed unsorted", orset, "97 01 14 c3 92 a2 77 31 a2 77 32 94 01 90 01 90 90 92 a1 62 a1 61", "removed elements out of order"},
 		{"ORSet removed repeated", orset, "97 01 14 c3 92 a2 77 31 a2 77 32 94 01 90 01 90 90 92 a1 61 a1 61", "removed elements out of order"},

@@ -207,3 +207,24 @@ func ExamplePNCounter() {
 	// Output:
 	// 7 7
 }
+
+// TestCounterDeltaGroups: a delta is a counter like any other; counting
+// into it (as a sender batching deltas does) keeps what it held.
+func TestCounterDeltaGroups(t *testing.T) {
+	var c crdt.GCounter
+	d := c.Inc("us-east", 1)
+	d.Inc("eu-west", 2)
+	if d.Value() != 3 {
+		t.Fatalf("delta group Value() = %d, want 3", d.Value())
+	}
+	d.Merge(c.Inc("us-east", 4))
+	if d.Value() != 7 {
+		t.Fatalf("delta group Value() = %d, want 7", d.Value())
+	}
+	var p crdt.PNCounter
+	pd := p.Inc("us-east", 5)
+	pd.Dec("eu-west", 2)
+	if pd.Value() != 3 {
+		t.Fatalf("PNCounter delta group Value() = %d, want 3", pd.Value())
+	}
+}

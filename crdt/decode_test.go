@@ -2,6 +2,7 @@ package crdt_test
 
 import (
 	"errors"
+	"strings"
 	"testing"
 
 	"github.com/converge-go/converge/crdt"
@@ -54,6 +55,25 @@ func TestDecodeRejects(t *testing.T) {
 		if _, err := crdt.Decode(tt.in); !errors.Is(err, tt.want) {
 			t.Errorf("%s: got %v, want %v", tt.name, err, tt.want)
 		}
+	}
+}
+
+// TestDecodeRefusesORMap: Decode cannot tell an ORMap's value type from
+// its bytes, and says so, pointing at the typed UnmarshalBinary.
+func TestDecodeRefusesORMap(t *testing.T) {
+	var m crdt.ORMap[string, *crdt.CCounter]
+	m.Update("visits", func(c *crdt.CCounter) *crdt.CCounter { return c.Inc("us-east", 1) })
+	b, err := m.MarshalBinary()
+	if err != nil {
+		t.Fatal(err)
+	}
+	_, err = crdt.Decode(b)
+	if !errors.Is(err, crdt.ErrUnsupported) || !strings.Contains(err.Error(), "value type cannot be told") {
+		t.Fatalf("got %v, want ErrUnsupported naming the value type", err)
+	}
+	back := new(crdt.ORMap[string, *crdt.CCounter])
+	if err := back.UnmarshalBinary(b); err != nil || !back.Equal(&m) {
+		t.Fatalf("typed UnmarshalBinary: %v", err)
 	}
 }
 

@@ -15,24 +15,31 @@ const Checks = "1000"
 // Main runs the tests of a package with rapid's -rapid.checks defaulting to
 // Checks instead of rapid's 100. A value given on the command line wins,
 // then one in the environment variable CONVERGE_RAPID_CHECKS — for tools
-// such as mutation testers, which run go test without extra flags. Call it
-// from TestMain.
+// such as mutation testers, which run go test without extra flags. The
+// environment variable CONVERGE_RAPID_SHRINKTIME likewise sets
+// -rapid.shrinktime (rapid's default is 30s): a mutation tester wants a
+// failing property to fail fast, not to find the smallest failing case.
+// Call it from TestMain.
 func Main(m *testing.M) {
 	flag.Parse()
-	given := false
-	flag.Visit(func(f *flag.Flag) {
-		if f.Name == "rapid.checks" {
-			given = true
+	given := map[string]bool{}
+	flag.Visit(func(f *flag.Flag) { given[f.Name] = true })
+	set := func(name, env, def string) {
+		if given[name] {
+			return
 		}
-	})
-	if !given {
-		checks := Checks
-		if env := os.Getenv("CONVERGE_RAPID_CHECKS"); env != "" {
-			checks = env
+		v := def
+		if e := os.Getenv(env); e != "" {
+			v = e
 		}
-		if err := flag.Set("rapid.checks", checks); err != nil {
-			panic("proptest: rapid is not linked into this test binary: " + err.Error())
+		if v == "" {
+			return
+		}
+		if err := flag.Set(name, v); err != nil {
+			panic("proptest: setting -" + name + ": " + err.Error())
 		}
 	}
+	set("rapid.checks", "CONVERGE_RAPID_CHECKS", Checks)
+	set("rapid.shrinktime", "CONVERGE_RAPID_SHRINKTIME", "")
 	os.Exit(m.Run())
 }
