@@ -1,6 +1,6 @@
 module github.com/converge-go/converge
 
-go 1.23
+go 1.24.0
 
 require (
 	github.com/vmihailenco/msgpack/v5 v5.4.1

@@ -117,8 +117,9 @@ func (m *dotMap[E]) replace(e E, v uint64, had bool, ds []tdot) {
 	m.st.set(e, ds)
 }
 
-// putNew stores absent element e with the single packed dot pv.
-func (m *dotMap[E]) putNew(e E, pv uint64) {
+// putNew stores absent element e, whose table hash is h (or 0), with the
+// single packed dot pv.
+func (m *dotMap[E]) putNew(e E, h uint32, pv uint64) {
 	d := unpack(pv)
 	if m.index != nil {
 		m.index[d.dot] = tagged[E]{e, d.rm}
@@ -127,7 +128,7 @@ func (m *dotMap[E]) putNew(e E, pv uint64) {
 	if d.rm {
 		m.nrm++
 	}
-	m.st.put(e, pv)
+	m.st.insert(e, h, pv)
 }
 
 // write gives e a new dot of replica id, tagged rm, replacing every dot of e
@@ -137,13 +138,14 @@ func (m *dotMap[E]) write(id vclock.ReplicaID, e E, rm bool, d *dotMap[E], p *de
 	r := ctx.intern(id)
 	nd := tdot{ctx.next(r), rm}
 	d.ctx = &p.ctx
-	v, had := m.st.get(e)
+	h := m.st.hashFor(e)
+	v, had := m.st.getH(e, h)
 	d.partial = true
 	if m.gone != nil {
 		delete(m.gone, e)
 	}
 	if pv, ok := pack(nd); ok && !had {
-		m.putNew(e, pv)
+		m.putNew(e, h, pv)
 		p.ids[0] = id
 		p.ent[0].live = 1
 		if nd.c == 1 {
@@ -211,9 +213,24 @@ func (m *dotMap[E]) join(o *dotMap[E], env *joinEnv) {
 		o = &dotMap[E]{}
 	}
 	j := joiner[E]{m: m, o: o, env: env, partial: m.partial && o.partial}
+	if o.st.t != nil {
+		// o's elements come in hash order: make room first (see makeRoom).
+		k := o.st.len()
+		if !o.partial {
+			k = 0
+			o.st.all(func(e E, v uint64) bool {
+				if !j.covered(e, v) {
+					k++
+				}
+				return true
+			})
+		}
+		m.st.makeRoom(k)
+		defer m.st.fit()
+	}
 	if o.partial {
-		o.st.all(func(e E, v uint64) bool {
-			j.elem(e, v, true)
+		o.st.allH(func(e E, h uint32, v uint64) bool {
+			j.elem(e, h, v, true)
 			return true
 		})
 	} else {
@@ -223,15 +240,15 @@ func (m *dotMap[E]) join(o *dotMap[E], env *joinEnv) {
 		if env.anyRemoved {
 			j.dropSeen()
 		}
-		o.st.all(func(e E, v uint64) bool {
+		o.st.allH(func(e E, h uint32, v uint64) bool {
 			if !j.covered(e, v) {
-				j.elem(e, v, true)
+				j.elem(e, h, v, true)
 			}
 			return true
 		})
 	}
 	for e := range o.gone {
-		j.elem(e, 0, false)
+		j.elem(e, 0, 0, false)
 	}
 	if !j.partial {
 		m.makeFull()
@@ -324,10 +341,15 @@ func (j *joiner[E]) dropSeen() {
 	}
 }
 
-// elem joins o's entry for e (v, or nothing when listed is false) into m.
-func (j *joiner[E]) elem(e E, v uint64, listed bool) {
+// elem joins o's entry for e (v, or nothing when listed is false) into m;
+// h is e's table hash, or 0 if o keeps none. Every table hashes with one
+// seed, so o's hash serves m's table.
+func (j *joiner[E]) elem(e E, h uint32, v uint64, listed bool) {
 	m, o := j.m, j.o
-	mv, mok := m.st.get(e)
+	if h == 0 {
+		h = m.st.hashFor(e)
+	}
+	mv, mok := m.st.getH(e, h)
 	if listed && v != 0 && (!mok || mv != 0) {
 		// Fast path: each side holds at most one packed dot.
 		od := unpack(v)
@@ -336,7 +358,7 @@ func (j *joiner[E]) elem(e E, v uint64, listed bool) {
 		if !mok {
 			if keepO {
 				if pv, ok := pack(od); ok {
-					m.putNew(e, pv)
+					m.putNew(e, h, pv)
 				} else {
 					m.replace(e, 0, false, []tdot{od})
 				}

@@ -163,11 +163,11 @@ func readDotMap[E comparable](r *wire.Reader, tagged bool) dotMap[E] {
 func readDotStore[E comparable](r *wire.Reader, ctx *dotCtx, partial, tagged bool) dotMap[E] {
 	m := dotMap[E]{ctx: ctx, partial: partial}
 	k := kindOf[E]()
-	// Size the map once, but never beyond what the input could fill: an
-	// element takes at least 8 bytes in any set worth a map.
+	// Size the table once, but never beyond what the input could fill: an
+	// element takes at least 8 bytes in any set worth a table.
 	m.st.reserve(min(countEntries(*r), r.Remaining()/8))
-	// In a map, an element seen for the first time is inserted blind and
-	// recognized as new by the map's growth, saving a lookup per element;
+	// In a table, an element seen for the first time is inserted with one
+	// probe and recognized as new by it, saving a lookup per element;
 	// one seen again (it has several dots) lost its first value to the
 	// insert, so its dots are read again in a second pass.
 	var dups map[E]struct{}
@@ -220,10 +220,8 @@ func readDotStore[E comparable](r *wire.Reader, ctx *dotCtx, partial, tagged boo
 			if r.Failed() {
 				break
 			}
-			if pv, ok := pack(d); ok && m.st.m != nil {
-				n := len(m.st.m)
-				m.st.m[e] = pv
-				if len(m.st.m) > n {
+			if pv, ok := pack(d); ok && m.st.t != nil {
+				if m.st.putH(e, 0, pv) {
 					m.ctx.ent[d.r].live++
 					if d.rm {
 						m.nrm++
@@ -240,7 +238,7 @@ func readDotStore[E comparable](r *wire.Reader, ctx *dotCtx, partial, tagged boo
 			switch {
 			case !had:
 				if pv, ok := pack(d); ok {
-					m.putNew(e, pv)
+					m.putNew(e, 0, pv)
 				} else {
 					m.replace(e, 0, false, []tdot{d})
 				}

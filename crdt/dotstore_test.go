@@ -7,7 +7,7 @@ import (
 )
 
 // These tests hold the dot store to the memory policy its comments state:
-// a slice up to smallStore elements, a map beyond, a map rebuilt once it
+// a slice up to smallStore elements, a table beyond, a table rebuilt once it
 // has lost half its peak, and room reserved only in an empty store.
 
 func storeOf(n int) *dotStore[int] {
@@ -19,18 +19,18 @@ func storeOf(n int) *dotStore[int] {
 	return &s
 }
 
-func TestDotStoreSmallThenMap(t *testing.T) {
+func TestDotStoreSmallThenTable(t *testing.T) {
 	s := storeOf(smallStore)
-	if s.m != nil || len(s.small) != smallStore {
-		t.Fatalf("%d elements: map %v, slice of %d; want a slice", smallStore, s.m != nil, len(s.small))
+	if s.t != nil || len(s.small) != smallStore {
+		t.Fatalf("%d elements: table %v, slice of %d; want a slice", smallStore, s.t != nil, len(s.small))
 	}
 	s = storeOf(smallStore + 1)
-	if s.m == nil || s.small != nil || len(s.m) != smallStore+1 || s.peak != smallStore+1 {
-		t.Fatalf("%d elements: map of %d (peak %d), slice of %d; want a map", smallStore+1, len(s.m), s.peak, len(s.small))
+	if s.t == nil || s.small != nil || s.len() != smallStore+1 || s.peak != smallStore+1 {
+		t.Fatalf("%d elements: table of %d (peak %d), slice of %d; want a table", smallStore+1, s.len(), s.peak, len(s.small))
 	}
 	for i := range smallStore + 1 {
 		if v, ok := s.get(i); !ok || unpack(v).c != uint64(i+1) {
-			t.Fatalf("element %d lost in the move to a map", i)
+			t.Fatalf("element %d lost in the move to a table", i)
 		}
 	}
 }
@@ -43,24 +43,24 @@ func TestDotStorePeakAndRebuild(t *testing.T) {
 	for i := range 49 {
 		s.del(i)
 	}
-	if s.peak != 100 || len(s.m) != 51 {
-		t.Fatalf("after 49 deletes: peak %d, %d elements; want 100, 51 (no rebuild yet)", s.peak, len(s.m))
+	if s.peak != 100 || s.len() != 51 {
+		t.Fatalf("after 49 deletes: peak %d, %d elements; want 100, 51 (no rebuild yet)", s.peak, s.len())
 	}
 	s.del(49)
-	if s.peak != 50 || len(s.m) != 50 {
-		t.Fatalf("at half the peak: peak %d, %d elements; want a rebuilt map of 50", s.peak, len(s.m))
+	if s.peak != 50 || s.len() != 50 {
+		t.Fatalf("at half the peak: peak %d, %d elements; want a rebuilt table of 50", s.peak, s.len())
 	}
 	// Rebuilt again at 25 and 12; at 6 — half of 12, and few enough for a
-	// slice — the map gives way to a slice.
+	// slice — the table gives way to a slice.
 	for i := 50; i < 93; i++ {
 		s.del(i)
 	}
-	if s.m == nil || s.peak != 12 {
-		t.Fatalf("at 7 elements: map %v, peak %d; want a map, peak 12", s.m != nil, s.peak)
+	if s.t == nil || s.peak != 12 {
+		t.Fatalf("at 7 elements: table %v, peak %d; want a table, peak 12", s.t != nil, s.peak)
 	}
 	s.del(93)
-	if s.m != nil || len(s.small) != 6 {
-		t.Fatalf("at 6 elements: map %v, slice of %d; want a slice", s.m != nil, len(s.small))
+	if s.t != nil || len(s.small) != 6 {
+		t.Fatalf("at 6 elements: table %v, slice of %d; want a slice", s.t != nil, len(s.small))
 	}
 	for i := 94; i < 100; i++ {
 		if _, ok := s.get(i); !ok {
@@ -72,22 +72,22 @@ func TestDotStorePeakAndRebuild(t *testing.T) {
 func TestDotStoreReserve(t *testing.T) {
 	var s dotStore[int]
 	s.reserve(smallStore)
-	if s.m != nil {
-		t.Fatal("reserve(smallStore) made a map; a slice holds that many")
+	if s.t != nil {
+		t.Fatal("reserve(smallStore) made a table; a slice holds that many")
 	}
 	s.reserve(100)
-	if s.m == nil || s.peak != 100 {
-		t.Fatalf("reserve(100): map %v, peak %d; want a map, peak 100", s.m != nil, s.peak)
+	if s.t == nil || s.peak != 100 {
+		t.Fatalf("reserve(100): table %v, peak %d; want a table, peak 100", s.t != nil, s.peak)
 	}
 	full := storeOf(3)
 	full.reserve(100)
-	if full.m != nil {
+	if full.t != nil {
 		t.Fatal("reserve on a store holding elements replaced it")
 	}
 	big := storeOf(20)
 	big.reserve(1000)
-	if big.peak != 20 || len(big.m) != 20 {
-		t.Fatal("reserve on a map holding elements replaced it")
+	if big.peak != 20 || big.len() != 20 {
+		t.Fatal("reserve on a table holding elements replaced it")
 	}
 }
 

@@ -20,6 +20,11 @@ func (m *dotMap[E]) check() error {
 		}
 		return nil
 	}
+	if m.st.t != nil {
+		if err := m.st.t.check(hashOf[E]); err != nil {
+			return err
+		}
+	}
 	live := make([]uint64, len(m.ctx.ent))
 	nrm := 0
 	var err error

@@ -1,6 +1,6 @@
 module github.com/converge-go/converge/examples
 
-go 1.23.0
+go 1.24.0
 
 replace github.com/converge-go/converge => ../
 
