@@ -118,6 +118,17 @@ func BenchmarkORSetMergeConcurrentAdds(b *testing.B) {
 	benchMerge(b, &x, &y, 150_000)
 }
 
+// BenchmarkORSetMergeIntoEmpty merges a 100k-element set into an empty
+// one, as a new replica does when it bootstraps from a peer's full state.
+// Elements/s counts the input.
+func BenchmarkORSetMergeIntoEmpty(b *testing.B) {
+	var x crdt.ORSet[string]
+	for _, k := range makeKeys(100_000) {
+		x.Add("us-east", k)
+	}
+	benchMerge(b, new(crdt.ORSet[string]), &x, 100_000)
+}
+
 func benchMerge(b *testing.B, x, y *crdt.ORSet[string], want int) {
 	b.ReportAllocs()
 	b.ResetTimer()

@@ -263,3 +263,25 @@ func TestMergeGrowsOnce(t *testing.T) {
 		t.Fatalf("merging 100k elements into an empty set: %v allocations, want ≤ 15", allocs)
 	}
 }
+
+// TestMergeOfSeenDeltaGroupStaysSmall: a delta group lists many elements,
+// so a merge makes room for all of them; a replica that has already seen
+// and removed every one inserts none, and must not keep the room.
+func TestMergeOfSeenDeltaGroupStaysSmall(t *testing.T) {
+	var a, b ORSet[int]
+	group := a.Add("us-east", 0)
+	for i := 1; i < 1000; i++ {
+		group.Merge(a.Add("us-east", i))
+	}
+	if !group.IsDelta() || group.m.st.t == nil {
+		t.Fatal("the group of 1000 add deltas is not a delta kept in a table")
+	}
+	b.Merge(group)
+	for i := range 1000 {
+		b.Remove(i)
+	}
+	b.Merge(group)
+	if b.Len() != 0 || b.m.st.t != nil {
+		t.Fatalf("after merging an already-removed group: %d elements, table %v; want none, no table", b.Len(), b.m.st.t != nil)
+	}
+}
