@@ -53,8 +53,8 @@ type Option struct{ apply func(*Clock) }
 // The offset is measured in whole milliseconds, the unit of the physical
 // part, so d is effectively rounded down to the millisecond.
 //
-// d <= 0 disables the check: every remote timestamp is accepted (except
-// the one that would exhaust the clock, see [ErrExhausted]). That trusts
+// d <= 0 disables the check: every remote timestamp is accepted, except
+// those in the reserved upper half of the range (see [ErrExhausted]). That trusts
 // every peer's clock; use it only when something else bounds skew, as in a
 // simulation. It follows net/http's reading of a zero timeout as "none"
 // rather than "reject everything ahead", which no deployment could use.
@@ -148,8 +148,9 @@ func ceilMs(ns int64) uint64 {
 // (retried under contention); it does not allocate.
 //
 // Now panics with [ErrExhausted] if the Clock has issued [MaxTimestamp],
-// which only a floor or a remote timestamp at the very end of the range
-// can cause (the physical clock cannot reach it before the year 10889).
+// which only a floor at the very end of the range can cause: Update
+// refuses remote timestamps in the upper half of the range, and the
+// physical clock cannot reach it before the year 10889.
 func (c *Clock) Now() Timestamp {
 	var ns int64
 	if c.phys == nil {
@@ -203,18 +204,33 @@ func (c *Clock) Now() Timestamp {
 // The result is greater than both remote and every Timestamp the Clock
 // issued before; so is every later one.
 //
-// If remote's physical part is more than the max offset (see
-// [WithMaxOffset]) ahead of the physical clock, Update returns an
-// [*OffsetError], which matches [ErrClockOffset]. If remote is
-// [MaxTimestamp], or the Clock has issued it, no successor is left and
-// Update returns [ErrExhausted]. In both cases the Clock is left unchanged,
-// [Stats].Rejected counts the update, and the returned Timestamp is zero.
+// If the receive event's physical part would be more than the max offset
+// (see [WithMaxOffset]) ahead of the physical clock, Update returns an
+// [*OffsetError], which matches [ErrClockOffset]. The bound applies to
+// remote+1, not to remote: a remote at exactly the bound with logical part
+// 65535 would otherwise carry the clock 1 ms past it, and the next
+// message this node sends would break the bound at a third node. If
+// remote's physical part is in the upper half of the range (at or after
+// the year 6429, which no physical clock reaches), Update returns
+// [ErrExhausted] even with the offset check disabled: a Clock driven there
+// could run out of timestamps, and the reserve keeps 2^63 of them for
+// [Clock.Now] whatever a peer sends. Update also returns ErrExhausted if
+// the Clock itself has issued [MaxTimestamp]. In every case the Clock is
+// left unchanged, [Stats].Rejected counts the update, and the returned
+// Timestamp is zero.
 //
 // Update costs one physical clock reading and one compare-and-swap
 // (retried under contention); it does not allocate unless it fails.
 func (c *Clock) Update(remote Timestamp) (Timestamp, error) {
 	pt := ceilMs(c.readNs())
-	if ahead := int64(remote.Physical()) - int64(pt); ahead > 0 {
+	if remote.Physical() >= remoteCeiling {
+		c.rejected.Add(1)
+		return 0, ErrExhausted
+	}
+	// The receive event is remote+1 or later: bound that, so that a remote
+	// at the bound with logical part 65535 cannot carry the clock past it.
+	// remote+1 cannot wrap below remoteCeiling.
+	if ahead := int64((remote + 1).Physical()) - int64(pt); ahead > 0 {
 		c.noteOffset(ahead)
 		if bound := c.boundMs(); bound >= 0 && ahead > bound {
 			c.rejected.Add(1)
@@ -328,11 +344,17 @@ func msDuration(ms int64) time.Duration {
 // type is [*OffsetError].
 var ErrClockOffset = errors.New("hlc: remote timestamp beyond the max clock offset")
 
-// ErrExhausted is returned by [Clock.Update], and panicked by [Clock.Now],
-// when no Timestamp is left to issue: the Clock would have to go past
-// [MaxTimestamp]. The max offset check keeps remote timestamps from
-// pushing a Clock there; with it disabled, a peer can.
-var ErrExhausted = errors.New("hlc: no timestamp left after +010889-08-02T05:31:50.655Z/65535")
+// ErrExhausted is returned by [Clock.Update] for a remote timestamp in the
+// upper half of the range, which would leave the Clock too few timestamps
+// (see Update), and panicked by [Clock.Now] when no Timestamp is left to
+// issue: the Clock would have to go past [MaxTimestamp]. Only a floor
+// ([WithFloor]) at the very end of the range can make Now panic; no remote
+// timestamp can, whatever the max offset.
+var ErrExhausted = errors.New("hlc: no timestamp left after +010889-08-02T05:31:50.655Z/65535, or a remote timestamp in the reserved upper half of the range, from 6429-10-17T02:45:55.328Z/0")
+
+// remoteCeiling is the first physical part Update refuses from a remote:
+// the upper half of the range, the year 6429 onwards.
+const remoteCeiling = (MaxPhysical + 1) / 2
 
 // An OffsetError reports a remote timestamp rejected by [Clock.Update]
 // because its physical part was further ahead of the local physical clock

@@ -674,23 +674,33 @@ func TestPhysicalRounding(t *testing.T) {
 	}
 }
 
-// The end of the range: no Timestamp follows MaxTimestamp.
+// The end of the range: no remote timestamp can bring a Clock near it, so
+// that no message can make Now panic (a remote of MaxTimestamp-1 with the
+// offset check disabled used to leave the Clock exhausted); only a floor
+// can, and then Now panics and Update fails.
 func TestExhausted(t *testing.T) {
 	c, _ := newFake(1000, 0, hlc.WithMaxOffset(0))
-	if _, err := c.Update(hlc.MaxTimestamp); !errors.Is(err, hlc.ErrExhausted) {
-		t.Errorf("Update(MaxTimestamp) error = %v, want ErrExhausted", err)
+	for _, remote := range []hlc.Timestamp{hlc.MaxTimestamp, hlc.MaxTimestamp - 1, ts(1<<47, 0)} {
+		if _, err := c.Update(remote); !errors.Is(err, hlc.ErrExhausted) {
+			t.Errorf("Update(%#x) error = %v, want ErrExhausted", uint64(remote), err)
+		}
 	}
 	if got := c.Last(); got != 0 {
-		t.Errorf("Last() = %v after a rejected update, want 0", got)
+		t.Errorf("Last() = %v after rejected updates, want 0", got)
 	}
-	if got, err := c.Update(hlc.MaxTimestamp - 1); err != nil || got != hlc.MaxTimestamp {
-		t.Errorf("Update(MaxTimestamp-1) = %v, %v, want MaxTimestamp, nil", got, err)
+	if got, err := c.Update(ts(1<<47-1, 65535)); err != nil || got != ts(1<<47, 0) {
+		t.Errorf("Update of the last remote accepted = %v, %v, want %v, nil", got, err, ts(1<<47, 0))
 	}
-	if _, err := c.Update(5); !errors.Is(err, hlc.ErrExhausted) {
+	if got := c.Now(); got != ts(1<<47, 1) {
+		t.Errorf("Now() = %v, want %v", got, ts(1<<47, 1))
+	}
+	if got := c.Stats().Rejected; got != 3 {
+		t.Errorf("Rejected = %d, want 3", got)
+	}
+
+	e, _ := newFake(1000, 0, hlc.WithFloor(hlc.MaxTimestamp))
+	if _, err := e.Update(5); !errors.Is(err, hlc.ErrExhausted) {
 		t.Errorf("Update on an exhausted clock: got %v, want ErrExhausted", err)
-	}
-	if got := c.Stats().Rejected; got != 2 {
-		t.Errorf("Rejected = %d, want 2", got)
 	}
 	func() {
 		defer func() {
@@ -698,10 +708,36 @@ func TestExhausted(t *testing.T) {
 				t.Errorf("Now on an exhausted clock panicked with %v, want ErrExhausted", r)
 			}
 		}()
-		c.Now()
+		e.Now()
 	}()
-	if got := c.Last(); got != hlc.MaxTimestamp {
+	if got := e.Last(); got != hlc.MaxTimestamp {
 		t.Errorf("Last() = %v, want MaxTimestamp", got)
+	}
+}
+
+// TestUpdateBoundsTheReceiveEvent: a remote at exactly the max offset with
+// logical part 65535 used to carry the receiving clock 1 ms past the bound,
+// so that the receiver's next message broke the bound at a third clock
+// with the same physical time. The bound now holds for the receive event:
+// no remote can move a clock beyond it.
+func TestUpdateBoundsTheReceiveEvent(t *testing.T) {
+	const pt = 1_800_000_000_000
+	bound := uint64(hlc.DefaultMaxOffset / time.Millisecond)
+	a, _ := newFake(pt, 0)
+	if _, err := a.Update(ts(pt+bound, 65535)); !errors.Is(err, hlc.ErrClockOffset) {
+		t.Fatalf("Update at the bound with logical 65535: got %v, want ErrClockOffset", err)
+	}
+	if got := a.Last(); got != 0 {
+		t.Fatalf("Last() = %v after a refused update, want 0", got)
+	}
+	for _, l := range []uint16{0, 65534} {
+		got, err := a.Update(ts(pt+bound, l))
+		if err != nil {
+			t.Fatalf("Update at the bound with logical %d: %v", l, err)
+		}
+		if got.Physical() > pt+bound {
+			t.Errorf("Update at the bound with logical %d moved the clock to %v, beyond the bound", l, got)
+		}
 	}
 }
 

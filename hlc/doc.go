@@ -48,11 +48,16 @@
 //
 // A remote Timestamp far in the future would drag the clock, and every
 // clock it talks to afterwards, into that future: an HLC never goes back.
-// [Clock.Update] therefore rejects a remote Timestamp whose physical part is
-// more than the max offset ([DefaultMaxOffset], 500 ms, or [WithMaxOffset])
-// ahead of the local physical clock, with an [*OffsetError] matching
-// [ErrClockOffset], and leaves the clock unchanged. [Clock.Stats] reports
-// rejected updates and the largest offset seen, for operators.
+// [Clock.Update] therefore rejects a remote Timestamp if the receive event
+// would be more than the max offset ([DefaultMaxOffset], 500 ms, or
+// [WithMaxOffset]) ahead of the local physical clock, with an
+// [*OffsetError] matching [ErrClockOffset], and leaves the clock unchanged:
+// no remote moves a clock beyond the bound, not even by the carry of a
+// logical part of 65535. Whatever the max offset, even with the check
+// disabled, Update refuses remote Timestamps in the upper half of the range
+// (the year 6429 onwards) with [ErrExhausted], so that no message can leave
+// a clock without timestamps to issue. [Clock.Stats] reports rejected
+// updates and the largest offset seen, for operators.
 //
 // # Restart floor
 //

@@ -308,7 +308,9 @@ func TestParseStringEveryYear(t *testing.T) {
 }
 
 func TestErrExhaustedNamesMaxTimestamp(t *testing.T) {
-	if got, want := hlc.ErrExhausted.Error(), "hlc: no timestamp left after "+hlc.MaxTimestamp.String(); got != want {
+	want := "hlc: no timestamp left after " + hlc.MaxTimestamp.String() +
+		", or a remote timestamp in the reserved upper half of the range, from " + hlc.MakeTimestamp((hlc.MaxPhysical+1)/2, 0).String()
+	if got := hlc.ErrExhausted.Error(); got != want {
 		t.Errorf("got %q, want %q", got, want)
 	}
 }
