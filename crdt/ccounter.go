@@ -140,7 +140,13 @@ func (c *CCounter) inClone(ctx *dotCtx) *CCounter         { return &CCounter{f: 
 func (c *CCounter) inEqual(o *CCounter, tr []uint32) bool { return c.f.equalStore(&o.f, tr) }
 func (c *CCounter) inFull()                               {}
 func (c *CCounter) inCtx() *dotCtx                        { return c.f.ctx }
-func (c *CCounter) inValidate(o *CCounter) error          { return c.f.validate(&o.f, "CCounter") }
+func (c *CCounter) inCheck(o *CCounter, k *checker) {
+	var f *dotFun[int64]
+	if c != nil {
+		f = &c.f
+	}
+	f.check(&o.f, k)
+}
 
 func (c *CCounter) inAppend(b []byte, pos []uint32) []byte {
 	b = wire.AppendArrayLen(b, 2)

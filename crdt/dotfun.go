@@ -3,7 +3,6 @@ package crdt
 import (
 	"bytes"
 	"cmp"
-	"fmt"
 	"slices"
 
 	"github.com/converge-go/converge/internal/wire"
@@ -240,22 +239,33 @@ func (f *dotFun[V]) dots(yield func(dot)) {
 	}
 }
 
-// validate reports a dot that wrote different values in f and in o.
-func (f *dotFun[V]) validate(o *dotFun[V], typ string) error {
+// check records, for c, the dots o holds that f has seen but does not
+// hold with the same value. f may be nil: a key the receiving map lacks.
+func (f *dotFun[V]) check(o *dotFun[V], c *checker) {
 	k := kindOf[V]()
 	for _, y := range o.es {
-		id := o.ctx.ids[y.d.r]
-		r, ok := f.ctx.lookup(id)
+		md, ok := c.seen(y.d)
 		if !ok {
 			continue
 		}
-		for _, x := range f.es {
-			if x.d == (dot{r, y.d.c}) && !bytes.Equal(appendElem(nil, k, x.v), appendElem(nil, k, y.v)) {
-				return &ValidationError{Type: typ, Reason: fmt.Sprintf("dot %s:%d wrote %v here and %v in the other state", id, y.d.c, x.v, y.v)}
+		same := false
+		if f != nil {
+			for _, x := range f.es {
+				if x.d == md {
+					same = compareEncoded(k, x.v, y.v) == 0
+					break
+				}
 			}
 		}
+		if !same {
+			c.differs(md)
+		}
 	}
-	return nil
+}
+
+// validate checks o against f, both roots (see checker).
+func (f *dotFun[V]) validate(o *dotFun[V], typ string) error {
+	return validateRoot(typ, f.ctx, o.ctx, func(c *checker) { f.check(o, c) }, f.dots)
 }
 
 // dotSet indexes the dots of es.

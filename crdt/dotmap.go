@@ -36,11 +36,6 @@ type dotMap[E comparable] struct {
 	gone    map[E]struct{} // partial only: listed elements with no dots
 	partial bool
 	nrm     int // elements holding a removal-tagged dot
-	// index maps every held dot to its element. It is built by the first
-	// validate, which needs it, and then kept up to date by replace and
-	// putNew, so that validating a stream of deltas costs O(delta) each
-	// instead of a scan of the store each. Clones do not carry it.
-	index map[dot]tagged[E]
 }
 
 // deltaParts is storage for a one-element delta, allocated together with
@@ -81,16 +76,6 @@ func (m *dotMap[E]) rmOf(e E, v uint64) bool {
 // replace sets e's dots to ds, keeping nrm and the live counts right; had
 // and v describe e's current entry.
 func (m *dotMap[E]) replace(e E, v uint64, had bool, ds []tdot) {
-	if m.index != nil {
-		if had {
-			for _, d := range m.st.expand(e, v, true, nil) {
-				delete(m.index, d.dot)
-			}
-		}
-		for _, d := range ds {
-			m.index[d.dot] = tagged[E]{e, d.rm}
-		}
-	}
 	if had {
 		if v != 0 {
 			d := unpack(v)
@@ -121,9 +106,6 @@ func (m *dotMap[E]) replace(e E, v uint64, had bool, ds []tdot) {
 // single packed dot pv.
 func (m *dotMap[E]) putNew(e E, h uint32, pv uint64) {
 	d := unpack(pv)
-	if m.index != nil {
-		m.index[d.dot] = tagged[E]{e, d.rm}
-	}
 	m.ctx.ent[d.r].live++
 	if d.rm {
 		m.nrm++
@@ -516,61 +498,35 @@ func (m *dotMap[E]) equalStore(o *dotMap[E], tr []uint32) bool {
 	return eq
 }
 
-// validate reports a dot that o holds under another element, or with
-// another tag, than m holds or held it. m is trusted; o is not.
-func (m *dotMap[E]) validate(o *dotMap[E], typ string) error {
+// check records, for c, the dots o holds that m has seen but does not
+// hold for the same element with the same tag. m may be nil: a key the
+// receiving map lacks.
+func (m *dotMap[E]) check(o *dotMap[E], c *checker) {
 	var mine, hers []tdot
-	var err error
 	o.st.all(func(e E, v uint64) bool {
 		hers = o.st.expand(e, v, true, hers[:0])
-		mine = mine[:0]
 		loaded := false
 		for _, od := range hers {
-			mi, ok := m.ctx.lookup(o.ctx.ids[od.r])
+			md, ok := c.seen(od.dot)
 			if !ok {
 				continue
 			}
-			md := tdot{dot{mi, od.c}, od.rm}
-			if !m.ctx.has(md.dot) {
-				continue
-			}
 			if !loaded {
-				mine, loaded = m.st.dots(e, mine), true
+				if mine, loaded = mine[:0], true; m != nil {
+					mine = m.st.dots(e, mine)
+				}
 			}
-			if slices.Contains(mine, md) {
-				continue
-			}
-			if m.index == nil {
-				m.index = m.dotIndex()
-			}
-			index := m.index
-			if x, ok := index[md.dot]; ok && (x.e != e || x.rm != md.rm) {
-				err = &ValidationError{Type: typ, Reason: fmt.Sprintf("dot %s:%d carries %v here and %v in the other state", o.ctx.ids[od.r], od.c, x.e, e)}
-				return false
+			if !slices.Contains(mine, tdot{md, od.rm}) {
+				c.differs(md)
 			}
 		}
 		return true
 	})
-	return err
 }
 
-type tagged[E any] struct {
-	e  E
-	rm bool
-}
-
-// dotIndex maps every dot m holds to its element.
-func (m *dotMap[E]) dotIndex() map[dot]tagged[E] {
-	index := make(map[dot]tagged[E], m.st.len())
-	var buf []tdot
-	m.st.all(func(e E, v uint64) bool {
-		buf = m.st.expand(e, v, true, buf[:0])
-		for _, d := range buf {
-			index[d.dot] = tagged[E]{e, d.rm}
-		}
-		return true
-	})
-	return index
+// validate checks o against m, both roots (see checker).
+func (m *dotMap[E]) validate(o *dotMap[E], typ string) error {
+	return validateRoot(typ, m.ctx, o.ctx, func(c *checker) { m.check(o, c) }, m.inDots)
 }
 
 // sorted returns the present elements in canonical order: all of them, or

@@ -38,16 +38,16 @@ func checkLive(ctx *dotCtx, dots func(yield func(dot))) error {
 }
 
 // CheckInternal verifies s's bookkeeping.
-func (s *ORSet[E]) CheckInternal() error { return s.m.check() }
+func (s *ORSet[E]) CheckInternal() error { return s.m.checkBookkeeping() }
 
 // CheckInternal verifies s's bookkeeping.
-func (s *RWSet[E]) CheckInternal() error { return s.m.check() }
+func (s *RWSet[E]) CheckInternal() error { return s.m.checkBookkeeping() }
 
 // CheckInternal verifies f's bookkeeping.
-func (f *EWFlag) CheckInternal() error { return f.m.check() }
+func (f *EWFlag) CheckInternal() error { return f.m.checkBookkeeping() }
 
 // CheckInternal verifies f's bookkeeping.
-func (f *DWFlag) CheckInternal() error { return f.m.check() }
+func (f *DWFlag) CheckInternal() error { return f.m.checkBookkeeping() }
 
 // CheckInternal verifies r's bookkeeping.
 func (r *MVRegister[V]) CheckInternal() error { return checkLive(r.f.ctx, r.f.dots) }

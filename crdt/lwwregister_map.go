@@ -125,21 +125,26 @@ func (r *LWWRegister[V]) inEqual(o *LWWRegister[V], tr []uint32) bool {
 func (r *LWWRegister[V]) inFull()        {}
 func (r *LWWRegister[V]) inCtx() *dotCtx { return r.ctx }
 
-// inValidate reports one dot writing two different writes.
-func (r *LWWRegister[V]) inValidate(o *LWWRegister[V]) error {
+func (r *LWWRegister[V]) inCheck(o *LWWRegister[V], c *checker) {
+	k := kindOf[V]()
 	for _, t := range o.sibs {
-		id := o.ctx.ids[t.d.r]
-		ri, ok := r.ctx.lookup(id)
+		md, ok := c.seen(t.d)
 		if !ok {
 			continue
 		}
-		for _, s := range r.sibs {
-			if s.d == (dot{ri, t.d.c}) && (s.ts != t.ts || s.id != t.id || compareEncoded(kindOf[V](), s.v, t.v) != 0) {
-				return &ValidationError{Type: "LWWRegister", Reason: "dot " + string(id) + " wrote two different writes"}
+		same := false
+		if r != nil {
+			for _, s := range r.sibs {
+				if s.d == md {
+					same = s.ts == t.ts && s.id == t.id && compareEncoded(k, s.v, t.v) == 0
+					break
+				}
 			}
 		}
+		if !same {
+			c.differs(md)
+		}
 	}
-	return nil
 }
 
 // inAppend writes [kind, [replica, counter, timestamp, value, ...]], writes

@@ -278,8 +278,13 @@ func (m *ORMap[K, V]) IsDelta() bool { return m.partial }
 func (m *ORMap[K, V]) Context() *vclock.Context { return m.ctx.toContext() }
 
 // ValidateMerge returns a *ValidationError if a dot carries different data
-// in m and in o, looking into the values of keys both hold.
-func (m *ORMap[K, V]) ValidateMerge(o *ORMap[K, V]) error { return m.inValidate(o) }
+// in m and in o: another key, another element or value of a nested type,
+// wherever in the two maps it sits. It costs O(o) lookups in m, plus one
+// pass over m's dots if o holds dots m has removed (a stale delta or
+// state); it keeps nothing.
+func (m *ORMap[K, V]) ValidateMerge(o *ORMap[K, V]) error {
+	return validateRoot("ORMap", m.ctx, o.ctx, func(c *checker) { m.inCheck(o, c) }, m.inDots)
+}
 
 // String formats m as {k1:v1 k2:v2 ...} in the order of Keys.
 func (m *ORMap[K, V]) String() string {
@@ -502,15 +507,14 @@ func (m *ORMap[K, V]) inFull() {
 	}
 }
 
-func (m *ORMap[K, V]) inValidate(o *ORMap[K, V]) error {
+func (m *ORMap[K, V]) inCheck(o *ORMap[K, V], c *checker) {
 	for k, ov := range o.m {
-		if v, ok := m.m[k]; ok {
-			if err := v.inValidate(ov); err != nil {
-				return err
-			}
+		var v V // nil: m lacks k, or m is itself a key another map lacks
+		if m != nil {
+			v = m.m[k]
 		}
+		v.inCheck(ov, c)
 	}
-	return nil
 }
 
 // inAppend writes [kind, partial, entries, removed keys].

@@ -36,9 +36,10 @@ type Value[V any] interface {
 	inFull()
 	// inCtx returns the context of a root value, such as a mutator's delta.
 	inCtx() *dotCtx
-	// inValidate reports a dot carrying different data in the receiver
-	// and o.
-	inValidate(o V) error
+	// inCheck records, for c, the dots o holds that the receiver has
+	// seen but does not hold alike (see checker); the receiver may be nil,
+	// for a key the receiving map lacks.
+	inCheck(o V, c *checker)
 }
 
 var (
@@ -112,7 +113,13 @@ func (s *ORSet[E]) inClone(ctx *dotCtx) *ORSet[E]         { return &ORSet[E]{m: 
 func (s *ORSet[E]) inEqual(o *ORSet[E], tr []uint32) bool { return s.m.equalStore(&o.m, tr) }
 func (s *ORSet[E]) inFull()                               { s.m.makeFull() }
 func (s *ORSet[E]) inCtx() *dotCtx                        { return s.m.ctx }
-func (s *ORSet[E]) inValidate(o *ORSet[E]) error          { return s.m.validate(&o.m, "ORSet") }
+func (s *ORSet[E]) inCheck(o *ORSet[E], c *checker) {
+	var st *dotMap[E]
+	if s != nil {
+		st = &s.m
+	}
+	st.check(&o.m, c)
+}
 
 func (s *ORSet[E]) inAppend(b []byte, pos []uint32) []byte {
 	return s.m.inAppend(b, pos, wire.KindORSet, false)
@@ -140,7 +147,13 @@ func (s *RWSet[E]) inClone(ctx *dotCtx) *RWSet[E]         { return &RWSet[E]{m: 
 func (s *RWSet[E]) inEqual(o *RWSet[E], tr []uint32) bool { return s.m.equalStore(&o.m, tr) }
 func (s *RWSet[E]) inFull()                               { s.m.makeFull() }
 func (s *RWSet[E]) inCtx() *dotCtx                        { return s.m.ctx }
-func (s *RWSet[E]) inValidate(o *RWSet[E]) error          { return s.m.validate(&o.m, "RWSet") }
+func (s *RWSet[E]) inCheck(o *RWSet[E], c *checker) {
+	var st *dotMap[E]
+	if s != nil {
+		st = &s.m
+	}
+	st.check(&o.m, c)
+}
 
 func (s *RWSet[E]) inAppend(b []byte, pos []uint32) []byte {
 	return s.m.inAppend(b, pos, wire.KindRWSet, true)
@@ -168,7 +181,13 @@ func (f *EWFlag) inClone(ctx *dotCtx) *EWFlag         { return &EWFlag{m: f.m.cl
 func (f *EWFlag) inEqual(o *EWFlag, tr []uint32) bool { return f.m.equalStore(&o.m, tr) }
 func (f *EWFlag) inFull()                             { f.m.makeFull() }
 func (f *EWFlag) inCtx() *dotCtx                      { return f.m.ctx }
-func (f *EWFlag) inValidate(o *EWFlag) error          { return f.m.validate(&o.m, "EWFlag") }
+func (f *EWFlag) inCheck(o *EWFlag, c *checker) {
+	var st *dotMap[bool]
+	if f != nil {
+		st = &f.m
+	}
+	st.check(&o.m, c)
+}
 
 func (f *EWFlag) inAppend(b []byte, pos []uint32) []byte {
 	return f.m.inAppend(b, pos, wire.KindEWFlag, false)
@@ -196,7 +215,13 @@ func (f *DWFlag) inClone(ctx *dotCtx) *DWFlag         { return &DWFlag{m: f.m.cl
 func (f *DWFlag) inEqual(o *DWFlag, tr []uint32) bool { return f.m.equalStore(&o.m, tr) }
 func (f *DWFlag) inFull()                             { f.m.makeFull() }
 func (f *DWFlag) inCtx() *dotCtx                      { return f.m.ctx }
-func (f *DWFlag) inValidate(o *DWFlag) error          { return f.m.validate(&o.m, "DWFlag") }
+func (f *DWFlag) inCheck(o *DWFlag, c *checker) {
+	var st *dotMap[bool]
+	if f != nil {
+		st = &f.m
+	}
+	st.check(&o.m, c)
+}
 
 func (f *DWFlag) inAppend(b []byte, pos []uint32) []byte {
 	return f.m.inAppend(b, pos, wire.KindDWFlag, true)
@@ -231,7 +256,13 @@ func (m *MVRegister[V]) inEqual(o *MVRegister[V], tr []uint32) bool {
 }
 func (m *MVRegister[V]) inFull()                           {}
 func (m *MVRegister[V]) inCtx() *dotCtx                    { return m.f.ctx }
-func (m *MVRegister[V]) inValidate(o *MVRegister[V]) error { return m.f.validate(&o.f, "MVRegister") }
+func (m *MVRegister[V]) inCheck(o *MVRegister[V], c *checker) {
+	var st *dotFun[V]
+	if m != nil {
+		st = &m.f
+	}
+	st.check(&o.f, c)
+}
 
 func (m *MVRegister[V]) inAppend(b []byte, pos []uint32) []byte {
 	b = wire.AppendArrayLen(b, 2)
