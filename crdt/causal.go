@@ -1,6 +1,7 @@
 package crdt
 
 import (
+	"fmt"
 	"slices"
 	"strings"
 
@@ -327,6 +328,27 @@ func (x *dotCtx) appendTo(b []byte) ([]byte, []uint32) {
 		}
 	}
 	return b, pos
+}
+
+// checkRange returns an error matching vclock.ErrCounterRange if a counter
+// of x is beyond what decoders accept: a state whose context claimed every
+// event of a replica, and which that replica then wrote to. Encoders call
+// it first, so that they never write what a decoder refuses.
+func (x *dotCtx) checkRange() error {
+	if x == nil {
+		return nil
+	}
+	for i := range x.ent {
+		e := &x.ent[i]
+		c := e.top
+		if len(e.cloud) > 0 {
+			c = max(c, e.cloud[len(e.cloud)-1])
+		}
+		if c > maxDotCounter {
+			return fmt.Errorf("crdt: counter %d of replica %q cannot be encoded: %w", c, x.ids[i], vclock.ErrCounterRange)
+		}
+	}
+	return nil
 }
 
 // readCtx reads the two fields appendTo writes and checks that they are

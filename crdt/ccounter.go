@@ -96,6 +96,9 @@ func (c *CCounter) String() string { return strconv.FormatInt(c.Value(), 10) }
 // [1, 28, replicas, context, [replica, counter, amount, ...]], events in
 // dot order (docs/wire-format.md).
 func (c *CCounter) AppendBinary(b []byte) ([]byte, error) {
+	if err := c.f.ctx.checkRange(); err != nil {
+		return b, err
+	}
 	b = wire.AppendHeader(b, wire.KindCCounter, 3)
 	b, pos := c.f.ctx.appendTo(b)
 	return c.f.appendStore(b, pos), nil

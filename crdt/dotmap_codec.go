@@ -22,10 +22,14 @@ const dotMapFields = 5
 // one bit and the low bit is the removal tag. Sorting by dot rather than by
 // element makes the order canonical without comparing elements, and keeps
 // gaps — and so the encoding — small.
-func (m *dotMap[E]) appendTo(b []byte, tagged bool) []byte {
+// It fails, writing nothing, if a counter is beyond what decoders accept.
+func (m *dotMap[E]) appendTo(b []byte, tagged bool) ([]byte, error) {
+	if err := m.ctx.checkRange(); err != nil {
+		return b, err
+	}
 	b = wire.AppendBool(b, m.partial)
 	b, pos := m.ctx.appendTo(b)
-	return m.appendStoreSized(b, pos, tagged, true)
+	return m.appendStoreSized(b, pos, tagged, true), nil
 }
 
 // sortByCounter orders one replica's dots by counter. A replica's counters

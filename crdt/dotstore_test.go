@@ -125,7 +125,10 @@ func TestCountEntries(t *testing.T) {
 		s.Add("eu-west", e)
 	}
 	s.Add("ap-south", "f")
-	b := s.m.appendTo(nil, false)
+	b, err := s.m.appendTo(nil, false)
+	if err != nil {
+		t.Fatal(err)
+	}
 	r := wire.NewReader(b, wire.Limits{})
 	r.Bool()
 	readCtx(&r)

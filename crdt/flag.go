@@ -76,7 +76,7 @@ func (f *EWFlag) String() string { return strconv.FormatBool(f.Value()) }
 // under kind 24 (docs/wire-format.md).
 func (f *EWFlag) AppendBinary(b []byte) ([]byte, error) {
 	b = wire.AppendHeader(b, wire.KindEWFlag, dotMapFields)
-	return f.m.appendTo(b, false), nil
+	return f.m.appendTo(b, false)
 }
 
 // MarshalBinary returns the canonical encoding of f.
@@ -177,7 +177,7 @@ func (f *DWFlag) String() string { return strconv.FormatBool(f.Value()) }
 // under kind 25 (docs/wire-format.md).
 func (f *DWFlag) AppendBinary(b []byte) ([]byte, error) {
 	b = wire.AppendHeader(b, wire.KindDWFlag, dotMapFields)
-	return f.m.appendTo(b, true), nil
+	return f.m.appendTo(b, true)
 }
 
 // MarshalBinary returns the canonical encoding of f.

@@ -88,6 +88,9 @@ func (m *MVRegister[V]) String() string { return seqString(slices.Values(m.Value
 // [1, 23, replicas, context, [replica, counter, value, ...]], siblings in
 // dot order (docs/wire-format.md).
 func (m *MVRegister[V]) AppendBinary(b []byte) ([]byte, error) {
+	if err := m.f.ctx.checkRange(); err != nil {
+		return b, err
+	}
 	b = wire.AppendHeader(b, wire.KindMVRegister, 3)
 	b, pos := m.f.ctx.appendTo(b)
 	return m.f.appendStore(b, pos), nil

@@ -305,6 +305,9 @@ func (m *ORMap[K, V]) String() string {
 // in the order of their encodings, each value a nested [kind, fields...]
 // (docs/wire-format.md).
 func (m *ORMap[K, V]) AppendBinary(b []byte) ([]byte, error) {
+	if err := m.ctx.checkRange(); err != nil {
+		return b, err
+	}
 	b = wire.AppendHeader(b, wire.KindORMap, 5)
 	b = wire.AppendBool(b, m.partial)
 	b, pos := m.ctx.appendTo(b)

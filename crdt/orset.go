@@ -115,7 +115,7 @@ func (s *ORSet[E]) String() string { return seqString(s.All()) }
 // [1, 20, delta, replicas, context, entries, removed] (docs/wire-format.md).
 func (s *ORSet[E]) AppendBinary(b []byte) ([]byte, error) {
 	b = wire.AppendHeader(b, wire.KindORSet, dotMapFields)
-	return s.m.appendTo(b, false), nil
+	return s.m.appendTo(b, false)
 }
 
 // MarshalBinary returns the canonical encoding of s.

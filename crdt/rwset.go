@@ -96,7 +96,7 @@ func (s *RWSet[E]) String() string { return seqString(s.All()) }
 // removal tags (docs/wire-format.md).
 func (s *RWSet[E]) AppendBinary(b []byte) ([]byte, error) {
 	b = wire.AppendHeader(b, wire.KindRWSet, dotMapFields)
-	return s.m.appendTo(b, true), nil
+	return s.m.appendTo(b, true)
 }
 
 // MarshalBinary returns the canonical encoding of s.

@@ -254,8 +254,8 @@ func (m *MVRegister[V]) inClone(ctx *dotCtx) *MVRegister[V] {
 func (m *MVRegister[V]) inEqual(o *MVRegister[V], tr []uint32) bool {
 	return m.f.equalStore(&o.f, tr)
 }
-func (m *MVRegister[V]) inFull()                           {}
-func (m *MVRegister[V]) inCtx() *dotCtx                    { return m.f.ctx }
+func (m *MVRegister[V]) inFull()        {}
+func (m *MVRegister[V]) inCtx() *dotCtx { return m.f.ctx }
 func (m *MVRegister[V]) inCheck(o *MVRegister[V], c *checker) {
 	var st *dotFun[V]
 	if m != nil {

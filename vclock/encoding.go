@@ -1,6 +1,7 @@
 package vclock
 
 import (
+	"errors"
 	"fmt"
 
 	"github.com/converge-go/converge/internal/vv"
@@ -38,10 +39,14 @@ func (c *Clock) AppendBinary(b []byte) ([]byte, error) {
 	return c.appendFields(b), nil
 }
 
-// errCounter reports a count the format cannot carry: decoders refuse
-// counts above MaxCounter, so encoders do not write them.
+// ErrCounterRange is matched (errors.Is) by the error of an encoder asked
+// to write a counter above [MaxCounter]: decoders refuse such counters, so
+// encoders do not write them. Only a state that claimed nearly every event
+// of a replica, and was then written to, can get there.
+var ErrCounterRange = errors.New("counter above MaxCounter")
+
 func errCounter(id ReplicaID, n uint64) error {
-	return fmt.Errorf("vclock: count %d of replica %q is above MaxCounter and cannot be encoded", n, id)
+	return fmt.Errorf("vclock: counter %d of replica %q cannot be encoded: %w", n, id, ErrCounterRange)
 }
 
 func (c *Clock) appendFields(b []byte) []byte { return c.entries().Append(b) }

@@ -1,6 +1,7 @@
 package crdt_test
 
 import (
+	"encoding/hex"
 	"errors"
 	"fmt"
 	"runtime"
@@ -159,4 +160,26 @@ func heapInUse() uint64 {
 	runtime.GC()
 	runtime.ReadMemStats(&m)
 	return m.HeapAlloc
+}
+
+// TestEncoderNeverWritesWhatDecodersRefuse: a context claiming every
+// event of a replica up to vclock.MaxCounter decodes; after one write of
+// that replica, MarshalBinary wrote a counter its own UnmarshalBinary
+// refuses, so every later message of the replica was refused. It now
+// fails with an error matching vclock.ErrCounterRange, and nothing
+// encodable is written.
+func TestEncoderNeverWritesWhatDecodersRefuse(t *testing.T) {
+	in, _ := hex.DecodeString("970114c2" + "91a161" + "92cf7fffffffffffffff90" + "90" + "90")
+	var s crdt.ORSet[string]
+	if err := s.UnmarshalBinary(in); err != nil {
+		t.Fatalf("UnmarshalBinary: %v", err)
+	}
+	d := s.Add("a", "x")
+	for name, v := range map[string]interface{ MarshalBinary() ([]byte, error) }{"state": &s, "delta": d} {
+		b, err := v.MarshalBinary()
+		if !errors.Is(err, vclock.ErrCounterRange) {
+			var back crdt.ORSet[string]
+			t.Errorf("%s: MarshalBinary = %x, %v (decoding it back: %v), want an error matching vclock.ErrCounterRange", name, b, err, back.UnmarshalBinary(b))
+		}
+	}
 }
