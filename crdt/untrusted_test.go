@@ -183,3 +183,47 @@ func TestEncoderNeverWritesWhatDecodersRefuse(t *testing.T) {
 		}
 	}
 }
+
+// TestClaims: Version reports the largest event counter a state has seen
+// per replica, MaxTimestamp the latest timestamp it carries.
+func TestClaims(t *testing.T) {
+	var s crdt.ORSet[string]
+	s.Add("a", "x")
+	s.Add("a", "y")
+	d := s.Add("b", "x")
+	s.Remove("y")
+	var g crdt.GCounter
+	g.Inc("a", 5)
+	var p crdt.PNCounter
+	p.Inc("a", 2)
+	p.Dec("a", 3)
+	p.Dec("b", 1)
+	var m crdt.ORMap[string, *crdt.LWWRegister[string]]
+	m.Update("k", func(r *crdt.LWWRegister[string]) *crdt.LWWRegister[string] { return r.Set("a", "v", 40) })
+	m.Update("l", func(r *crdt.LWWRegister[string]) *crdt.LWWRegister[string] { return r.Set("b", "v", 70) })
+	var w crdt.LWWMap[string, int]
+	w.Set("a", "k", 1, 30)
+	w.Delete("a", "k", 90)
+	for _, tc := range []struct {
+		name string
+		got  *vclock.Clock
+		want map[vclock.ReplicaID]uint64
+	}{
+		{"ORSet", s.Version(), map[vclock.ReplicaID]uint64{"a": 2, "b": 1}},
+		{"ORSet delta", d.Version(), map[vclock.ReplicaID]uint64{"a": 1, "b": 1}},
+		{"GCounter", g.Version(), map[vclock.ReplicaID]uint64{"a": 5}},
+		{"PNCounter", p.Version(), map[vclock.ReplicaID]uint64{"a": 5, "b": 1}},
+		{"ORMap", m.Version(), map[vclock.ReplicaID]uint64{"a": 1, "b": 1}},
+		{"LWWMap", w.Version(), map[vclock.ReplicaID]uint64{}},
+	} {
+		if want := vclock.FromMap(tc.want); !tc.got.Equal(want) {
+			t.Errorf("%s: Version() = %v, want %v", tc.name, tc.got, want)
+		}
+	}
+	if got := m.MaxTimestamp(); got != 70 {
+		t.Errorf("ORMap.MaxTimestamp() = %v, want 70", uint64(got))
+	}
+	if got := w.MaxTimestamp(); got != 90 {
+		t.Errorf("LWWMap.MaxTimestamp() = %v, want 90 (the tombstone)", uint64(got))
+	}
+}

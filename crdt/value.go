@@ -1,6 +1,7 @@
 package crdt
 
 import (
+	"github.com/converge-go/converge/hlc"
 	"github.com/converge-go/converge/internal/wire"
 )
 
@@ -40,6 +41,9 @@ type Value[V any] interface {
 	// seen but does not hold alike (see checker); the receiver may be nil,
 	// for a key the receiving map lacks.
 	inCheck(o V, c *checker)
+	// inMaxTimestamp returns the largest timestamp of a write the value
+	// holds, at any depth (registers), or 0.
+	inMaxTimestamp() hlc.Timestamp
 }
 
 var (

@@ -1,0 +1,145 @@
+package crdt
+
+import (
+	"github.com/converge-go/converge/hlc"
+	"github.com/converge-go/converge/vclock"
+)
+
+// What a state claims. A replica that takes in states from peers it does
+// not fully trust checks them against what it knows (package merge does):
+// a state may claim events of a replica only as far as that replica has
+// issued them, and timestamps only up to the clock reading of the message
+// that carries it. Version and MaxTimestamp report those claims; both are
+// cheap for deltas, and O(replicas) or O(state) for full states.
+
+// version returns the largest counter of each replica x has seen.
+func (x *dotCtx) version() *vclock.Clock {
+	m := make(map[vclock.ReplicaID]uint64)
+	if x != nil {
+		for i := range x.ent {
+			e := &x.ent[i]
+			c := e.top
+			if len(e.cloud) > 0 {
+				c = max(c, e.cloud[len(e.cloud)-1])
+			}
+			if c > 0 {
+				m[x.ids[i]] = c
+			}
+		}
+	}
+	return vclock.FromMap(m)
+}
+
+// Version returns, for each replica whose events s has seen, the largest
+// event (dot) counter of it that s's causal context holds. O(replicas).
+func (s *ORSet[E]) Version() *vclock.Clock { return s.m.ctx.version() }
+
+// Version returns, for each replica whose events s has seen, the largest
+// event (dot) counter of it that s's causal context holds. O(replicas).
+func (s *RWSet[E]) Version() *vclock.Clock { return s.m.ctx.version() }
+
+// Version returns, for each replica whose events f has seen, the largest
+// event (dot) counter of it that f's causal context holds. O(replicas).
+func (f *EWFlag) Version() *vclock.Clock { return f.m.ctx.version() }
+
+// Version returns, for each replica whose events f has seen, the largest
+// event (dot) counter of it that f's causal context holds. O(replicas).
+func (f *DWFlag) Version() *vclock.Clock { return f.m.ctx.version() }
+
+// Version returns, for each replica whose events m has seen, the largest
+// event (dot) counter of it that m's causal context holds. O(replicas).
+func (m *MVRegister[V]) Version() *vclock.Clock { return m.f.ctx.version() }
+
+// Version returns, for each replica whose events c has seen, the largest
+// event (dot) counter of it that c's causal context holds. O(replicas).
+func (c *CCounter) Version() *vclock.Clock { return c.f.ctx.version() }
+
+// Version returns, for each replica whose events m has seen, the largest
+// event (dot) counter of it that m's causal context — shared by every
+// value — holds. O(replicas).
+func (m *ORMap[K, V]) Version() *vclock.Clock { return m.ctx.version() }
+
+// Version returns a copy of c's counts: a GCounter is a version vector,
+// each replica's count growing with its increments.
+func (c *GCounter) Version() *vclock.Clock {
+	m := make(map[vclock.ReplicaID]uint64, len(c.entries()))
+	for _, e := range c.entries() {
+		m[e.ID] = e.N
+	}
+	return vclock.FromMap(m)
+}
+
+// Version returns, for each replica, the sum of its increments and its
+// decrements: a count that grows with each of its writes.
+func (c *PNCounter) Version() *vclock.Clock {
+	m := make(map[vclock.ReplicaID]uint64)
+	for _, e := range c.p.entries() {
+		m[e.ID] = e.N
+	}
+	for _, e := range c.n.entries() {
+		m[e.ID] = satAdd(m[e.ID], e.N)
+	}
+	return vclock.FromMap(m)
+}
+
+func satAdd(a, b uint64) uint64 {
+	if a+b < a {
+		return ^uint64(0)
+	}
+	return a + b
+}
+
+// Version returns an empty clock: a GSet counts no replica's events.
+func (s *GSet[E]) Version() *vclock.Clock { return new(vclock.Clock) }
+
+// Version returns an empty clock: a TwoPSet counts no replica's events.
+func (s *TwoPSet[E]) Version() *vclock.Clock { return new(vclock.Clock) }
+
+// Version returns an empty clock: an LWWMap orders writes by timestamp,
+// not by counting them (see MaxTimestamp).
+func (m *LWWMap[K, V]) Version() *vclock.Clock { return new(vclock.Clock) }
+
+// Version returns, for a register inside an ORMap, the counters of the
+// map's context; for a top-level register, an empty clock: its writes are
+// ordered by timestamp (see MaxTimestamp).
+func (r *LWWRegister[V]) Version() *vclock.Clock { return r.ctx.version() }
+
+// MaxTimestamp returns the timestamp of the write r holds (of the latest,
+// inside an ORMap), or 0 if none.
+func (r *LWWRegister[V]) MaxTimestamp() hlc.Timestamp {
+	ts := r.ts
+	for _, s := range r.sibs {
+		ts = max(ts, s.ts)
+	}
+	return ts
+}
+
+// MaxTimestamp returns the largest timestamp of a write or a deletion
+// (tombstone) m holds, or 0 if none. O(n).
+func (m *LWWMap[K, V]) MaxTimestamp() hlc.Timestamp {
+	var ts hlc.Timestamp
+	for _, e := range m.m {
+		ts = max(ts, e.ts)
+	}
+	return ts
+}
+
+// MaxTimestamp returns the largest timestamp of a write of a register
+// value m holds, at any depth, or 0 if none. O(n).
+func (m *ORMap[K, V]) MaxTimestamp() hlc.Timestamp { return m.inMaxTimestamp() }
+
+func (m *ORMap[K, V]) inMaxTimestamp() hlc.Timestamp {
+	var ts hlc.Timestamp
+	for _, v := range m.m {
+		ts = max(ts, v.inMaxTimestamp())
+	}
+	return ts
+}
+
+func (r *LWWRegister[V]) inMaxTimestamp() hlc.Timestamp { return r.MaxTimestamp() }
+func (s *ORSet[E]) inMaxTimestamp() hlc.Timestamp       { return 0 }
+func (s *RWSet[E]) inMaxTimestamp() hlc.Timestamp       { return 0 }
+func (f *EWFlag) inMaxTimestamp() hlc.Timestamp         { return 0 }
+func (f *DWFlag) inMaxTimestamp() hlc.Timestamp         { return 0 }
+func (m *MVRegister[V]) inMaxTimestamp() hlc.Timestamp  { return 0 }
+func (c *CCounter) inMaxTimestamp() hlc.Timestamp       { return 0 }
