@@ -34,6 +34,17 @@ type dotCtx struct {
 	ids   []vclock.ReplicaID
 	ent   []ctxEntry                  // parallel to ids
 	index map[vclock.ReplicaID]uint32 // built once ids outgrow a linear scan
+	// edits counts changes: in a root, those made through its mutators;
+	// in a delta, the mutator calls it joins (1 for a mutator's delta,
+	// summed by merge). ORMap.Update compares the two to catch a callback
+	// that returns fewer deltas than it made. It is not encoded.
+	edits uint64
+}
+
+// edited counts a change made through root x, whose delta has context d.
+func (x *dotCtx) edited(d *dotCtx) {
+	x.edits++
+	d.edits = 1
 }
 
 type ctxEntry struct {
@@ -179,6 +190,7 @@ func (x *dotCtx) merge(o *dotCtx, tr []uint32) {
 	if o == nil {
 		return
 	}
+	x.edits += o.edits
 	for i := range o.ent {
 		oe := &o.ent[i]
 		if oe.empty() {
@@ -228,7 +240,7 @@ func (x *dotCtx) clone() *dotCtx {
 	if x == nil {
 		return &dotCtx{}
 	}
-	out := &dotCtx{ids: slices.Clone(x.ids), ent: make([]ctxEntry, len(x.ent))}
+	out := &dotCtx{ids: slices.Clone(x.ids), ent: make([]ctxEntry, len(x.ent)), edits: x.edits}
 	for i, e := range x.ent {
 		out.ent[i] = ctxEntry{e.top, slices.Clone(e.cloud), e.live}
 	}

@@ -38,6 +38,7 @@ func (f *dotFun[V]) newDot(id vclock.ReplicaID) (dot, *dotFun[V]) {
 	nd := ctx.next(ctx.intern(id))
 	ctx.ent[nd.r].live++
 	d := &dotFun[V]{ctx: &dotCtx{}}
+	ctx.edited(d.ctx)
 	return nd, d
 }
 
@@ -75,6 +76,9 @@ func (f *dotFun[V]) add(id vclock.ReplicaID, v V) *dotFun[V] {
 // context.
 func (f *dotFun[V]) clearAll() *dotFun[V] {
 	d := &dotFun[V]{ctx: &dotCtx{}}
+	if len(f.es) > 0 {
+		f.ctx.edited(d.ctx)
+	}
 	for _, x := range f.es {
 		d.ctx.add(dot{d.ctx.intern(f.ctx.ids[x.d.r]), x.d.c})
 		f.ctx.ent[x.d.r].live--

@@ -120,6 +120,7 @@ func (m *dotMap[E]) write(id vclock.ReplicaID, e E, rm bool, d *dotMap[E], p *de
 	r := ctx.intern(id)
 	nd := tdot{ctx.next(r), rm}
 	d.ctx = &p.ctx
+	ctx.edited(d.ctx)
 	h := m.st.hashFor(e)
 	v, had := m.st.getH(e, h)
 	d.partial = true
@@ -163,6 +164,7 @@ func (m *dotMap[E]) forget(e E, d *dotMap[E]) {
 	if !had {
 		return
 	}
+	m.ctx.edited(d.ctx)
 	old := m.st.expand(e, v, had, nil)
 	m.replace(e, v, had, nil)
 	for _, od := range old {

@@ -20,6 +20,7 @@ func (r *LWWRegister[V]) setIn(id vclock.ReplicaID, v V, ts hlc.Timestamp) *LWWR
 	nd := r.ctx.next(r.ctx.intern(id))
 	r.ctx.ent[nd.r].live++
 	d := &LWWRegister[V]{set: true, ts: ts, id: id, v: v, ctx: &dotCtx{}}
+	r.ctx.edited(d.ctx)
 	for _, s := range r.sibs {
 		d.ctx.add(dot{d.ctx.intern(r.ctx.ids[s.d.r]), s.d.c})
 		r.ctx.ent[s.d.r].live--

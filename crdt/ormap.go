@@ -54,9 +54,13 @@ func (m *ORMap[K, V]) root() *dotCtx {
 
 // Update applies f to the value of key k — a new empty value if k is
 // absent — and returns the map's delta. f must change the value only
-// through its mutators, and return the delta of the last one it called (to
-// make several changes, call Update for each). A value left empty removes
-// the key. f returning the zero V changes nothing.
+// through its mutators and return their delta: the delta of the one
+// mutator it called, or the join of the deltas of several (d1.Merge(d2)),
+// or the zero V if it changed nothing. A value left empty removes the key.
+//
+// Update panics if f changed the value more times than the delta it
+// returned records — a delta dropped, or the value itself returned —
+// because peers that sync by deltas would never see those changes.
 func (m *ORMap[K, V]) Update(k K, f func(v V) (delta V)) *ORMap[K, V] {
 	ctx := m.root()
 	v, had := m.m[k]
@@ -65,10 +69,18 @@ func (m *ORMap[K, V]) Update(k K, f func(v V) (delta V)) *ORMap[K, V] {
 		v = zero.inNew(ctx, m.partial)
 	}
 	// v lives in ctx; nd, the delta f returns, in a context of its own.
+	before := ctx.edits
 	nd := f(v)
-	delta := &ORMap[K, V]{partial: true}
 	var zero V
-	if any(nd) == any(zero) || nd.inCtx() == nil {
+	var got uint64
+	if any(nd) != any(zero) && nd.inCtx() != nil {
+		got = nd.inCtx().edits
+	}
+	if made := ctx.edits - before; got != made {
+		panic(fmt.Sprintf("crdt: ORMap.Update: the callback made %d changes to the value of key %v and returned a delta recording %d; return the delta of each change, joined with Merge", made, k, got))
+	}
+	delta := &ORMap[K, V]{partial: true}
+	if got == 0 {
 		delta.ctx = &dotCtx{}
 		return delta
 	}
@@ -122,6 +134,7 @@ func (m *ORMap[K, V]) Remove(k K) *ORMap[K, V] {
 	if !ok {
 		return delta
 	}
+	m.ctx.edited(delta.ctx)
 	v.inDots(func(d dot) {
 		delta.ctx.add(dot{delta.ctx.intern(m.ctx.ids[d.r]), d.c})
 		m.ctx.ent[d.r].live--

@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"runtime"
+	"strings"
 	"testing"
 
 	"github.com/converge-go/converge/crdt"
@@ -226,4 +227,51 @@ func TestClaims(t *testing.T) {
 	if got := w.MaxTimestamp(); got != 90 {
 		t.Errorf("LWWMap.MaxTimestamp() = %v, want 90 (the tombstone)", uint64(got))
 	}
+}
+
+// TestORMapUpdateLosesNoChange: two mutations in one Update callback that
+// returned only the last delta lost the first on every peer syncing by
+// deltas, silently. The join of both deltas now carries both, and a
+// callback that drops one panics.
+func TestORMapUpdateLosesNoChange(t *testing.T) {
+	type cart = crdt.ORMap[string, *crdt.ORSet[string]]
+	var us, eu cart
+	d := us.Update("alice", func(s *crdt.ORSet[string]) *crdt.ORSet[string] {
+		d := s.Add("us", "hat")
+		d.Merge(s.Add("us", "scarf"))
+		return d
+	})
+	eu.Merge(d)
+	if !eu.Equal(&us) {
+		t.Errorf("after the delta of a joined Update: eu %v, us %v, want equal", &eu, &us)
+	}
+	for name, f := range map[string]func(s *crdt.ORSet[string]) *crdt.ORSet[string]{
+		"last delta only": func(s *crdt.ORSet[string]) *crdt.ORSet[string] {
+			s.Add("us", "gloves")
+			return s.Add("us", "boots")
+		},
+		"a removal dropped": func(s *crdt.ORSet[string]) *crdt.ORSet[string] {
+			s.Remove("hat")
+			return s.Add("us", "boots")
+		},
+		"nothing returned": func(s *crdt.ORSet[string]) *crdt.ORSet[string] {
+			s.Add("us", "gloves")
+			return nil
+		},
+		"the value returned": func(s *crdt.ORSet[string]) *crdt.ORSet[string] {
+			s.Add("us", "gloves")
+			return s
+		},
+	} {
+		func() {
+			defer func() {
+				if r := recover(); r == nil || !strings.Contains(fmt.Sprint(r), "ORMap.Update") {
+					t.Errorf("%s: recovered %v, want a panic naming ORMap.Update", name, r)
+				}
+			}()
+			us.Clone().Update("alice", f)
+		}()
+	}
+	// A callback that removes nothing may return the empty delta.
+	us.Update("bob", func(s *crdt.ORSet[string]) *crdt.ORSet[string] { return s.Remove("hat") })
 }
