@@ -69,24 +69,19 @@ func (c *GCounter) Version() *vclock.Clock {
 	return vclock.FromMap(m)
 }
 
-// Version returns, for each replica, the sum of its increments and its
-// decrements: a count that grows with each of its writes.
+// Version returns, for each replica, the larger of its increment count
+// and its decrement count. Both grow with the replica's writes, and the
+// delta of each write holds one of them, so that a replica knows the
+// Version of what it wrote from its deltas alone.
 func (c *PNCounter) Version() *vclock.Clock {
 	m := make(map[vclock.ReplicaID]uint64)
 	for _, e := range c.p.entries() {
 		m[e.ID] = e.N
 	}
 	for _, e := range c.n.entries() {
-		m[e.ID] = satAdd(m[e.ID], e.N)
+		m[e.ID] = max(m[e.ID], e.N)
 	}
 	return vclock.FromMap(m)
-}
-
-func satAdd(a, b uint64) uint64 {
-	if a+b < a {
-		return ^uint64(0)
-	}
-	return a + b
 }
 
 // Version returns an empty clock: a GSet counts no replica's events.

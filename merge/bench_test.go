@@ -7,6 +7,7 @@ import (
 
 	"github.com/converge-go/converge/crdt"
 	"github.com/converge-go/converge/merge"
+	"github.com/converge-go/converge/vclock"
 )
 
 // syncBytes plays adds single-element adds spread round-robin over three
@@ -79,7 +80,7 @@ func BenchmarkRoundTrip(b *testing.B) {
 	b.ResetTimer()
 	for i := 0; i < b.N; i++ {
 		e := elems[i%len(elems)]
-		if err := a.Update(func(s *crdt.ORSet[string]) *crdt.ORSet[string] { return s.Add("us-east", e) }); err != nil {
+		if err := a.Update(func(w vclock.ReplicaID, s *crdt.ORSet[string]) *crdt.ORSet[string] { return s.Add(w, e) }); err != nil {
 			b.Fatal(err)
 		}
 		msg, err := a.Sync("eu-west")
@@ -109,7 +110,7 @@ func BenchmarkUpdate(b *testing.B) {
 	b.ResetTimer()
 	for i := 0; i < b.N; i++ {
 		e := elems[i%len(elems)]
-		if err := r.Update(func(s *crdt.ORSet[string]) *crdt.ORSet[string] { return s.Add("us-east", e) }); err != nil {
+		if err := r.Update(func(w vclock.ReplicaID, s *crdt.ORSet[string]) *crdt.ORSet[string] { return s.Add(w, e) }); err != nil {
 			b.Fatal(err)
 		}
 		if i%100 == 99 {

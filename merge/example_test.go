@@ -3,6 +3,8 @@ package merge_test
 import (
 	"errors"
 	"fmt"
+	"io"
+	"math/rand/v2"
 	"strings"
 	"time"
 
@@ -12,12 +14,14 @@ import (
 	"github.com/converge-go/converge/vclock"
 )
 
-// mesh makes a full mesh of replicas whose clocks read *now.
+// mesh makes a full mesh of replicas whose clocks read *now. Their
+// incarnation numbers come from a seeded source, so that the writer IDs,
+// and the outputs below, are the same on every run.
 func mesh[T merge.State[T]](now *int64, newState func() T, ids ...vclock.ReplicaID) map[vclock.ReplicaID]*merge.Replica[T] {
 	reps := map[vclock.ReplicaID]*merge.Replica[T]{}
-	for _, id := range ids {
+	for i, id := range ids {
 		clock := hlc.New(hlc.WithPhysicalClock(func() int64 { return *now }))
-		reps[id] = merge.New(id, newState, merge.WithClock(clock))
+		reps[id] = merge.New(id, newState, merge.WithClock(clock), merge.WithRandom(seeded(uint64(i))))
 		for _, p := range ids {
 			if p != id {
 				if err := reps[id].AddPeer(p); err != nil {
@@ -49,13 +53,13 @@ func ExampleReplica() {
 	// Three regions add to one cart at the same time, and one removes
 	// what it added.
 	add := func(id vclock.ReplicaID, item string) {
-		reps[id].Update(func(cart *crdt.ORSet[string]) *crdt.ORSet[string] { return cart.Add(id, item) })
+		reps[id].Update(func(w vclock.ReplicaID, cart *crdt.ORSet[string]) *crdt.ORSet[string] { return cart.Add(w, item) })
 	}
 	add("us-east", "socks")
 	add("eu-west", "scarf")
 	add("ap-south", "tea")
 	add("ap-south", "mug")
-	reps["ap-south"].Update(func(cart *crdt.ORSet[string]) *crdt.ORSet[string] { return cart.Remove("tea") })
+	reps["ap-south"].Update(func(_ vclock.ReplicaID, cart *crdt.ORSet[string]) *crdt.ORSet[string] { return cart.Remove("tea") })
 
 	// Each region sends each other region its deltas: one message
 	// carrying the join of those not yet sent, acknowledged in reply.
@@ -95,7 +99,7 @@ func ExampleReplica_Lag() {
 	// us-east counts likes, once a second, while its link to eu-west is
 	// down: every message it sends is lost.
 	for i := 0; i < 5; i++ {
-		us.Update(func(c *crdt.PNCounter) *crdt.PNCounter { return c.Inc("us-east", 1) })
+		us.Update(func(w vclock.ReplicaID, c *crdt.PNCounter) *crdt.PNCounter { return c.Inc(w, 1) })
 		us.Sync("eu-west")
 		now += int64(time.Second)
 	}
@@ -121,7 +125,7 @@ func ExampleReplica_SyncDigest() {
 	reps := mesh(&now, newCart, "us-east", "eu-west")
 	us, eu := reps["us-east"], reps["eu-west"]
 	for _, item := range []string{"socks", "scarf", "tea"} {
-		us.Update(func(cart *crdt.ORSet[string]) *crdt.ORSet[string] { return cart.Add("us-east", item) })
+		us.Update(func(w vclock.ReplicaID, cart *crdt.ORSet[string]) *crdt.ORSet[string] { return cart.Add(w, item) })
 	}
 	msg, _ := us.Sync("eu-west")
 	exchange(us, eu, msg)
@@ -132,10 +136,11 @@ func ExampleReplica_SyncDigest() {
 	last, _ := eu.Receive(answer)
 	fmt.Printf("equal: %d-byte digest, %d-byte answer, then nothing: %v\n", len(req), len(answer), last == nil)
 
-	// eu-west restarts with an empty state and asks us-east for its
-	// state before writing anything (its new writes must not reuse the
-	// dots of its old ones).
-	eu = merge.New("eu-west", newCart, merge.WithClock(hlc.New(hlc.WithPhysicalClock(func() int64 { return now }))))
+	// eu-west restarts with an empty state, and asks us-east for its
+	// state at once rather than wait for retransmissions. (It may write
+	// before the answer comes: as a new incarnation it writes under a new
+	// writer ID, so its new writes cannot reuse its old ones' event ids.)
+	eu = merge.New("eu-west", newCart, merge.WithClock(hlc.New(hlc.WithPhysicalClock(func() int64 { return now }))), merge.WithRandom(seeded(9)))
 	eu.AddPeer("us-east")
 	req, _ = eu.SyncDigest("us-east")
 	answer, _ = us.Receive(req)
@@ -144,7 +149,7 @@ func ExampleReplica_SyncDigest() {
 	fmt.Println("eu-west:", eu.State())
 	// Output:
 	// equal: 88-byte digest, 88-byte answer, then nothing: true
-	// after a restart: a 96-byte answer
+	// after a restart: a 110-byte answer
 	// eu-west: {tea scarf socks}
 }
 
@@ -176,7 +181,7 @@ func ExampleLastWriterWins() {
 	us, eu := reps["us-east"], reps["eu-west"]
 
 	set := func(r *merge.Replica[*reg], theme string) {
-		r.Update(func(m *reg) *reg { return m.Set(r.ID(), merge.Stamp(theme, r.ID(), r.Clock())) })
+		r.Update(func(w vclock.ReplicaID, m *reg) *reg { return m.Set(w, merge.Stamp(theme, r.ID(), r.Clock())) })
 	}
 	set(us, "light")
 	now += int64(30 * time.Millisecond)
@@ -193,8 +198,8 @@ func ExampleLastWriterWins() {
 		fmt.Println("reads:", v.Value)
 	})
 	// us-east settles the conflict; the delta replaces both siblings.
-	us.Update(func(m *reg) *reg {
-		_, delta, _ := merge.Settle(m, "us-east", merge.LastWriterWins[string])
+	us.Update(func(w vclock.ReplicaID, m *reg) *reg {
+		_, delta, _ := merge.Settle(m, w, merge.LastWriterWins[string])
 		return delta
 	})
 	msg, _ := us.Sync("eu-west")
@@ -204,7 +209,7 @@ func ExampleLastWriterWins() {
 		fmt.Println("conflict:", conflict, siblings)
 	})
 	// Output:
-	// conflict: true [dark (eu-west at 2026-11-25T12:00:00.030Z/0) light (us-east at 2026-11-25T12:00:00.000Z/1)]
+	// conflict: true [dark (eu-west at 2026-11-25T12:00:00.030Z/0) light (us-east at 2026-11-25T12:00:00.000Z/0)]
 	// reads: dark
 	// conflict: false [dark (eu-west at 2026-11-25T12:00:00.030Z/0)]
 }
@@ -292,7 +297,7 @@ func ExampleMessageError() {
 	now := time.Date(2026, 11, 25, 12, 0, 0, 0, time.UTC).UnixNano()
 	reps := mesh(&now, func() *crdt.GSet[string] { return new(crdt.GSet[string]) }, "us-east", "eu-west")
 	us, eu := reps["us-east"], reps["eu-west"]
-	us.Update(func(s *crdt.GSet[string]) *crdt.GSet[string] { return s.Add("x") })
+	us.Update(func(_ vclock.ReplicaID, s *crdt.GSet[string]) *crdt.GSet[string] { return s.Add("x") })
 	msg, _ := us.Sync("eu-west")
 
 	msg[len(msg)/2] ^= 0x10 // one bit flips in transit
@@ -305,4 +310,12 @@ func ExampleMessageError() {
 	// true true
 	// merge: message refused: malformed input at byte 51: checksum mismatch: the message was corrupted
 	// eu-west: {} refused: 1
+}
+
+// seeded returns a deterministic source of incarnation numbers, for
+// examples and tests whose output shows writer IDs or message sizes.
+func seeded(seed uint64) io.Reader {
+	var key [32]byte
+	key[0] = byte(seed)
+	return rand.NewChaCha8(key)
 }

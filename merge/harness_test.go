@@ -66,7 +66,7 @@ func (c *cluster[T]) advance(d time.Duration) { c.now += int64(d) }
 // update runs f as an Update at replica i.
 func (c *cluster[T]) update(i int, f func(id vclock.ReplicaID, s T) T) {
 	c.t.Helper()
-	if err := c.reps[i].Update(func(s T) T { return f(c.ids[i], s) }); err != nil {
+	if err := c.reps[i].Update(f); err != nil {
 		c.t.Fatal(err)
 	}
 }

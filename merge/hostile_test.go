@@ -13,6 +13,7 @@ import (
 	"github.com/converge-go/converge/hlc"
 	"github.com/converge-go/converge/internal/wire"
 	"github.com/converge-go/converge/merge"
+	"github.com/converge-go/converge/vclock"
 )
 
 // snapshot is everything a refused message must leave as it was: the
@@ -232,7 +233,7 @@ func TestHostileMessages(t *testing.T) {
 	t.Run("acknowledges deltas never issued", func(t *testing.T) {
 		// eu-west has issued 2 deltas; us-east claims to have 1000.
 		c, _ := messages(t)
-		c.reps[1].Update(func(s *crdt.ORSet[string]) *crdt.ORSet[string] { return s.Add("eu-west", "z") })
+		c.reps[1].Update(func(w vclock.ReplicaID, s *crdt.ORSet[string]) *crdt.ORSet[string] { return s.Add(w, "z") })
 		m, _ := c.reps[1].Sync("us-east")
 		reply, err := c.reps[0].Receive(m)
 		if err != nil {

@@ -43,8 +43,21 @@ type PeerLag struct {
 
 	// Rejected counts messages naming the peer as sender that Receive
 	// refused; ClockRejected those of them refused because the peer's
-	// clock was beyond the max offset ahead.
-	Rejected, ClockRejected uint64
+	// clock was beyond the max offset ahead, StaleRefused those from an
+	// earlier incarnation of the peer, ClaimsRefused those whose payload
+	// claimed events or timestamps no writer issued as far as this
+	// replica knows (a peer relaying events their writer has not shown
+	// yet, a lying or corrupt peer).
+	Rejected, ClockRejected, StaleRefused, ClaimsRefused uint64
+	// Repairs counts the repairs Sync sent the peer: full states after it
+	// acknowledged deltas never sent, digests after refusals in a row or
+	// to confirm what other peers claim of it. StatesDeferred counts
+	// digests from the peer answered with nothing, because a state had
+	// gone to it less than a retransmission timeout before.
+	Repairs, StatesDeferred uint64
+	// Held counts the peer's messages held until the events they claim of
+	// another peer's writer were shown by that peer (see Receive).
+	Held uint64
 	// LastReceived is the peer's clock reading in the last message
 	// accepted from it, zero if none.
 	LastReceived hlc.Timestamp
@@ -67,6 +80,12 @@ type Stats struct {
 	// ClockRejected those refused for a sender's clock beyond the max
 	// offset ahead (the clock's own hlc.Stats count them too).
 	Rejected, ClockRejected uint64
+	// Renewals counts the new incarnations the replica started because a
+	// peer claimed events of its writer that it never issued (see Claims
+	// in the package documentation): each costs a full state to every
+	// peer. A nonzero count means a peer lies or forwards what a liar
+	// sent.
+	Renewals uint64
 }
 
 // Lag returns the lag figures of every peer, in ascending ID order. It

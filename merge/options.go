@@ -1,6 +1,7 @@
 package merge
 
 import (
+	"io"
 	"time"
 
 	"github.com/converge-go/converge/crdt"
@@ -29,6 +30,7 @@ type config struct {
 	maxBytes  int
 	rto       time.Duration
 	decode    crdt.DecodeOptions
+	random    io.Reader
 }
 
 func newConfig(opts []Option) config {
@@ -99,4 +101,13 @@ func WithRetransmitTimeout(d time.Duration) Option {
 // crdt.DefaultDecodeOptions (64 MiB).
 func WithDecodeOptions(o crdt.DecodeOptions) Option {
 	return Option{func(c *config) { c.decode = o }}
+}
+
+// WithRandom makes the Replica draw its incarnation numbers, and so its
+// writer IDs ([Replica.Writer]), from r instead of crypto/rand. A
+// simulation passes a seeded source, so that a run is reproducible; in
+// production, leave crypto/rand: two incarnations drawing the same number
+// would write under the same writer ID.
+func WithRandom(r io.Reader) Option {
+	return Option{func(c *config) { c.random = r }}
 }

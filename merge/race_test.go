@@ -9,6 +9,7 @@ import (
 
 	"github.com/converge-go/converge/crdt"
 	"github.com/converge-go/converge/merge"
+	"github.com/converge-go/converge/vclock"
 )
 
 // TestConcurrentUse runs, at once, writers on every replica, a goroutine
@@ -59,11 +60,11 @@ func TestConcurrentUse(t *testing.T) {
 			defer writers.Done()
 			for k := 0; k < writes; k++ {
 				e := fmt.Sprintf("%s-%d", ids[i], k)
-				err := reps[i].Update(func(s *crdt.ORSet[string]) *crdt.ORSet[string] {
+				err := reps[i].Update(func(w vclock.ReplicaID, s *crdt.ORSet[string]) *crdt.ORSet[string] {
 					if k%10 == 9 { // remove one of our own earlier elements
 						return s.Remove(fmt.Sprintf("%s-%d", ids[i], k-5))
 					}
-					return s.Add(ids[i], e)
+					return s.Add(w, e)
 				})
 				if err != nil {
 					errs <- err

@@ -1,8 +1,6 @@
 package merge
 
 import (
-	"crypto/sha256"
-	"errors"
 	"fmt"
 	"reflect"
 	"slices"
@@ -11,7 +9,6 @@ import (
 
 	"github.com/converge-go/converge/crdt"
 	"github.com/converge-go/converge/hlc"
-	"github.com/converge-go/converge/internal/wire"
 	"github.com/converge-go/converge/vclock"
 )
 
@@ -19,9 +16,18 @@ import (
 // canonical encoding, such as every type of package crdt. T is the
 // pointer type itself, such as *crdt.ORSet[string].
 //
-// If T also has a method ValidateMerge(T) error, as the crdt types do,
-// [Replica.Receive] calls it on every payload before merging it and refuses
-// the message if it fails.
+// A Replica checks every payload a peer sends before it merges it, with
+// the methods below that T also has, as the crdt types all do:
+//
+//   - ValidateMerge(T) error: the payload must not contradict the state
+//     (one event carrying different data in each).
+//   - Version() *vclock.Clock: what the payload claims of each writer's
+//     events must be no more than that writer has issued (see Claims in
+//     the package documentation).
+//   - MaxTimestamp() hlc.Timestamp: no timestamp in the payload may be
+//     later than the clock reading of the message that carries it.
+//
+// A type without one of them is not checked that way.
 type State[T any] interface {
 	// Merge joins other into the receiver; it must not change other, and
 	// must be commutative, associative and idempotent.
@@ -38,6 +44,13 @@ type State[T any] interface {
 
 type validator[T any] interface{ ValidateMerge(other T) error }
 
+// versioner is a state that reports the largest event counter it holds of
+// each writer.
+type versioner interface{ Version() *vclock.Clock }
+
+// stamper is a state that reports the latest timestamp it carries.
+type stamper interface{ MaxTimestamp() hlc.Timestamp }
+
 // A Replica is one replica of a state of type T, kept in step with its
 // peers by delta anti-entropy (see the package documentation). It is
 // transport-free: [Replica.Sync] returns the bytes to send to a peer and
@@ -48,22 +61,38 @@ type validator[T any] interface{ ValidateMerge(other T) error }
 //
 // A Replica is safe for concurrent use: one mutex guards it, and the
 // costly part of Receive — decoding the message and its payload — runs
-// before the lock is taken. It must not be copied. Make one with [New].
+// before the lock is taken. It must not be copied. Make one with [New];
+// the zero Replica is not usable, and its methods panic saying so.
 type Replica[T State[T]] struct {
 	id       vclock.ReplicaID
-	inc      uint64 // incarnation: the clock's reading when New ran
 	clock    *hlc.Clock
 	newState func() T
 	cfg      config
 	nilable  bool // T is a pointer type, so Update's f may return nil
 
-	mu      sync.Mutex
+	mu sync.Mutex
+	// inc is the incarnation, random; writer the identity the state is
+	// written under, derived from it; issued the largest event counter of
+	// writer in a delta Update buffered. A peer that claims more of the
+	// writer than issued makes the replica renew all three (see renew).
+	inc     uint64
+	writer  vclock.ReplicaID
+	issued  uint64
+	renewed hlc.Timestamp // when the last renewal for a claim happened
 	state   T
 	next    uint64     // deltas issued: the sequence number of the next
 	base    uint64     // sequence number of buf[0]; base+len(buf) == next
 	buf     []entry[T] // the deltas some peer may still need
 	bufSize int        // their encoded size
 	peers   map[vclock.ReplicaID]*peer
+	// seen holds, for each writer, the largest event counter of it that
+	// the writer's own replica has shown this one: in the payloads it
+	// sent, or in the deltas of this replica's own Updates. A payload
+	// relayed by another peer may claim no more of a peer's writer.
+	seen map[vclock.ReplicaID]uint64
+	// held holds, by sender, messages waiting for a writer's replica to
+	// show the events their payloads claim (see Receive).
+	held map[vclock.ReplicaID][]held[T]
 	// joined caches the delta-groups [from, to) built for the current to,
 	// so that peers behind by different amounts share the work: a group
 	// starting earlier extends the nearest later one with the deltas in
@@ -89,16 +118,25 @@ type entry[T any] struct {
 // peer's.
 type peer struct {
 	// Sending side.
-	acked  uint64        // the peer has our deltas [0, acked)
-	sent   uint64        // we sent [0, sent) since the last retransmission
-	timer  hlc.Timestamp // when the retransmission timer started
-	rto    time.Duration // the current timeout: backs off while the peer is silent
-	behind hlc.Timestamp // since when the peer needs a full state, if it does
+	acked   uint64        // the peer has our deltas [0, acked)
+	sent    uint64        // we sent [0, sent) since the last retransmission
+	maxSent uint64        // the most we ever sent it: it can acknowledge no more
+	timer   hlc.Timestamp // when the retransmission timer started
+	rto     time.Duration // the current timeout: backs off while the peer is silent
+	behind  hlc.Timestamp // since when the peer needs a full state, if it does
 	// Receiving side.
 	inc     uint64     // the peer's incarnation; 0 before its first message
+	left    []uint64   // incarnations it left, the latest last
 	have    uint64     // we have the peer's deltas [0, have)
 	pending []interval // merged intervals beyond have, sorted by from
-	lag     PeerLag
+	// Repairs due at the next Sync (see Repairs in the package doc).
+	resync     bool          // send the full state: the peer's count of ours is wrong
+	wantDigest bool          // send a digest: the peer may hold what we cannot check
+	notice     bool          // send an acknowledgement even if nothing else is due
+	repaired   hlc.Timestamp // when the last repair went out
+	answered   hlc.Timestamp // when the last state answering the peer went out
+	refusedRun int           // messages refused in a row
+	lag        PeerLag
 }
 
 type interval struct{ from, to uint64 }
@@ -116,14 +154,22 @@ const maxBackoff = 8
 // forgetting one only delays an acknowledgement.
 const maxPending = 16
 
+// repairAfter is the number of messages refused in a row after which a
+// Replica asks the peer for a digest exchange.
+const repairAfter = 3
+
 // New returns a replica named id whose state starts as newState(), with no
 // peers. newState must return a new, empty state each time: Receive calls
 // it, outside the lock, to decode payloads into, so it must also be safe
 // for concurrent use, as func() *crdt.ORSet[string] { return
-// new(crdt.ORSet[string]) } is. To restore a persisted state, merge it in
-// with Update (see Algorithm in the package documentation). New reads the
-// clock once: that reading is the incarnation. It panics if id is empty or
-// newState is nil.
+// new(crdt.ORSet[string]) } is.
+//
+// New draws a random incarnation number; the replica writes under the
+// writer ID it derives ([Replica.Writer]), so that no event it issues
+// can be an event a previous incarnation issued, whatever state it
+// restarts from. To restore a persisted state, merge it in with Update
+// (see Restarts in the package documentation). New panics if id is
+// empty or newState is nil or returns the same value twice.
 func New[T State[T]](id vclock.ReplicaID, newState func() T, opts ...Option) *Replica[T] {
 	if id == "" {
 		panic("merge: New with an empty ReplicaID")
@@ -140,33 +186,69 @@ func New[T State[T]](id vclock.ReplicaID, newState func() T, opts ...Option) *Re
 		nilable:  reflect.TypeFor[T]().Kind() == reflect.Pointer,
 		state:    newState(),
 		peers:    make(map[vclock.ReplicaID]*peer),
+		seen:     make(map[vclock.ReplicaID]uint64),
+		held:     make(map[vclock.ReplicaID][]held[T]),
 	}
-	r.inc = uint64(r.clock.Now())
+	if r.nilable && any(newState()) == any(r.state) {
+		panic("merge: New: newState returned the same value twice; it must return a new state on each call")
+	}
+	r.inc = newIncarnation(cfg.random)
+	r.writer = writerOf(id, r.inc)
 	return r
 }
 
-// ID returns the replica's ID.
+// mustInit panics on a zero Replica, whose maps are nil.
+func (r *Replica[T]) mustInit() {
+	if r.peers == nil {
+		panic("merge: the zero Replica is not usable: make one with merge.New")
+	}
+}
+
+// ID returns the replica's ID, which its peers address it by.
 func (r *Replica[T]) ID() vclock.ReplicaID { return r.id }
+
+// Writer returns the ID the replica writes under now: its ID, a tilde
+// and its incarnation number, such as us-east~0f8k2m4n6p8qr. Update
+// passes it to its callback, which writes as it (s.Add(w, e)). It changes
+// with each incarnation — each New, and the rare renewal after a peer
+// claims events of it that were never issued. [WriterNode] maps a writer
+// ID back to the replica's ID.
+func (r *Replica[T]) Writer() vclock.ReplicaID {
+	r.mustInit()
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	return r.writer
+}
 
 // Clock returns the replica's hybrid logical clock, to stamp writes with
 // (crdt.LWWRegister.Set, [Stamp]).
 func (r *Replica[T]) Clock() *hlc.Clock { return r.clock }
 
-// Update applies a local change: it calls f with the state, under the
-// lock, and buffers the delta f returns for every peer. f must change the
-// state through a mutator that returns a delta (ORSet.Add, PNCounter.Inc,
-// ...) and return that delta, or the join of several; it must not keep the
-// state or the delta, nor call the Replica. A nil delta (for a pointer T)
-// means nothing changed and buffers nothing.
+// Update applies a local change: it calls f with the writer ID to write
+// as ([Replica.Writer]) and the state, under the lock, and buffers the
+// delta f returns for every peer. f must change the state through
+// mutators that return a delta (ORSet.Add, PNCounter.Inc, ...), writing
+// as w, and return that delta, or the join of several (d1.Merge(d2)); it
+// must not keep the state or the delta, nor call the Replica. A nil delta
+// (for a pointer T) means nothing changed and buffers nothing.
+//
+// Update panics if the delta holds events written under the replica's
+// bare ID rather than w: a restarted replica would reuse them. If the delta carries a
+// timestamp ahead of the clock (a write stamped by another clock), the
+// clock moves up to it, so that the messages carrying it are not refused
+// for it; if that is beyond the max offset, Update returns an error and
+// peers will refuse the delta until the clock gets there: stamp writes
+// with the Replica's Clock.
 //
 // Update costs f, one clock reading and one encoding of the delta, to
 // measure it for the buffer's byte bound. If the delta cannot be encoded,
 // the change stays in the state, Update returns the error, and peers get
 // the change with the next full state.
-func (r *Replica[T]) Update(f func(state T) (delta T)) error {
+func (r *Replica[T]) Update(f func(w vclock.ReplicaID, state T) (delta T)) error {
+	r.mustInit()
 	r.mu.Lock()
 	defer r.mu.Unlock()
-	delta := f(r.state)
+	delta := f(r.writer, r.state)
 	r.digestOK = false
 	if r.nilable {
 		var zero T
@@ -174,16 +256,27 @@ func (r *Replica[T]) Update(f func(state T) (delta T)) error {
 			return nil
 		}
 	}
+	var err error
+	if v, ok := any(delta).(versioner); ok {
+		r.noteOwn(v.Version())
+	}
+	if s, ok := any(delta).(stamper); ok {
+		if ts := s.MaxTimestamp(); ts > r.clock.Last() {
+			if _, e := r.clock.Update(ts); e != nil {
+				err = fmt.Errorf("merge: %s: the delta carries timestamp %v, which its clock cannot reach: %w", r.id, ts, e)
+			}
+		}
+	}
 	r.next++
+	at := r.clock.Now()
 	if len(r.peers) == 0 {
 		r.base = r.next // nobody to keep it for
-		return nil
+		return err
 	}
-	at := r.clock.Now()
-	b, err := delta.AppendBinary(r.scratch[:0])
-	if err != nil {
+	b, e := delta.AppendBinary(r.scratch[:0])
+	if e != nil {
 		r.dropTo(r.next, at)
-		return fmt.Errorf("merge: encoding delta %d: %w", r.next-1, err)
+		return fmt.Errorf("merge: encoding delta %d: %w", r.next-1, e)
 	}
 	if cap(b) <= 64<<10 {
 		r.scratch = b
@@ -191,12 +284,29 @@ func (r *Replica[T]) Update(f func(state T) (delta T)) error {
 	r.buf = append(r.buf, entry[T]{delta: delta, at: at, size: len(b)})
 	r.bufSize += len(b)
 	r.trim(at)
-	return nil
+	return err
+}
+
+// noteOwn takes in the claims of a delta of this replica's own: the
+// events it issued as its writer, and those of other writers it holds
+// (a restored state), which it now vouches for.
+func (r *Replica[T]) noteOwn(v *vclock.Clock) {
+	for w, n := range v.All() {
+		switch {
+		case w == r.id:
+			panic(fmt.Sprintf("merge: %s: Update's delta holds events written as %q, the replica's own ID; write as %s (Replica.Writer), so that a restarted replica never reuses an event", r.id, w, r.writer))
+		case w == r.writer:
+			r.issued = max(r.issued, n)
+		case n > r.seen[w]:
+			r.seen[w] = n
+		}
+	}
 }
 
 // Read calls f with the state under the lock. f must not change the
 // state, keep it, or call the Replica.
 func (r *Replica[T]) Read(f func(state T)) {
+	r.mustInit()
 	r.mu.Lock()
 	defer r.mu.Unlock()
 	f(r.state)
@@ -204,6 +314,7 @@ func (r *Replica[T]) Read(f func(state T)) {
 
 // State returns a copy of the state, made with Clone under the lock.
 func (r *Replica[T]) State() T {
+	r.mustInit()
 	r.mu.Lock()
 	defer r.mu.Unlock()
 	return r.state.Clone()
@@ -212,6 +323,7 @@ func (r *Replica[T]) State() T {
 // Digest returns the digest of the state. It is cached until the state
 // changes; computing it costs one encoding of the state.
 func (r *Replica[T]) Digest() (Digest, error) {
+	r.mustInit()
 	r.mu.Lock()
 	defer r.mu.Unlock()
 	return r.digestLocked()
@@ -234,6 +346,7 @@ func (r *Replica[T]) digestLocked() (Digest, error) {
 // is sent every buffered delta, or the full state if the buffer no longer
 // holds them all. AddPeer fails if id is empty or the replica's own.
 func (r *Replica[T]) AddPeer(id vclock.ReplicaID) error {
+	r.mustInit()
 	if id == "" || id == r.id {
 		return fmt.Errorf("merge: %s cannot add %q as a peer", r.id, id)
 	}
@@ -242,7 +355,12 @@ func (r *Replica[T]) AddPeer(id vclock.ReplicaID) error {
 	if _, ok := r.peers[id]; ok {
 		return nil
 	}
-	p := &peer{}
+	// The first message to a peer is an acknowledgement, unless deltas
+	// are due: it tells the peer this incarnation exists, and a peer that
+	// knew an earlier one answers with a digest exchange (see restarted),
+	// so that a replica restarted from an old state, or none, catches up
+	// at once.
+	p := &peer{notice: true}
 	p.lag.Peer = id
 	if r.base > 0 {
 		p.behind = r.clock.Now()
@@ -253,16 +371,24 @@ func (r *Replica[T]) AddPeer(id vclock.ReplicaID) error {
 
 // RemovePeer forgets a peer: its messages are refused from then on, and
 // deltas kept only for it are dropped. Removing an unknown peer does
-// nothing.
+// nothing. Claims of a removed peer's writers are no longer checked
+// against what it has shown (see Claims in the package documentation):
+// remove a replica that is gone for good.
 func (r *Replica[T]) RemovePeer(id vclock.ReplicaID) {
+	r.mustInit()
 	r.mu.Lock()
 	defer r.mu.Unlock()
 	delete(r.peers, id)
+	delete(r.held, id)
 	r.gc(0)
+	if len(r.held) > 0 { // claims of id's writers need no confirmation now
+		r.release(r.clock.Now())
+	}
 }
 
 // Peers returns the peers in ascending ID order.
 func (r *Replica[T]) Peers() []vclock.ReplicaID {
+	r.mustInit()
 	r.mu.Lock()
 	defer r.mu.Unlock()
 	ids := make([]vclock.ReplicaID, 0, len(r.peers))
@@ -283,20 +409,47 @@ func (r *Replica[T]) Peers() []vclock.ReplicaID {
 // and from time to time; a message lost on the way is sent again after the
 // timeout.
 //
+// Sync also sends the repairs Receive found due (see Repairs in the
+// package documentation): the full state to a peer whose count of this
+// replica's deltas is wrong, a digest to a peer whose messages keep being
+// refused or that may hold what another peer's claims need, an
+// acknowledgement to a peer whose message was refused as stale. Each
+// costs at most one message per retransmission timeout and peer.
+//
 // A delta-group costs the join and one encoding of the deltas in it, done
 // once for all peers that need the same group; a full state costs one
 // encoding of the state.
 func (r *Replica[T]) Sync(id vclock.ReplicaID) ([]byte, error) {
+	r.mustInit()
 	r.mu.Lock()
 	defer r.mu.Unlock()
 	p, ok := r.peers[id]
 	if !ok {
 		return nil, fmt.Errorf("merge: %s syncing with %s: %w", r.id, id, ErrUnknownPeer)
 	}
+	now := r.clock.Now()
+	if p.resync && mayRepair(p.repaired, r.cfg.rto, now) {
+		return r.repair(id, p, now)
+	}
+	msg, err := r.syncDeltas(id, p, now)
+	switch {
+	case msg != nil || err != nil:
+	case p.wantDigest && mayRepair(p.repaired, r.cfg.rto, now):
+		return r.repair(id, p, now)
+	case p.notice:
+		msg = r.reply(p, appendAck(r.envelope(id, p, now)))
+	}
+	if msg != nil {
+		p.notice = false // every message acknowledges
+	}
+	return msg, err
+}
+
+// syncDeltas returns what the delta protocol has for p, or nil.
+func (r *Replica[T]) syncDeltas(id vclock.ReplicaID, p *peer, now hlc.Timestamp) ([]byte, error) {
 	if p.acked >= r.next {
 		return nil, nil
 	}
-	now := r.clock.Now()
 	from := p.sent
 	if p.rto == 0 {
 		p.rto = r.cfg.rto
@@ -326,8 +479,34 @@ func (r *Replica[T]) Sync(id vclock.ReplicaID) ([]byte, error) {
 		msg = appendDelta(r.envelope(id, p, now), from, r.next, b)
 	}
 	p.sent = r.next
+	p.maxSent = max(p.maxSent, r.next)
 	r.sent(p, msg)
 	return msg, nil
+}
+
+// mayRepair reports whether a repair, or a state answering a digest, may
+// go to a peer now, the last having gone at last: at most one of each per
+// retransmission timeout, so that a peer, or whoever forges its messages,
+// cannot make this replica send more.
+func mayRepair(last hlc.Timestamp, rto time.Duration, now hlc.Timestamp) bool {
+	return last == 0 || elapsed(last, now) >= max(rto, time.Millisecond)
+}
+
+// repair returns the repair due to p: the full state if its count of our
+// deltas is wrong, else a digest.
+func (r *Replica[T]) repair(id vclock.ReplicaID, p *peer, now hlc.Timestamp) ([]byte, error) {
+	p.repaired = now
+	p.lag.Repairs++
+	if p.resync {
+		p.resync = false
+		return r.replyState(id, p, false, now)
+	}
+	p.wantDigest = false
+	d, err := r.digestLocked()
+	if err != nil {
+		return nil, fmt.Errorf("merge: %s encoding its state: %w", r.id, err)
+	}
+	return r.reply(p, appendDigest(r.envelope(id, p, now), false, d)), nil
 }
 
 // SyncDigest returns a digest message for peer id: it carries the digest of
@@ -335,11 +514,13 @@ func (r *Replica[T]) Sync(id vclock.ReplicaID) ([]byte, error) {
 // with its own digest message and nothing more, so equal replicas exchange
 // only digests. A peer whose state differs answers with its full state,
 // asking for this replica's in return if the two still differ once it is
-// merged. A new or restarted replica calls SyncDigest for each peer to
-// catch up at once; any replica may call it from time to time to check
-// that its peers agree. It costs one encoding of the state, unless the
-// digest is cached.
+// merged — at most once per retransmission timeout, so that digests
+// cannot make it send states faster than that. A new or restarted replica
+// calls SyncDigest for each peer to catch up at once; any replica may call
+// it from time to time to check that its peers agree. It costs one
+// encoding of the state, unless the digest is cached.
 func (r *Replica[T]) SyncDigest(id vclock.ReplicaID) ([]byte, error) {
+	r.mustInit()
 	r.mu.Lock()
 	defer r.mu.Unlock()
 	p, ok := r.peers[id]
@@ -355,117 +536,6 @@ func (r *Replica[T]) SyncDigest(id vclock.ReplicaID) ([]byte, error) {
 	return msg, nil
 }
 
-// Receive takes a message from a peer, merges what it carries and returns
-// the reply to send back to that peer, or nil if none is due: an
-// acknowledgement for deltas and states, the answer to a digest. Receive
-// decodes and checks the whole message before it changes anything: a
-// message that is malformed, corrupted, from an unknown peer, addressed to
-// another replica, stamped beyond the clock's max offset, or whose payload
-// fails the state's ValidateMerge is refused with a [*MessageError] and
-// counted, and leaves the replica as it was. Duplicated, reordered and
-// stale messages are accepted and harmless.
-//
-// Once a message is accepted, Receive fails only if the reply cannot be
-// encoded (the state's AppendBinary fails); the message is merged all the
-// same. Decoding costs O(message) and runs before the lock is taken;
-// merging costs what the state's Merge costs.
-func (r *Replica[T]) Receive(msg []byte) (reply []byte, err error) {
-	m, err := decodeMessage(msg, wire.Limits(r.cfg.decode))
-	var payload T
-	var from vclock.ReplicaID // the sender, once the envelope is known good
-	if err == nil {
-		from = m.sender
-		if string(m.recipient) != string(r.id) {
-			err = fmt.Errorf("%w: %s is not %s", ErrMisaddressed, m.recipient, r.id)
-		} else if m.payload != nil {
-			payload = r.newState()
-			err = r.unmarshal(payload, m.payload)
-		}
-	}
-	r.mu.Lock()
-	defer r.mu.Unlock()
-	if err != nil {
-		return nil, r.refuse(from, err)
-	}
-	p, ok := r.peers[m.sender]
-	if !ok {
-		return nil, r.refuse(m.sender, fmt.Errorf("%w: %s", ErrUnknownPeer, m.sender))
-	}
-	if m.ackInc == r.inc && m.ack > r.next {
-		return nil, r.refuse(m.sender, fmt.Errorf("%w: acknowledges %d deltas, %s issued %d", ErrMalformed, m.ack, r.id, r.next))
-	}
-	if m.payload != nil {
-		if v, ok := any(r.state).(validator[T]); ok {
-			if err := v.ValidateMerge(payload); err != nil {
-				return nil, r.refuse(m.sender, err)
-			}
-		}
-	}
-	now, err := r.clock.Update(m.time)
-	if err != nil {
-		if errors.Is(err, hlc.ErrClockOffset) {
-			r.stats.ClockRejected++
-			p.lag.ClockRejected++
-		}
-		return nil, r.refuse(m.sender, err)
-	}
-
-	// Accepted: from here on nothing fails but encoding a reply.
-	p.lag.MessagesReceived++
-	p.lag.BytesReceived += uint64(len(msg))
-	p.lag.LastReceived = max(p.lag.LastReceived, m.time)
-	p.rto = r.cfg.rto // the peer is reachable: stop backing off
-	if m.inc != p.inc {
-		r.restarted(p, m.inc, now)
-	}
-	if m.ackInc == r.inc && m.ack > p.acked {
-		p.acked = m.ack
-		p.sent = max(p.sent, p.acked)
-		p.timer = now
-		if p.acked >= r.base {
-			p.behind = 0
-		}
-		r.gc(now)
-	}
-	switch m.kind {
-	case kindAck:
-		return nil, nil
-	case kindDigest:
-		d, err := r.digestLocked()
-		if err != nil {
-			return nil, fmt.Errorf("merge: %s encoding its state: %w", r.id, err)
-		}
-		if d == m.digest {
-			p.lag.Agreed = now
-		}
-		switch {
-		case m.flag: // an answer: nothing more to say
-			return nil, nil
-		case d == m.digest:
-			return r.reply(p, appendDigest(r.envelope(m.sender, p, r.clock.Now()), true, d)), nil
-		}
-		return r.replyState(m.sender, p, true)
-	}
-	r.state.Merge(payload)
-	r.digestOK = false
-	if m.kind == kindState {
-		p.lag.FullStatesReceived++
-		p.received(0, m.to)
-		if m.flag {
-			d, err := r.digestLocked()
-			if err != nil {
-				return nil, fmt.Errorf("merge: %s encoding its state: %w", r.id, err)
-			}
-			if d != sha256.Sum256(m.payload) { // we hold more than the peer
-				return r.replyState(m.sender, p, false)
-			}
-		}
-	} else {
-		p.received(m.from, m.to)
-	}
-	return r.reply(p, appendAck(r.envelope(m.sender, p, r.clock.Now()))), nil
-}
-
 // unmarshal decodes a payload into v, within the configured bounds when v
 // is a crdt type.
 func (r *Replica[T]) unmarshal(v T, b []byte) error {
@@ -475,28 +545,19 @@ func (r *Replica[T]) unmarshal(v T, b []byte) error {
 	return v.UnmarshalBinary(b)
 }
 
-// refuse counts a refused message and wraps its reason.
-func (r *Replica[T]) refuse(from vclock.ReplicaID, err error) error {
-	r.stats.Rejected++
-	if p, ok := r.peers[from]; ok {
-		p.lag.Rejected++
-	}
-	return &MessageError{From: from, Err: err}
-}
-
-// replyState returns a state message for a peer that asked with a digest.
-func (r *Replica[T]) replyState(id vclock.ReplicaID, p *peer, push bool) ([]byte, error) {
+// replyState returns a state message for p, stamped now.
+func (r *Replica[T]) replyState(id vclock.ReplicaID, p *peer, push bool, now hlc.Timestamp) ([]byte, error) {
 	b, err := r.state.AppendBinary(nil)
 	if err != nil {
 		return nil, fmt.Errorf("merge: %s encoding its state: %w", r.id, err)
 	}
-	now := r.clock.Now()
 	msg := appendState(r.envelope(id, p, now), r.next, push, b)
 	p.lag.FullStatesSent++
 	if p.sent <= p.acked { // nothing was in flight: time this
 		p.timer = now
 	}
 	p.sent = max(p.sent, r.next)
+	p.maxSent = max(p.maxSent, r.next)
 	return r.reply(p, msg), nil
 }
 
@@ -513,21 +574,6 @@ func (r *Replica[T]) sent(p *peer, msg []byte) {
 
 func (r *Replica[T]) envelope(id vclock.ReplicaID, p *peer, now hlc.Timestamp) *envelope {
 	return &envelope{sender: r.id, recipient: id, inc: r.inc, time: now, ackInc: p.inc, ack: p.have}
-}
-
-// restarted starts over with a peer whose incarnation changed: it
-// restarted and may have lost what it had of ours, and numbers its deltas
-// afresh. On first contact there is nothing to forget on our side.
-func (r *Replica[T]) restarted(p *peer, inc uint64, now hlc.Timestamp) {
-	first := p.inc == 0
-	p.inc, p.have, p.pending = inc, 0, nil
-	if first {
-		return
-	}
-	p.acked, p.sent, p.timer, p.behind = 0, 0, 0, 0
-	if r.base > 0 {
-		p.behind = now
-	}
 }
 
 // received notes that the peer's deltas [from, to) are merged.

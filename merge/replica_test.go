@@ -213,7 +213,7 @@ func TestGarbageCollection(t *testing.T) {
 func TestNoPeersKeepsNoDeltas(t *testing.T) {
 	r := merge.New[*crdt.ORSet[string]]("solo", newSet)
 	for i := 0; i < 5; i++ {
-		if err := r.Update(func(s *crdt.ORSet[string]) *crdt.ORSet[string] { return s.Add("solo", fmt.Sprint(i)) }); err != nil {
+		if err := r.Update(func(w vclock.ReplicaID, s *crdt.ORSet[string]) *crdt.ORSet[string] { return s.Add(w, fmt.Sprint(i)) }); err != nil {
 			t.Fatal(err)
 		}
 	}
@@ -249,6 +249,8 @@ func TestNoPeersKeepsNoDeltas(t *testing.T) {
 
 func TestNilDeltaBuffersNothing(t *testing.T) {
 	c := newCluster(t, 2, newSet)
+	c.syncAll() // the first messages, which announce each incarnation
+	c.deliverAll()
 	c.update(0, func(vclock.ReplicaID, *crdt.ORSet[string]) *crdt.ORSet[string] { return nil })
 	if s := c.reps[0].Stats(); s.Deltas != 0 {
 		t.Fatalf("got %d deltas, want 0", s.Deltas)
@@ -338,7 +340,7 @@ func restart[T merge.State[T]](c *cluster[T], i int, newState func() T, state T,
 	}
 	var none T
 	if any(state) != any(none) {
-		if err := r.Update(func(s T) T { s.Merge(state); return state }); err != nil {
+		if err := r.Update(func(_ vclock.ReplicaID, s T) T { s.Merge(state); return state }); err != nil {
 			c.t.Fatal(err)
 		}
 	}
@@ -369,10 +371,9 @@ func TestRestartedPeerCatchesUp(t *testing.T) {
 	}
 }
 
-func TestRestartWithLostStateCatchesUpFirst(t *testing.T) {
-	// A replica that lost its state must not write before it has caught
-	// up: its new writes would reuse the dots of its old ones. A digest
-	// exchange brings its old writes back from a peer.
+func TestRestartWithLostStateCatchesUp(t *testing.T) {
+	// A replica that lost its state gets its old writes back from a peer
+	// at once with a digest exchange.
 	c := newCluster(t, 2, newSet)
 	for i := 0; i < 10; i++ {
 		c.update(1, add(fmt.Sprint(i)))
@@ -389,17 +390,19 @@ func TestRestartWithLostStateCatchesUpFirst(t *testing.T) {
 	}
 }
 
-func TestWritingBeforeCatchingUpIsRefused(t *testing.T) {
-	// The same mistake as above, made: the peer refuses the delta whose
-	// dot carries a different element, rather than corrupt its state.
+func TestRestartedReplicaWritesAtOnce(t *testing.T) {
+	// A replica that lost its state writes before it has caught up: as a
+	// new incarnation it writes under a new writer ID, so its new write
+	// cannot reuse the event of its old one, and both survive.
 	c := newCluster(t, 2, newSet)
 	c.update(1, add("old"))
 	c.settle()
 	restart(c, 1, newSet, nil)
 	c.update(1, add("new"))
-	msg := c.sync(1, 0)
-	if _, err := c.reps[0].Receive(msg); !errors.Is(err, crdt.ErrInconsistent) {
-		t.Fatalf("got %v, want ErrInconsistent", err)
+	c.settle()
+	c.requireConverged()
+	if got := slices.Collect(c.reps[0].State().All()); !slices.Equal(got, []string{"new", "old"}) {
+		t.Fatalf("got %v, want [new old]", got)
 	}
 }
 
@@ -490,8 +493,9 @@ func TestClockOffsetRejected(t *testing.T) {
 }
 
 func TestInconsistentPayloadRefused(t *testing.T) {
-	// Two replicas that share an ID write different elements with the
-	// same dot; the second one's delta contradicts what the receiver has.
+	// Two replicas that share a writer ID (a bug: two processes given one
+	// incarnation) write different elements with the same dot; the second
+	// one's delta contradicts what the receiver has.
 	c := newCluster(t, 2, newSet)
 	c.update(0, add("a"))
 	c.syncAll()
@@ -500,7 +504,9 @@ func TestInconsistentPayloadRefused(t *testing.T) {
 	if err := impostor.AddPeer(c.ids[1]); err != nil {
 		t.Fatal(err)
 	}
-	if err := impostor.Update(func(s *crdt.ORSet[string]) *crdt.ORSet[string] { return s.Add(c.ids[0], "b") }); err != nil {
+	if err := impostor.Update(func(_ vclock.ReplicaID, s *crdt.ORSet[string]) *crdt.ORSet[string] {
+		return s.Add(c.reps[0].Writer(), "b")
+	}); err != nil {
 		t.Fatal(err)
 	}
 	msg, err := impostor.Sync(c.ids[1])

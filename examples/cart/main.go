@@ -71,7 +71,7 @@ func run(w io.Writer) error {
 		regions = append(regions, &region{
 			id:   n.ID,
 			name: vclock.ReplicaID(n.Region),
-			rep:  merge.New(vclock.ReplicaID(n.Region), newCart, merge.WithClock(clock)),
+			rep:  merge.New(vclock.ReplicaID(n.Region), newCart, merge.WithClock(clock), merge.WithRandom(s.Entropy("incarnation "+n.Region))),
 		})
 	}
 	us, eu, ap := regions[0], regions[1], regions[2]
@@ -117,7 +117,7 @@ func run(w io.Writer) error {
 	}
 
 	// write applies a change to r's cart and sends it at once.
-	write := func(r *region, what string, f func(c cart) cart) {
+	write := func(r *region, what string, f func(w vclock.ReplicaID, c cart) cart) {
 		if err := r.rep.Update(f); err != nil {
 			fail(err)
 		}
@@ -125,8 +125,8 @@ func run(w io.Writer) error {
 		sync(r)
 	}
 	add := func(r *region, item string, n uint64) {
-		write(r, fmt.Sprintf("adds %d %s", n, item), func(c cart) cart {
-			return c.Update(item, func(q *crdt.CCounter) *crdt.CCounter { return q.Inc(r.name, n) })
+		write(r, fmt.Sprintf("adds %d %s", n, item), func(w vclock.ReplicaID, c cart) cart {
+			return c.Update(item, func(q *crdt.CCounter) *crdt.CCounter { return q.Inc(w, n) })
 		})
 	}
 	remove := func(r *region, item string) {
@@ -136,7 +136,7 @@ func run(w io.Writer) error {
 				had = q.Value()
 			}
 		})
-		write(r, fmt.Sprintf("removes %s (had %d)", item, had), func(c cart) cart { return c.Remove(item) })
+		write(r, fmt.Sprintf("removes %s (had %d)", item, had), func(_ vclock.ReplicaID, c cart) cart { return c.Remove(item) })
 	}
 
 	fmt.Fprintln(w, "One cart (item:quantity) in three regions. Virtual time, region, what it does, its cart:")

@@ -91,12 +91,11 @@ func run(w io.Writer) error {
 	// vote records a like (+1) or an unlike (-1) in region id: in the
 	// replicated counter, and in the naive one, which tells the others.
 	vote := func(id sim.NodeID, n int64) {
-		r := vclock.ReplicaID(nodes[id].Region)
-		fail(likes.Replica(id).Update(func(c counter) counter {
+		fail(likes.Replica(id).Update(func(w vclock.ReplicaID, c counter) counter {
 			if n > 0 {
-				return c.Inc(r, 1)
+				return c.Inc(w, 1)
 			}
-			return c.Dec(r, 1)
+			return c.Dec(w, 1)
 		}))
 		taken[id] += n
 		naive[id] += n

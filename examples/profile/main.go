@@ -58,11 +58,11 @@ type write struct {
 func run(w io.Writer) error {
 	s, err := sim.New(sim.Config{
 		// The seed draws the delays of messages. With this one, the name
-		// reaches us-east 42 and 46 ms after it was written, so that the
+		// reaches us-east 42 and 45 ms after it was written, so that the
 		// formatter writes within the 50 ms of skew: the window in which
 		// wall-clock LWW misorders a write and one it saw. (One way,
 		// eu-west to us-east takes 40 to 60 ms.)
-		Seed:  20,
+		Seed:  17,
 		Epoch: time.Date(2026, 11, 25, 12, 0, 0, 0, time.UTC),
 		Regions: []sim.Region{
 			{Name: sim.USEast, Nodes: 1}, {Name: sim.EUWest, Nodes: 1, Skew: skew}, {Name: sim.APSouth, Nodes: 1},
@@ -103,8 +103,10 @@ func run(w io.Writer) error {
 	set := func(id sim.NodeID, who, v string) {
 		r := vclock.ReplicaID(nodes[id].Region)
 		wts, hts := wallNow(id), clocks[id].Now()
-		fail(wall.Write(id, func(n name) name { return n.Set(r, v, wts) }))
-		fail(hybrid.Write(id, func(n name) name { return n.Set(r, v, hts) }))
+		// An LWWRegister's writer ID only breaks ties between writes
+		// stamped alike: the region's name serves, and reads better.
+		fail(wall.Write(id, func(_ vclock.ReplicaID, n name) name { return n.Set(r, v, wts) }))
+		fail(hybrid.Write(id, func(_ vclock.ReplicaID, n name) name { return n.Set(r, v, hts) }))
 		writes = append(writes, write{v, s.Now(), r})
 		fmt.Fprintf(w, "%s  %-8s  %s writes %q: wall stamp %s, HLC stamp %s\n", at(s.Now()), r, who, v, stamp(wts), stamp(hts))
 		for _, x := range meshes {

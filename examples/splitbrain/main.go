@@ -138,8 +138,7 @@ func run(w io.Writer) error {
 	// The writes. Each is acknowledged once its region's replica has it.
 	add := func(region, item string) {
 		id := byName[region]
-		r := vclock.ReplicaID(region)
-		if err := carts.Replica(id).Update(func(c cart) cart { return c.Add(r, item) }); err != nil {
+		if err := carts.Replica(id).Update(func(w vclock.ReplicaID, c cart) cart { return c.Add(w, item) }); err != nil {
 			fail(err)
 			return
 		}
@@ -147,8 +146,7 @@ func run(w io.Writer) error {
 		fmt.Fprintf(w, "%s  %-8s  adds %s to the cart\n", at(s.Now()), region, item)
 	}
 	like := func(id sim.NodeID) {
-		r := vclock.ReplicaID(nodes[id].Region)
-		if err := counts.Replica(id).Update(func(c likes) likes { return c.Inc(r, 1) }); err != nil {
+		if err := counts.Replica(id).Update(func(w vclock.ReplicaID, c likes) likes { return c.Inc(w, 1) }); err != nil {
 			fail(err)
 			return
 		}
@@ -156,10 +154,9 @@ func run(w io.Writer) error {
 	}
 	set := func(region, field, value string) {
 		id := byName[region]
-		r := vclock.ReplicaID(region)
 		seen := siblings(profiles.Replica(id), field)
-		if err := profiles.Replica(id).Update(func(p profile) profile {
-			return p.Update(field, func(v *crdt.MVRegister[string]) *crdt.MVRegister[string] { return v.Set(r, value) })
+		if err := profiles.Replica(id).Update(func(w vclock.ReplicaID, p profile) profile {
+			return p.Update(field, func(v *crdt.MVRegister[string]) *crdt.MVRegister[string] { return v.Set(w, value) })
 		}); err != nil {
 			fail(err)
 			return
@@ -219,7 +216,7 @@ func run(w io.Writer) error {
 		}
 		l := counts.Replica(id).State()
 		for k, node := range nodes {
-			n += int(min(l.Increments().Get(vclock.ReplicaID(node.Region)), liked[k]))
+			n += int(min(countOf(l.Increments(), vclock.ReplicaID(node.Region)), liked[k]))
 		}
 		for _, f := range fields {
 			if f.overwritten || slices.Contains(siblings(profiles.Replica(id), f.field), f.value) {
@@ -309,3 +306,15 @@ func siblings(rep *merge.Replica[profile], field string) []string {
 
 // at formats a virtual time.
 func at(d time.Duration) string { return fmt.Sprintf("%7.3fs", d.Seconds()) }
+
+// countOf returns the count of a region's replica in c, summed over its
+// writers (one per incarnation, see merge.Replica.Writer).
+func countOf(c *crdt.GCounter, region vclock.ReplicaID) uint64 {
+	var n uint64
+	for w, k := range c.All() {
+		if merge.WriterNode(w) == region {
+			n += k
+		}
+	}
+	return n
+}

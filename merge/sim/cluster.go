@@ -68,7 +68,7 @@ type ClusterConfig struct {
 // An Op is one operation of the workload, as a [Model] sees it.
 type Op struct {
 	Node    NodeID
-	Replica vclock.ReplicaID // the node's replica, named after the node
+	Replica vclock.ReplicaID // for a write, the writer ID to write as (merge.Replica.Writer)
 	At      time.Duration    // virtual time
 	// Horizon is, for a read, At − StaleAfter: the read is stale if the
 	// state does not reflect a write accepted at or before Horizon.
@@ -125,7 +125,7 @@ type Cluster[T merge.State[T]] struct {
 	next    int // operations run
 	op      Op
 	opFn    func()
-	writeFn func(T) T
+	writeFn func(vclock.ReplicaID, T) T
 	readFn  func(T)
 	stale   bool
 	up      []NodeID
@@ -179,7 +179,7 @@ func NewCluster[T merge.State[T]](s *Sim, model Model[T], cfg ClusterConfig) (*C
 	}
 	for i := range s.nodes {
 		clock := hlc.New(append([]hlc.Option{hlc.WithPhysicalClock(s.PhysicalClock(NodeID(i)))}, cfg.ClockOptions...)...)
-		opts := append([]merge.Option{merge.WithClock(clock)}, cfg.ReplicaOptions...)
+		opts := append([]merge.Option{merge.WithClock(clock), merge.WithRandom(s.Entropy("incarnation " + string(c.ids[i])))}, cfg.ReplicaOptions...)
 		r := merge.New(c.ids[i], model.New, opts...)
 		for j, id := range c.ids {
 			if j != i {
@@ -207,7 +207,10 @@ func NewCluster[T merge.State[T]](s *Sim, model Model[T], cfg ClusterConfig) (*C
 		})
 	}
 	c.opFn = c.runOp
-	c.writeFn = func(st T) T { return c.model.Write(c.op, st) }
+	c.writeFn = func(w vclock.ReplicaID, st T) T {
+		c.op.Replica = w
+		return c.model.Write(c.op, st)
+	}
 	c.readFn = func(st T) { c.stale = c.model.Read(c.op, st) }
 	return c, nil
 }

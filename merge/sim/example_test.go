@@ -77,11 +77,11 @@ func ExampleCluster() {
 	}
 	// Output:
 	// writes: 757 reads: 243
-	// converged: true after 90ms
+	// converged: true after 80ms
 	// lost writes: 0
 	// stale reads: 121
 	// us-east-1: worst lag 5.3s
-	// us-east-2: worst lag 5.2s
+	// us-east-2: worst lag 5.3s
 	// eu-west-1: worst lag 6.2s
-	// eu-west-2: worst lag 5.2s
+	// eu-west-2: worst lag 6.2s
 }

@@ -1,9 +1,11 @@
 package sim
 
 import (
+	"encoding/binary"
 	"errors"
 	"fmt"
 	"hash/fnv"
+	"io"
 	"math"
 	"math/rand/v2"
 	"time"
@@ -291,6 +293,19 @@ func (s *Sim) Rand(name string) *rand.Rand {
 	h := fnv.New64a()
 	h.Write([]byte(name))
 	return rand.New(rand.NewPCG(s.seed, h.Sum64()))
+}
+
+// Entropy returns a reader of random bytes seeded from the simulation's
+// seed and name, as Rand is: pass it to merge.WithRandom, so that the
+// replicas' incarnation numbers, and so their writer IDs, are the same on
+// every run of a seed.
+func (s *Sim) Entropy(name string) io.Reader {
+	h := fnv.New64a()
+	h.Write([]byte(name))
+	var key [32]byte
+	binary.LittleEndian.PutUint64(key[:8], s.seed)
+	binary.LittleEndian.PutUint64(key[8:16], h.Sum64())
+	return rand.NewChaCha8(key)
 }
 
 // Now returns the virtual time: the time since the start of the

@@ -5,6 +5,8 @@
 package mesh
 
 import (
+	"fmt"
+
 	"github.com/converge-go/converge/hlc"
 	"github.com/converge-go/converge/merge"
 	"github.com/converge-go/converge/merge/sim"
@@ -27,7 +29,7 @@ type Mesh[T merge.State[T]] struct {
 func New[T merge.State[T]](s *sim.Sim, tag byte, clocks []*hlc.Clock, newState func() T) *Mesh[T] {
 	m := &Mesh[T]{s: s, tag: tag}
 	for i, n := range s.Nodes() {
-		m.reps = append(m.reps, merge.New(vclock.ReplicaID(n.Region), newState, merge.WithClock(clocks[i])))
+		m.reps = append(m.reps, merge.New(vclock.ReplicaID(n.Region), newState, merge.WithClock(clocks[i]), merge.WithRandom(s.Entropy(fmt.Sprintf("mesh %d incarnation %d", tag, i)))))
 	}
 	for _, r := range m.reps {
 		for _, p := range m.reps {
@@ -92,9 +94,9 @@ func (m *Mesh[T]) Receive(node, from sim.NodeID, msg []byte) error {
 	return err
 }
 
-// Write applies a change at node, as Replica.Update does, and sends it
-// at once.
-func (m *Mesh[T]) Write(node sim.NodeID, f func(T) T) error {
+// Write applies a change at node, as Replica.Update does (f writes as the
+// writer ID it is given), and sends it at once.
+func (m *Mesh[T]) Write(node sim.NodeID, f func(w vclock.ReplicaID, state T) T) error {
 	if err := m.reps[node].Update(f); err != nil {
 		return err
 	}

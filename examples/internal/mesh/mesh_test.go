@@ -32,7 +32,7 @@ func ExampleMesh() {
 			}
 		}))
 	}
-	_ = likes.Write(0, func(c *crdt.GCounter) *crdt.GCounter { return c.Inc(vclock.ReplicaID(sim.USEast), 3) })
+	_ = likes.Write(0, func(w vclock.ReplicaID, c *crdt.GCounter) *crdt.GCounter { return c.Inc(w, 3) })
 	fmt.Println("converged before the network ran:", likes.Converged())
 	s.Run(time.Second)
 	likes.Replica(2).Read(func(c *crdt.GCounter) { fmt.Println("ap-south reads", c.Value()) })
