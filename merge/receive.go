@@ -66,6 +66,7 @@ type held[T any] struct {
 	value   T
 	claims  *vclock.Clock
 	waitFor vclock.ReplicaID // the writer
+	since   hlc.Timestamp    // when it was held, by this replica's clock
 }
 
 // errHold is what checkClaims returns for a payload to hold.
@@ -118,7 +119,7 @@ func (r *Replica[T]) receive(from vclock.ReplicaID, msg []byte) ([]byte, error) 
 		}
 		return nil, r.refuse(m.sender, cerr)
 	}
-	r.noteShown(m.sender, claims)
+	r.noteShown(m.sender, m.time, claims)
 	if err != nil {
 		r.hold(p, &m, len(msg), payload, claims)
 		r.release(now)
@@ -172,7 +173,7 @@ func (r *Replica[T]) admit(p *peer, m *message, payload T, claims *vclock.Clock)
 		}
 	}
 	if claims != nil {
-		return r.checkClaims(p, m.sender, claims)
+		return r.checkClaims(p, m.sender, m.time, claims)
 	}
 	return nil
 }
@@ -181,7 +182,7 @@ func (r *Replica[T]) admit(p *peer, m *message, payload T, claims *vclock.Clock)
 // (see Claims in the package documentation). It returns errHold for a
 // payload that claims more of another peer's writer than that peer has
 // shown.
-func (r *Replica[T]) checkClaims(p *peer, sender vclock.ReplicaID, claims *vclock.Clock) error {
+func (r *Replica[T]) checkClaims(p *peer, sender vclock.ReplicaID, at hlc.Timestamp, claims *vclock.Clock) error {
 	for w, n := range claims.All() {
 		if w == r.writer {
 			if n <= r.issued {
@@ -191,29 +192,30 @@ func (r *Replica[T]) checkClaims(p *peer, sender vclock.ReplicaID, claims *vcloc
 			r.renewForClaim()
 			return &ClaimError{Writer: w, Claimed: n, Known: r.issued}
 		}
-		if r.unconfirmed(sender, w, n) {
+		if r.unconfirmed(sender, w, n, at) {
 			return errHold
 		}
 	}
 	return nil
 }
 
-// unconfirmed reports whether a claim from sender of n events of writer w
-// must wait: w is a writer of another peer, which has shown fewer.
-func (r *Replica[T]) unconfirmed(sender, w vclock.ReplicaID, n uint64) bool {
+// unconfirmed reports whether a claim of n events of writer w, in a
+// message sender sent at time at, must wait: w is a writer of another
+// peer, which had shown fewer in messages sent before at.
+func (r *Replica[T]) unconfirmed(sender, w vclock.ReplicaID, n uint64, at hlc.Timestamp) bool {
 	node, _, ok := parseWriter(w)
 	if !ok || node == sender || node == r.id {
 		return false // not a peer's writer, the sender's own, or ours of an earlier incarnation
 	}
 	_, peer := r.peers[node]
-	return peer && n > r.seen[w]
+	return peer && n > r.shown[w].before(at)
 }
 
-// waitingFor returns a writer whose confirmation a payload from sender
-// with these claims waits for, or "" if none.
-func (r *Replica[T]) waitingFor(sender vclock.ReplicaID, claims *vclock.Clock) vclock.ReplicaID {
+// waitingFor returns a writer whose confirmation a payload with these
+// claims, sent by sender at time at, waits for, or "" if none.
+func (r *Replica[T]) waitingFor(sender vclock.ReplicaID, at hlc.Timestamp, claims *vclock.Clock) vclock.ReplicaID {
 	for w, n := range claims.All() {
-		if w != r.writer && r.unconfirmed(sender, w, n) {
+		if w != r.writer && r.unconfirmed(sender, w, n, at) {
 			return w
 		}
 	}
@@ -223,13 +225,13 @@ func (r *Replica[T]) waitingFor(sender vclock.ReplicaID, claims *vclock.Clock) v
 // noteShown records what a checked payload from sender claims of sender's
 // own writers: its replica has shown those events, whether or not the
 // message is merged now.
-func (r *Replica[T]) noteShown(sender vclock.ReplicaID, claims *vclock.Clock) {
+func (r *Replica[T]) noteShown(sender vclock.ReplicaID, at hlc.Timestamp, claims *vclock.Clock) {
 	if claims == nil {
 		return
 	}
 	for w, n := range claims.All() {
-		if node, _, ok := parseWriter(w); ok && node == sender && n > r.seen[w] {
-			r.seen[w] = n
+		if node, _, ok := parseWriter(w); ok && node == sender {
+			r.shown[w] = r.shown[w].add(at, n)
 		}
 	}
 }
@@ -238,12 +240,12 @@ func (r *Replica[T]) noteShown(sender vclock.ReplicaID, claims *vclock.Clock) {
 // confirmed, and asks that writer's replica for a digest exchange, in
 // case it never shows the events on its own (they are of its past).
 func (r *Replica[T]) hold(p *peer, m *message, size int, payload T, claims *vclock.Clock) {
-	w := r.waitingFor(m.sender, claims)
+	w := r.waitingFor(m.sender, m.time, claims)
 	node, _, _ := parseWriter(w)
 	if wp, ok := r.peers[node]; ok {
 		wp.wantDigest = true
 	}
-	h := held[T]{m: *m, size: size, value: payload, claims: claims, waitFor: w}
+	h := held[T]{m: *m, size: size, value: payload, claims: claims, waitFor: w, since: r.clock.Last()}
 	h.m.payload = slices.Clone(m.payload)
 	hs := append(r.held[m.sender], h)
 	if len(hs) > maxHeld {
@@ -253,19 +255,24 @@ func (r *Replica[T]) hold(p *peer, m *message, size int, payload T, claims *vclo
 	p.lag.Held++
 }
 
+// holdFor is how long a message is held at most: long enough for the
+// writer's own message, sent before it, to arrive; after that the
+// sender's retransmission, sent after, is checked afresh.
+func (r *Replica[T]) holdFor() time.Duration { return max(2*r.cfg.rto, time.Second) }
+
 // release merges the held messages whose claims are now confirmed; their
 // acknowledgements go out with the next Sync to their senders. A held
-// message of an incarnation its sender has left, or that now contradicts
-// the state, is dropped.
+// message of an incarnation its sender has left, that now contradicts the
+// state, or that waited holdFor, is dropped.
 func (r *Replica[T]) release(now hlc.Timestamp) {
 	for sender, hs := range r.held {
 		p := r.peers[sender]
 		keep := hs[:0]
 		for _, h := range hs {
 			switch {
-			case p == nil || h.m.inc != p.inc:
+			case p == nil || h.m.inc != p.inc || elapsed(h.since, now) > r.holdFor():
 				continue
-			case r.waitingFor(sender, h.claims) != "":
+			case r.waitingFor(sender, h.m.time, h.claims) != "":
 				keep = append(keep, h)
 				continue
 			}
