@@ -54,7 +54,9 @@ func forge(kind wire.Kind, e env, fields ...func([]byte) []byte) []byte {
 	return seal(b)
 }
 
-func boolean(v bool) func([]byte) []byte { return func(b []byte) []byte { return wire.AppendBool(b, v) } }
+func boolean(v bool) func([]byte) []byte {
+	return func(b []byte) []byte { return wire.AppendBool(b, v) }
+}
 
 // now returns the cluster's virtual time as a timestamp.
 func (c *cluster[T]) stamp() hlc.Timestamp { return hlc.FromTime(time.Unix(0, c.now)) }
