@@ -55,9 +55,13 @@ type PeerLag struct {
 	// digests from the peer answered with nothing, because a state had
 	// gone to it less than a retransmission timeout before.
 	Repairs, StatesDeferred uint64
-	// Held counts the peer's messages held until the events they claim of
-	// another peer's writer were shown by that peer (see Receive).
-	Held uint64
+	// Partial counts the peer's messages merged without some of what they
+	// relayed of another peer's writer, which that peer had not shown this
+	// replica yet (see Receive); they are not acknowledged, so the peer
+	// sends them again. A count that keeps rising for long means a writer
+	// this peer hears and this replica does not: a partition between them,
+	// or a liar.
+	Partial uint64
 	// LastReceived is the peer's clock reading in the last message
 	// accepted from it, zero if none.
 	LastReceived hlc.Timestamp

@@ -27,11 +27,11 @@ import (
 // (see Repairs). Duplicated, reordered and stale messages of the current
 // incarnation are accepted and harmless.
 //
-// A message whose payload claims events of another peer's writer that
-// this peer has not shown yet is held, not refused: Receive returns no
-// reply and no error, and merges the message as soon as the writer's own
-// replica shows those events; the acknowledgement then goes out with the
-// next Sync to the sender. [PeerLag].Held counts such messages.
+// A payload that relays events of another peer's writer which that peer
+// has not shown this replica yet is merged only in part: without those
+// events (see Claims in the package documentation), and without being
+// acknowledged, so that the sender sends it again, to be checked afresh.
+// [PeerLag].Partial counts such messages.
 //
 // Once a message is accepted, Receive fails only if the reply cannot be
 // encoded (the state's AppendBinary fails); the message is merged all the
@@ -53,24 +53,11 @@ func (r *Replica[T]) ReceiveFrom(from vclock.ReplicaID, msg []byte) (reply []byt
 	return r.receive(from, msg)
 }
 
-// maxHeld bounds the messages held per sender; beyond it the oldest is
-// dropped, which only delays what it carried until the sender
-// retransmits it.
-const maxHeld = 4
-
-// A held message waits for a writer's replica to show the events its
-// payload claims.
-type held[T any] struct {
-	m       message // payload copied: the caller owns the input
-	size    int
-	value   T
-	claims  *vclock.Clock
-	waitFor vclock.ReplicaID // the writer
-	since   hlc.Timestamp    // when it was held, by this replica's clock
+// clamper is a state that can drop a replica's events beyond a counter
+// (crdt's Clamp).
+type clamper interface {
+	Clamp(id vclock.ReplicaID, n uint64)
 }
-
-// errHold is what checkClaims returns for a payload to hold.
-var errHold = errors.New("merge: held")
 
 func (r *Replica[T]) receive(from vclock.ReplicaID, msg []byte) ([]byte, error) {
 	r.mustInit()
@@ -107,27 +94,20 @@ func (r *Replica[T]) receive(from vclock.ReplicaID, msg []byte) ([]byte, error) 
 			claims = v.Version()
 		}
 	}
-	err = r.admit(p, &m, payload, claims)
-	if err != nil && !errors.Is(err, errHold) {
+	if err := r.admit(p, &m, payload, claims); err != nil {
 		return nil, r.refuse(m.sender, err)
 	}
-	now, cerr := r.clock.Update(m.time)
-	if cerr != nil {
-		if errors.Is(cerr, hlc.ErrClockOffset) {
+	now, err := r.clock.Update(m.time)
+	if err != nil {
+		if errors.Is(err, hlc.ErrClockOffset) {
 			r.stats.ClockRejected++
 			p.lag.ClockRejected++
 		}
-		return nil, r.refuse(m.sender, cerr)
+		return nil, r.refuse(m.sender, err)
 	}
-	r.noteShown(m.sender, m.time, claims)
-	if err != nil {
-		r.hold(p, &m, len(msg), payload, claims)
-		r.release(now)
-		return nil, nil
-	}
-	reply, err := r.accept(p, &m, len(msg), payload, claims, now, true)
-	r.release(now)
-	return reply, err
+	r.noteShown(m.sender, claims)
+	partial := claims != nil && r.clampRelayed(m.sender, payload, claims)
+	return r.accept(p, &m, len(msg), payload, partial, now)
 }
 
 // known reports whether id is a peer.
@@ -139,8 +119,9 @@ func (r *Replica[T]) known(id vclock.ReplicaID) bool {
 }
 
 // admit checks m, from p, against the replica before anything changes,
-// and returns why it is refused, if it is, or errHold. It only counts and
-// marks repairs due.
+// and returns why it is refused, if it is. It only counts, marks repairs
+// due, and renews the writer if the payload claims events of it never
+// issued.
 func (r *Replica[T]) admit(p *peer, m *message, payload T, claims *vclock.Clock) error {
 	if m.inc != p.inc && m.time <= p.lag.LastReceived && slices.Contains(p.left, m.inc) {
 		// A late or replayed message of an incarnation the peer has
@@ -172,120 +153,57 @@ func (r *Replica[T]) admit(p *peer, m *message, payload T, claims *vclock.Clock)
 			return fmt.Errorf("%w: the payload carries timestamp %v, the message was sent at %v", ErrFutureTimestamp, ts, m.time)
 		}
 	}
-	if claims != nil {
-		return r.checkClaims(p, m.sender, m.time, claims)
+	if claims == nil {
+		return nil
+	}
+	if n := claims.Get(r.writer); n > r.issued {
+		// Events of our writer we never issued: whoever holds this
+		// context would swallow our next events as removed.
+		p.lag.ClaimsRefused++
+		err := &ClaimError{Writer: r.writer, Claimed: n, Known: r.issued}
+		r.renewForClaim()
+		return err
 	}
 	return nil
 }
 
-// checkClaims checks what a payload from sender claims of each writer
-// (see Claims in the package documentation). It returns errHold for a
-// payload that claims more of another peer's writer than that peer has
-// shown.
-func (r *Replica[T]) checkClaims(p *peer, sender vclock.ReplicaID, at hlc.Timestamp, claims *vclock.Clock) error {
+// clampRelayed drops from a payload from sender the events of other
+// peers' writers beyond what those peers have shown this replica (see
+// Claims in the package documentation), and reports whether it dropped
+// any. It asks each such peer for a digest exchange, in case it never
+// shows the events on its own (they are of its past). Claims of the
+// sender's own writers, of this replica's earlier ones, and of replicas
+// that are not peers are taken as they are.
+func (r *Replica[T]) clampRelayed(sender vclock.ReplicaID, payload T, claims *vclock.Clock) bool {
+	c, ok := any(payload).(clamper)
+	partial := false
 	for w, n := range claims.All() {
-		if w == r.writer {
-			if n <= r.issued {
-				continue
-			}
-			p.lag.ClaimsRefused++
-			r.renewForClaim()
-			return &ClaimError{Writer: w, Claimed: n, Known: r.issued}
+		node, _, isWriter := parseWriter(w)
+		if !isWriter || node == sender || node == r.id {
+			continue
 		}
-		if r.unconfirmed(sender, w, n, at) {
-			return errHold
+		wp, peer := r.peers[node]
+		if !peer || n <= r.seen[w] {
+			continue
 		}
-	}
-	return nil
-}
-
-// unconfirmed reports whether a claim of n events of writer w, in a
-// message sender sent at time at, must wait: w is a writer of another
-// peer, which had shown fewer in messages sent before at.
-func (r *Replica[T]) unconfirmed(sender, w vclock.ReplicaID, n uint64, at hlc.Timestamp) bool {
-	node, _, ok := parseWriter(w)
-	if !ok || node == sender || node == r.id {
-		return false // not a peer's writer, the sender's own, or ours of an earlier incarnation
-	}
-	_, peer := r.peers[node]
-	return peer && n > r.shown[w].before(at)
-}
-
-// waitingFor returns a writer whose confirmation a payload with these
-// claims, sent by sender at time at, waits for, or "" if none.
-func (r *Replica[T]) waitingFor(sender vclock.ReplicaID, at hlc.Timestamp, claims *vclock.Clock) vclock.ReplicaID {
-	for w, n := range claims.All() {
-		if w != r.writer && r.unconfirmed(sender, w, n, at) {
-			return w
+		wp.wantDigest = true
+		if ok {
+			c.Clamp(w, r.seen[w])
+			partial = true
 		}
 	}
-	return ""
+	return partial
 }
 
-// noteShown records what a checked payload from sender claims of sender's
-// own writers: its replica has shown those events, whether or not the
-// message is merged now.
-func (r *Replica[T]) noteShown(sender vclock.ReplicaID, at hlc.Timestamp, claims *vclock.Clock) {
+// noteShown records what a payload from sender claims of sender's own
+// writers: its replica has shown those events.
+func (r *Replica[T]) noteShown(sender vclock.ReplicaID, claims *vclock.Clock) {
 	if claims == nil {
 		return
 	}
 	for w, n := range claims.All() {
-		if node, _, ok := parseWriter(w); ok && node == sender {
-			r.shown[w] = r.shown[w].add(at, n)
-		}
-	}
-}
-
-// hold keeps a checked message until the writer it waits for is
-// confirmed, and asks that writer's replica for a digest exchange, in
-// case it never shows the events on its own (they are of its past).
-func (r *Replica[T]) hold(p *peer, m *message, size int, payload T, claims *vclock.Clock) {
-	w := r.waitingFor(m.sender, m.time, claims)
-	node, _, _ := parseWriter(w)
-	if wp, ok := r.peers[node]; ok {
-		wp.wantDigest = true
-	}
-	h := held[T]{m: *m, size: size, value: payload, claims: claims, waitFor: w, since: r.clock.Last()}
-	h.m.payload = slices.Clone(m.payload)
-	hs := append(r.held[m.sender], h)
-	if len(hs) > maxHeld {
-		hs = slices.Delete(hs, 0, len(hs)-maxHeld)
-	}
-	r.held[m.sender] = hs
-	p.lag.Held++
-}
-
-// holdFor is how long a message is held at most: long enough for the
-// writer's own message, sent before it, to arrive; after that the
-// sender's retransmission, sent after, is checked afresh.
-func (r *Replica[T]) holdFor() time.Duration { return max(2*r.cfg.rto, time.Second) }
-
-// release merges the held messages whose claims are now confirmed; their
-// acknowledgements go out with the next Sync to their senders. A held
-// message of an incarnation its sender has left, that now contradicts the
-// state, or that waited holdFor, is dropped.
-func (r *Replica[T]) release(now hlc.Timestamp) {
-	for sender, hs := range r.held {
-		p := r.peers[sender]
-		keep := hs[:0]
-		for _, h := range hs {
-			switch {
-			case p == nil || h.m.inc != p.inc || elapsed(h.since, now) > r.holdFor():
-				continue
-			case r.waitingFor(sender, h.m.time, h.claims) != "":
-				keep = append(keep, h)
-				continue
-			}
-			if v, ok := any(r.state).(validator[T]); ok && v.ValidateMerge(h.value) != nil {
-				continue
-			}
-			_, _ = r.accept(p, &h.m, h.size, h.value, h.claims, now, false)
-		}
-		clear(hs[len(keep):])
-		if len(keep) == 0 {
-			delete(r.held, sender)
-		} else {
-			r.held[sender] = keep
+		if node, _, ok := parseWriter(w); ok && node == sender && n > r.seen[w] {
+			r.seen[w] = n
 		}
 	}
 }
@@ -316,9 +234,9 @@ func (r *Replica[T]) renewForClaim() {
 }
 
 // accept applies m, from p, checked and with the clock updated to now.
-// With answer false (a held message released) it returns no reply, and
-// an acknowledgement is due at the next Sync instead.
-func (r *Replica[T]) accept(p *peer, m *message, size int, payload T, claims *vclock.Clock, now hlc.Timestamp, answer bool) ([]byte, error) {
+// A partial payload (see clampRelayed) is merged but not acknowledged, so
+// that the sender sends it again whole.
+func (r *Replica[T]) accept(p *peer, m *message, size int, payload T, partial bool, now hlc.Timestamp) ([]byte, error) {
 	newest := m.time > p.lag.LastReceived
 	p.refusedRun = 0
 	p.lag.MessagesReceived++
@@ -345,7 +263,10 @@ func (r *Replica[T]) accept(p *peer, m *message, size int, payload T, claims *vc
 	}
 	r.state.Merge(payload)
 	r.digestOK = false
-	if m.kind == kindState {
+	switch {
+	case partial:
+		p.lag.Partial++
+	case m.kind == kindState:
 		p.lag.FullStatesReceived++
 		if newest {
 			// The peer's newest word on its deltas: [0, to) is all it
@@ -355,7 +276,7 @@ func (r *Replica[T]) accept(p *peer, m *message, size int, payload T, claims *vc
 			p.pending = slices.DeleteFunc(p.pending, func(iv interval) bool { return iv.from <= m.to })
 		}
 		p.received(0, m.to)
-		if m.flag && answer {
+		if m.flag {
 			d, err := r.digestLocked()
 			if err != nil {
 				return nil, fmt.Errorf("merge: %s encoding its state: %w", r.id, err)
@@ -365,12 +286,8 @@ func (r *Replica[T]) accept(p *peer, m *message, size int, payload T, claims *vc
 				return r.replyState(m.sender, p, false, r.clock.Now())
 			}
 		}
-	} else {
+	default:
 		p.received(m.from, m.to)
-	}
-	if !answer {
-		p.notice = true
-		return nil, nil
 	}
 	return r.reply(p, appendAck(r.envelope(m.sender, p, r.clock.Now()))), nil
 }

@@ -85,15 +85,12 @@ type Replica[T State[T]] struct {
 	buf     []entry[T] // the deltas some peer may still need
 	bufSize int        // their encoded size
 	peers   map[vclock.ReplicaID]*peer
-	// shown holds, for each writer, the events of it that the writer's
-	// own replica has shown this one, by the time it sent them (see
-	// shownTimes): in its payloads, or in the deltas of this replica's own
-	// Updates. A payload relayed by another peer may claim no more of a
-	// peer's writer than was shown before it was sent.
-	shown map[vclock.ReplicaID]shownTimes
-	// held holds, by sender, messages waiting for a writer's replica to
-	// show the events their payloads claim (see Receive).
-	held map[vclock.ReplicaID][]held[T]
+	// seen holds, for each writer, the largest event counter of it that
+	// the writer's own replica has shown this one (in the payloads it
+	// sent), or that this replica's own Updates hold (a restored state).
+	// A payload relayed by another peer is taken only as far (see
+	// clampRelayed).
+	seen map[vclock.ReplicaID]uint64
 	// joined caches the delta-groups [from, to) built for the current to,
 	// so that peers behind by different amounts share the work: a group
 	// starting earlier extends the nearest later one with the deltas in
@@ -187,8 +184,7 @@ func New[T State[T]](id vclock.ReplicaID, newState func() T, opts ...Option) *Re
 		nilable:  reflect.TypeFor[T]().Kind() == reflect.Pointer,
 		state:    newState(),
 		peers:    make(map[vclock.ReplicaID]*peer),
-		shown:    make(map[vclock.ReplicaID]shownTimes),
-		held:     make(map[vclock.ReplicaID][]held[T]),
+		seen:     make(map[vclock.ReplicaID]uint64),
 	}
 	if r.nilable && any(newState()) == any(r.state) {
 		panic("merge: New: newState returned the same value twice; it must return a new state on each call")
@@ -298,8 +294,8 @@ func (r *Replica[T]) noteOwn(v *vclock.Clock) {
 			panic(fmt.Sprintf("merge: %s: Update's delta holds events written as %q, the replica's own ID; write as %s (Replica.Writer), so that a restarted replica never reuses an event", r.id, w, r.writer))
 		case w == r.writer:
 			r.issued = max(r.issued, n)
-		default:
-			r.shown[w] = r.shown[w].add(0, n)
+		case n > r.seen[w]:
+			r.seen[w] = n
 		}
 	}
 }
@@ -380,11 +376,7 @@ func (r *Replica[T]) RemovePeer(id vclock.ReplicaID) {
 	r.mu.Lock()
 	defer r.mu.Unlock()
 	delete(r.peers, id)
-	delete(r.held, id)
 	r.gc(0)
-	if len(r.held) > 0 { // claims of id's writers need no confirmation now
-		r.release(r.clock.Now())
-	}
 }
 
 // Peers returns the peers in ascending ID order.
@@ -429,9 +421,6 @@ func (r *Replica[T]) Sync(id vclock.ReplicaID) ([]byte, error) {
 		return nil, fmt.Errorf("merge: %s syncing with %s: %w", r.id, id, ErrUnknownPeer)
 	}
 	now := r.clock.Now()
-	if len(r.held) > 0 {
-		r.release(now)
-	}
 	if p.resync && mayRepair(p.repaired, r.cfg.rto, now) {
 		return r.repair(id, p, now)
 	}
