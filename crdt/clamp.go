@@ -47,13 +47,25 @@ func (x *dotCtx) clamp(id vclock.ReplicaID, n uint64) (uint32, bool) {
 	return r, true
 }
 
-// above reports whether d is a dot of replica r beyond n.
-func above(d dot, r uint32, n uint64) bool { return d.r == r && d.c > n }
+// A keeper says which counters of one replica (index r in the root) a
+// clamp keeps.
+type keeper struct {
+	r    uint32
+	keep func(c uint64) bool
+}
+
+// drops reports whether d is a dot the clamp removes.
+func (k keeper) drops(d dot) bool { return d.r == k.r && !k.keep(d.c) }
+
+// below keeps the counters up to n.
+func below(r uint32, n uint64) keeper {
+	return keeper{r, func(c uint64) bool { return c <= n }}
+}
 
 // clampStore drops every dot of replica r above n from the store; an
 // element left with no dot leaves it (a delta does not list it as gone:
 // its context no longer says anything of those dots).
-func (m *dotMap[E]) clampStore(r uint32, n uint64) {
+func (m *dotMap[E]) clampStore(k keeper) {
 	type change struct {
 		e    E
 		v    uint64
@@ -66,7 +78,7 @@ func (m *dotMap[E]) clampStore(r uint32, n uint64) {
 		var keep []tdot
 		dropped := false
 		for _, d := range buf {
-			if above(d.dot, r, n) {
+			if k.drops(d.dot) {
 				dropped = true
 			} else {
 				keep = append(keep, d)
@@ -87,15 +99,15 @@ func (m *dotMap[E]) clamp(id vclock.ReplicaID, n uint64) {
 		return
 	}
 	if r, ok := m.ctx.clamp(id, n); ok {
-		m.clampStore(r, n)
+		m.clampStore(below(r, n))
 	}
 }
 
-// clampStore drops every entry of replica r above n.
-func (f *dotFun[V]) clampStore(r uint32, n uint64) {
+// clampStore drops every entry the keeper drops.
+func (f *dotFun[V]) clampStore(k keeper) {
 	keep := f.es[:0]
 	for _, x := range f.es {
-		if above(x.d, r, n) {
+		if k.drops(x.d) {
 			f.ctx.ent[x.d.r].live--
 		} else {
 			keep = append(keep, x)
@@ -110,7 +122,7 @@ func (f *dotFun[V]) clamp(id vclock.ReplicaID, n uint64) {
 		return
 	}
 	if r, ok := f.ctx.clamp(id, n); ok {
-		f.clampStore(r, n)
+		f.clampStore(below(r, n))
 	}
 }
 
@@ -150,32 +162,30 @@ func (m *ORMap[K, V]) Clamp(id vclock.ReplicaID, n uint64) {
 		return
 	}
 	if r, ok := m.ctx.clamp(id, n); ok {
-		m.inClamp(r, n)
+		m.inClamp(below(r, n))
 	}
 }
 
-func (m *ORMap[K, V]) inClamp(r uint32, n uint64) {
-	for k, v := range m.m {
-		v.inClamp(r, n)
+func (m *ORMap[K, V]) inClamp(k keeper) {
+	for key, v := range m.m {
+		v.inClamp(k)
 		if v.inEmpty() {
-			delete(m.m, k)
+			delete(m.m, key)
 		}
 	}
 }
 
-func (s *ORSet[E]) inClamp(r uint32, n uint64) { s.m.clampStore(r, n) }
-func (s *RWSet[E]) inClamp(r uint32, n uint64) { s.m.clampStore(r, n) }
-func (f *EWFlag) inClamp(r uint32, n uint64)   { f.m.clampStore(r, n) }
-func (f *DWFlag) inClamp(r uint32, n uint64)   { f.m.clampStore(r, n) }
-func (m *MVRegister[V]) inClamp(r uint32, n uint64) {
-	m.f.clampStore(r, n)
-}
-func (c *CCounter) inClamp(r uint32, n uint64) { c.f.clampStore(r, n) }
+func (s *ORSet[E]) inClamp(k keeper)      { s.m.clampStore(k) }
+func (s *RWSet[E]) inClamp(k keeper)      { s.m.clampStore(k) }
+func (f *EWFlag) inClamp(k keeper)        { f.m.clampStore(k) }
+func (f *DWFlag) inClamp(k keeper)        { f.m.clampStore(k) }
+func (m *MVRegister[V]) inClamp(k keeper) { m.f.clampStore(k) }
+func (c *CCounter) inClamp(k keeper)      { c.f.clampStore(k) }
 
-func (r *LWWRegister[V]) inClamp(ri uint32, n uint64) {
+func (r *LWWRegister[V]) inClamp(k keeper) {
 	keep := r.sibs[:0]
 	for _, s := range r.sibs {
-		if above(s.d, ri, n) {
+		if k.drops(s.d) {
 			r.ctx.ent[s.d.r].live--
 		} else {
 			keep = append(keep, s)
@@ -225,6 +235,6 @@ func (r *LWWRegister[V]) Clamp(id vclock.ReplicaID, n uint64) {
 		return
 	}
 	if ri, ok := r.ctx.clamp(id, n); ok {
-		r.inClamp(ri, n)
+		r.inClamp(below(ri, n))
 	}
 }

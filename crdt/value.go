@@ -44,9 +44,9 @@ type Value[V any] interface {
 	// inMaxTimestamp returns the largest timestamp of a write the value
 	// holds, at any depth (registers), or 0.
 	inMaxTimestamp() hlc.Timestamp
-	// inClamp drops the value's dots of replica r (the root's numbering)
-	// above n; the root has clamped its context.
-	inClamp(r uint32, n uint64)
+	// inClamp drops the value's dots that k drops; the root has clamped
+	// its context.
+	inClamp(k keeper)
 }
 
 var (

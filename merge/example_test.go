@@ -1,6 +1,7 @@
 package merge_test
 
 import (
+	"encoding/binary"
 	"errors"
 	"fmt"
 	"io"
@@ -136,10 +137,11 @@ func ExampleReplica_SyncDigest() {
 	last, _ := eu.Receive(answer)
 	fmt.Printf("equal: %d-byte digest, %d-byte answer, then nothing: %v\n", len(req), len(answer), last == nil)
 
-	// eu-west restarts with an empty state, and asks us-east for its
+	// A second later, eu-west restarts with an empty state, and asks us-east for its
 	// state at once rather than wait for retransmissions. (It may write
 	// before the answer comes: as a new incarnation it writes under a new
 	// writer ID, so its new writes cannot reuse its old ones' event ids.)
+	now += int64(time.Second)
 	eu = merge.New("eu-west", newCart, merge.WithClock(hlc.New(hlc.WithPhysicalClock(func() int64 { return now }))), merge.WithRandom(seeded(9)))
 	eu.AddPeer("us-east")
 	req, _ = eu.SyncDigest("us-east")
@@ -316,6 +318,6 @@ func ExampleMessageError() {
 // examples and tests whose output shows writer IDs or message sizes.
 func seeded(seed uint64) io.Reader {
 	var key [32]byte
-	key[0] = byte(seed)
+	binary.LittleEndian.PutUint64(key[:], seed)
 	return rand.NewChaCha8(key)
 }

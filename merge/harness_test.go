@@ -34,6 +34,14 @@ type cluster[T merge.State[T]] struct {
 	ids   []vclock.ReplicaID
 	reps  []*merge.Replica[T]
 	queue []packet
+	seeds uint64 // incarnation sources handed out
+}
+
+// random returns a deterministic source of incarnation numbers, a new one
+// each call, so that a run is reproducible.
+func (c *cluster[T]) random() merge.Option {
+	c.seeds++
+	return merge.WithRandom(seeded(c.seeds))
 }
 
 type packet struct {
@@ -47,7 +55,7 @@ func newCluster[T merge.State[T]](t tb, n int, newState func() T, opts ...merge.
 	c := &cluster[T]{t: t, now: epoch, skew: make([]int64, n), ids: regionIDs[:n]}
 	for i := 0; i < n; i++ {
 		clock := hlc.New(hlc.WithPhysicalClock(func() int64 { return c.now + c.skew[i] }))
-		c.reps = append(c.reps, merge.New(c.ids[i], newState, append([]merge.Option{merge.WithClock(clock)}, opts...)...))
+		c.reps = append(c.reps, merge.New(c.ids[i], newState, append([]merge.Option{merge.WithClock(clock), c.random()}, opts...)...))
 	}
 	for i, r := range c.reps {
 		for j, id := range c.ids {

@@ -133,9 +133,11 @@ func TestBitFlips(t *testing.T) {
 
 func TestBitFlipsBehindTheChecksum(t *testing.T) {
 	// A flip the checksum does not see (resealed, as by an attacker) may
-	// make another valid message; if it is refused, nothing changes.
+	// make another valid message; if it is refused, nothing changes —
+	// except when it claims events of the receiver's writer it never
+	// issued: the receiver then renews its writer, the repair for that.
 	c, msgs := messages(t)
-	accepted := 0
+	accepted, renewed := 0, 0
 	for name, m := range msgs {
 		body := unseal(m)
 		for bit := 0; bit < 8*len(body); bit++ {
@@ -143,8 +145,16 @@ func TestBitFlipsBehindTheChecksum(t *testing.T) {
 			before := snap(t, r)
 			flipped := bytes.Clone(body)
 			flipped[bit/8] ^= 1 << (bit % 8)
-			if _, err := r.Receive(seal(flipped)); err == nil {
-				accepted++
+			_, err := r.Receive(seal(flipped))
+			if err == nil || errors.Is(err, merge.ErrUnissued) {
+				if err == nil {
+					accepted++
+				} else {
+					renewed++
+					if r.Stats().Renewals != 1 {
+						t.Fatalf("%s with bit %d flipped: %v, and %d renewals, want 1", name, bit, err, r.Stats().Renewals)
+					}
+				}
 				c2, _ := messages(t) // start afresh
 				c.reps[1] = c2.reps[1]
 				continue
@@ -154,7 +164,7 @@ func TestBitFlipsBehindTheChecksum(t *testing.T) {
 			}
 		}
 	}
-	t.Logf("%d resealed flips made valid messages", accepted)
+	t.Logf("%d resealed flips made valid messages, %d claimed unissued events", accepted, renewed)
 }
 
 // body builds a message body: a header for kind with the envelope
@@ -239,10 +249,21 @@ func TestHostileMessages(t *testing.T) {
 		if err != nil {
 			t.Fatal(err)
 		}
-		// Rewrite the ack (the last field of the envelope) to 1000.
+		// Rewrite the ack (the last field of the envelope) to 1000: it is
+		// ignored, counted, and the full state is due to reset the count.
 		b := unseal(reply)
 		forged := append(bytes.Clone(b[:len(b)-1]), wire.AppendUint(nil, 1000)...)
-		refused(t, c.reps[1], "forged ack", seal(forged), merge.ErrMalformed)
+		before := c.reps[1].Lag()[0]
+		if _, err := c.reps[1].Receive(seal(forged)); err != nil {
+			t.Fatalf("forged ack: %v", err)
+		}
+		after := c.reps[1].Lag()[0]
+		if after.Peer != "us-east" || after.AcksIgnored != before.AcksIgnored+1 || after.Acked != before.Acked {
+			t.Fatalf("after a forged ack: %+v, before %+v", after, before)
+		}
+		if m, _ := c.reps[1].Sync("us-east"); m == nil || m[2] != 33 {
+			t.Fatalf("the next Sync to us-east: %x, want the full state", m)
+		}
 	})
 }
 

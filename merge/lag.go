@@ -49,6 +49,10 @@ type PeerLag struct {
 	// replica knows (a peer relaying events their writer has not shown
 	// yet, a lying or corrupt peer).
 	Rejected, ClockRejected, StaleRefused, ClaimsRefused uint64
+	// AcksIgnored counts acknowledgements from the peer of more deltas
+	// than were sent to it, which a forged or corrupted message made it
+	// count: each is ignored, and the full state sent to reset the count.
+	AcksIgnored uint64
 	// Repairs counts the repairs Sync sent the peer: full states after it
 	// acknowledged deltas never sent, digests after refusals in a row or
 	// to confirm what other peers claim of it. StatesDeferred counts

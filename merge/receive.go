@@ -53,8 +53,8 @@ func (r *Replica[T]) ReceiveFrom(from vclock.ReplicaID, msg []byte) (reply []byt
 	return r.receive(from, msg)
 }
 
-// clamper is a state that can drop a replica's events beyond a counter
-// (crdt's Clamp).
+// clamper is a state that can drop the events of a replica beyond a
+// counter (crdt's Clamp).
 type clamper interface {
 	Clamp(id vclock.ReplicaID, n uint64)
 }
@@ -106,7 +106,7 @@ func (r *Replica[T]) receive(from vclock.ReplicaID, msg []byte) ([]byte, error) 
 		return nil, r.refuse(m.sender, err)
 	}
 	r.noteShown(m.sender, claims)
-	partial := claims != nil && r.clampRelayed(m.sender, payload, claims)
+	partial := claims != nil && r.clampRelayed(p, m.sender, payload, claims)
 	return r.accept(p, &m, len(msg), payload, partial, now)
 }
 
@@ -123,21 +123,27 @@ func (r *Replica[T]) known(id vclock.ReplicaID) bool {
 // due, and renews the writer if the payload claims events of it never
 // issued.
 func (r *Replica[T]) admit(p *peer, m *message, payload T, claims *vclock.Clock) error {
-	if m.inc != p.inc && m.time <= p.lag.LastReceived && slices.Contains(p.left, m.inc) {
-		// A late or replayed message of an incarnation the peer has
-		// left, older than what its current one sent. (A message of a
-		// left incarnation newer than that means the peer went back to
-		// it: accepted. An incarnation never seen is taken as a restart,
-		// whatever its clock says.)
+	if p.inc != 0 && m.inc != p.inc && m.time <= p.lag.LastReceived {
+		// A message of another incarnation than the current one, and
+		// older than what the current one sent: a late or replayed
+		// message of an incarnation the peer has left. (A newer one is
+		// a restart.) If it is in fact a restart whose clock went back,
+		// the acknowledgement due carries this replica's clock, which
+		// moves the peer's past its old one.
+		p.notice = true
 		p.lag.StaleRefused++
 		return fmt.Errorf("%w: %s incarnation %d at %v, after incarnation %d at %v", ErrStaleIncarnation, m.sender, m.inc, m.time, p.inc, p.lag.LastReceived)
 	}
 	if m.ackInc == r.inc && m.ack > p.maxSent {
 		// The peer counts more of our deltas than we sent it: a forged
-		// or corrupted message made it believe so. The full state, the
-		// newest message it has from us, resets its count.
+		// or corrupted message made it believe so. The acknowledgement is
+		// ignored, and the rest of the message taken (refusing it would
+		// refuse the peer's repairs too, which carry the same count); the
+		// full state, the newest message it has from us, resets its
+		// count.
 		p.resync = true
-		return fmt.Errorf("%w: %s acknowledges %d deltas, %s sent it %d", ErrMalformed, m.sender, m.ack, r.id, p.maxSent)
+		p.lag.AcksIgnored++
+		m.ackInc, m.ack = 0, 0
 	}
 	if m.payload == nil {
 		return nil
@@ -168,28 +174,43 @@ func (r *Replica[T]) admit(p *peer, m *message, payload T, claims *vclock.Clock)
 }
 
 // clampRelayed drops from a payload from sender the events of other
-// peers' writers beyond what those peers have shown this replica (see
-// Claims in the package documentation), and reports whether it dropped
-// any. It asks each such peer for a digest exchange, in case it never
-// shows the events on its own (they are of its past). Claims of the
-// sender's own writers, of this replica's earlier ones, and of replicas
-// that are not peers are taken as they are.
-func (r *Replica[T]) clampRelayed(sender vclock.ReplicaID, payload T, claims *vclock.Clock) bool {
+// peers' writers beyond those the writers have issued, as far as this
+// replica knows — the largest counter each writer's own replica has
+// shown it (see Claims in the package documentation) — and reports
+// whether it dropped any. Such events may be forged, and would swallow
+// the writer's next events; or the writer's message carrying them is
+// still on its way. Either way, what the writer issued comes from the
+// writer, and the sender sends its payload again: it is not
+// acknowledged. Each such writer's replica is asked for a digest
+// exchange, in case it never shows the events on its own (they are of
+// its past).
+//
+// Claims of the sender's own writers, and of replicas that are not peers
+// (one removed for good, say), are taken as they are, and so are claims
+// of this replica's earlier writers, which nobody can vouch for better:
+// learning events of those, the replica passes them on with a digest
+// exchange with every other peer.
+func (r *Replica[T]) clampRelayed(p *peer, sender vclock.ReplicaID, payload T, claims *vclock.Clock) bool {
 	c, ok := any(payload).(clamper)
+	if !ok {
+		return false
+	}
 	partial := false
 	for w, n := range claims.All() {
 		node, _, isWriter := parseWriter(w)
-		if !isWriter || node == sender || node == r.id {
-			continue
-		}
-		wp, peer := r.peers[node]
-		if !peer || n <= r.seen[w] {
-			continue
-		}
-		wp.wantDigest = true
-		if ok {
-			c.Clamp(w, r.seen[w])
-			partial = true
+		switch {
+		case !isWriter || node == sender || w == r.writer:
+		case node == r.id:
+			if n > r.seen[w] {
+				r.seen[w] = n
+				r.digestOthers(p)
+			}
+		default:
+			if wp, peer := r.peers[node]; peer && n > r.seen[w] {
+				c.Clamp(w, r.seen[w])
+				wp.wantDigest = true
+				partial = true
+			}
 		}
 	}
 	return partial
@@ -223,19 +244,22 @@ func (r *Replica[T]) renewForClaim() {
 	r.writer = writerOf(r.id, r.inc)
 	r.issued = 0
 	// Peers take the new incarnation for a restart and number its deltas
-	// from 0: start the numbering over, and send each the full state.
+	// from 0. Start the numbering over at 1, as if delta 0 had been the
+	// whole state and was dropped from the buffer: each peer gets the full
+	// state, sent again until it acknowledges it.
 	r.dropTo(r.next, now)
-	r.next, r.base = 0, 0
+	r.next, r.base = 1, 1
 	for _, q := range r.peers {
 		q.acked, q.sent, q.maxSent, q.timer = 0, 0, 0, 0
-		q.behind = now
+		q.behind, q.hello = now, true
 	}
 	r.joined.to, r.joined.groups = 0, nil
 }
 
 // accept applies m, from p, checked and with the clock updated to now.
-// A partial payload (see clampRelayed) is merged but not acknowledged, so
-// that the sender sends it again whole.
+// A partial payload (see clampRelayed) is merged but not acknowledged:
+// what it lacks is the sender's too — its removal of events this replica
+// has not seen yet — so the sender must send it again once they are.
 func (r *Replica[T]) accept(p *peer, m *message, size int, payload T, partial bool, now hlc.Timestamp) ([]byte, error) {
 	newest := m.time > p.lag.LastReceived
 	p.refusedRun = 0
@@ -246,7 +270,14 @@ func (r *Replica[T]) accept(p *peer, m *message, size int, payload T, partial bo
 	if m.inc != p.inc {
 		r.restarted(p, m.inc, now)
 	}
-	if m.ackInc == r.inc && m.ack > p.acked {
+	if m.ackInc == r.inc {
+		p.hello = false // it knows this incarnation
+	} else if m.kind == kindAck && m.ackInc == 0 {
+		p.notice = true // a greeting, or an ack from a peer that knows us not: tell it
+	}
+	switch {
+	case m.ackInc != r.inc:
+	case m.ack > p.acked:
 		p.acked = m.ack
 		p.sent = max(p.sent, p.acked)
 		p.timer = now
@@ -254,6 +285,17 @@ func (r *Replica[T]) accept(p *peer, m *message, size int, payload T, partial bo
 			p.behind = 0
 		}
 		r.gc(now)
+	case m.ack < p.acked && newest:
+		// The peer's newest word is that it has fewer of our deltas than
+		// it acknowledged: it lost count (a forged message made it take
+		// us for restarted). Send again from there.
+		p.acked, p.sent, p.timer = m.ack, m.ack, 0
+		if p.acked < r.base && p.behind == 0 {
+			p.behind = now
+		}
+	}
+	if (m.kind == kindState || m.kind == kindDigest) && m.flag {
+		p.awaiting = false // the peer answered a digest: equal, or with its state
 	}
 	switch m.kind {
 	case kindAck:
@@ -306,6 +348,13 @@ func (r *Replica[T]) answerDigest(p *peer, m *message, now hlc.Timestamp) ([]byt
 		return nil, nil
 	case d == m.digest:
 		return r.reply(p, appendDigest(r.envelope(m.sender, p, r.clock.Now()), true, d)), nil
+	case p.acked < r.next && p.acked >= r.base:
+		// Deltas to the peer are in flight, and the buffer covers them:
+		// they may be all the difference, and cost less than the state.
+		// The peer asks again if its digest still differs once it has
+		// them.
+		p.lag.StatesDeferred++
+		return nil, nil
 	case !mayRepair(p.answered, r.cfg.rto, now):
 		p.lag.StatesDeferred++
 		return nil, nil
@@ -329,7 +378,7 @@ func (r *Replica[T]) refuse(from vclock.ReplicaID, err error) error {
 }
 
 // maxLeft bounds the incarnations remembered per peer as left.
-const maxLeft = 8
+const maxLeft = 32
 
 // restarted starts over with a peer whose incarnation changed: it
 // restarted and may have lost what it had of ours, and numbers its deltas
@@ -352,8 +401,19 @@ func (r *Replica[T]) restarted(p *peer, inc uint64, now hlc.Timestamp) {
 	if r.base > 0 {
 		p.behind = now
 	}
-	// It may have restarted from an old state, or none: a digest
-	// exchange gives it back what it lost of others' writes too, which
-	// the delta protocol never sends again.
+	// It may have restarted from an old state, or none, and its writer of
+	// before is gone: what that writer sent some peers and not others, or
+	// what others sent it, only digest exchanges pass on. One with each
+	// peer, the restarted one included.
 	p.wantDigest = true
+	r.digestOthers(p)
+}
+
+// digestOthers makes a digest exchange due with every peer but p.
+func (r *Replica[T]) digestOthers(p *peer) {
+	for _, q := range r.peers {
+		if q != p {
+			q.wantDigest = true
+		}
+	}
 }

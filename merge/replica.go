@@ -86,10 +86,9 @@ type Replica[T State[T]] struct {
 	bufSize int        // their encoded size
 	peers   map[vclock.ReplicaID]*peer
 	// seen holds, for each writer, the largest event counter of it that
-	// the writer's own replica has shown this one (in the payloads it
-	// sent), or that this replica's own Updates hold (a restored state).
-	// A payload relayed by another peer is taken only as far (see
-	// clampRelayed).
+	// its own replica has shown this one (in the payloads it sent), or
+	// that this replica holds of its own earlier writers. A payload
+	// relayed by another peer is taken only as far (see clampRelayed).
 	seen map[vclock.ReplicaID]uint64
 	// joined caches the delta-groups [from, to) built for the current to,
 	// so that peers behind by different amounts share the work: a group
@@ -129,8 +128,10 @@ type peer struct {
 	pending []interval // merged intervals beyond have, sorted by from
 	// Repairs due at the next Sync (see Repairs in the package doc).
 	resync     bool          // send the full state: the peer's count of ours is wrong
-	wantDigest bool          // send a digest: the peer may hold what we cannot check
+	wantDigest bool          // send a digest
+	awaiting   bool          // a digest went out, and the peer has not answered yet
 	notice     bool          // send an acknowledgement even if nothing else is due
+	hello      bool          // greet the peer: it has not shown it knows our incarnation
 	repaired   hlc.Timestamp // when the last repair went out
 	answered   hlc.Timestamp // when the last state answering the peer went out
 	refusedRun int           // messages refused in a row
@@ -285,8 +286,8 @@ func (r *Replica[T]) Update(f func(w vclock.ReplicaID, state T) (delta T)) error
 }
 
 // noteOwn takes in the claims of a delta of this replica's own: the
-// events it issued as its writer, and those of other writers it holds
-// (a restored state), which it now vouches for.
+// events it issued as its writer, and those of other writers it holds (a
+// restored state), which it now vouches for.
 func (r *Replica[T]) noteOwn(v *vclock.Clock) {
 	for w, n := range v.All() {
 		switch {
@@ -352,12 +353,12 @@ func (r *Replica[T]) AddPeer(id vclock.ReplicaID) error {
 	if _, ok := r.peers[id]; ok {
 		return nil
 	}
-	// The first message to a peer is an acknowledgement, unless deltas
-	// are due: it tells the peer this incarnation exists, and a peer that
-	// knew an earlier one answers with a digest exchange (see restarted),
-	// so that a replica restarted from an old state, or none, catches up
-	// at once.
-	p := &peer{notice: true}
+	// Until the peer shows it knows this incarnation, Sync greets it
+	// (see hello): a peer that knew an earlier one then takes this one
+	// for a restart, and a digest exchange follows (see restarted), so
+	// that a replica restarted from an old state, or none, catches up
+	// even if it has nothing to send.
+	p := &peer{hello: true}
 	p.lag.Peer = id
 	if r.base > 0 {
 		p.behind = r.clock.Now()
@@ -427,10 +428,21 @@ func (r *Replica[T]) Sync(id vclock.ReplicaID) ([]byte, error) {
 	msg, err := r.syncDeltas(id, p, now)
 	switch {
 	case msg != nil || err != nil:
-	case p.wantDigest && mayRepair(p.repaired, r.cfg.rto, now):
+	case (p.wantDigest || p.awaiting) && p.acked >= r.next && mayRepair(p.repaired, r.cfg.rto, now):
+		// A digest is sent again while unanswered, once per timeout.
+		// Only once the peer has all our deltas: a digest that differs
+		// for want of deltas in flight would cost a full state.
 		return r.repair(id, p, now)
 	case p.notice:
 		msg = r.reply(p, appendAck(r.envelope(id, p, now)))
+	case p.hello && mayRepair(p.repaired, r.cfg.rto, now):
+		// A greeting: an acknowledgement of no incarnation, which asks
+		// for an acknowledgement in return (see accept), until one comes
+		// that knows this incarnation.
+		p.repaired = now
+		e := r.envelope(id, p, now)
+		e.ackInc, e.ack = 0, 0
+		msg = r.reply(p, appendAck(e))
 	}
 	if msg != nil {
 		p.notice = false // every message acknowledges
@@ -494,7 +506,7 @@ func (r *Replica[T]) repair(id vclock.ReplicaID, p *peer, now hlc.Timestamp) ([]
 		p.resync = false
 		return r.replyState(id, p, false, now)
 	}
-	p.wantDigest = false
+	p.wantDigest, p.awaiting = false, true
 	d, err := r.digestLocked()
 	if err != nil {
 		return nil, fmt.Errorf("merge: %s encoding its state: %w", r.id, err)

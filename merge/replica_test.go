@@ -26,7 +26,16 @@ func TestSyncConverges(t *testing.T) {
 	if got := c.reps[0].State().Len(); got != 3 {
 		t.Fatalf("got %d elements, want 3", got)
 	}
-	// Everything is acknowledged: nothing more to send, nothing buffered.
+	// Everything is acknowledged, the greetings answered: nothing is left
+	// to send, and nothing buffered.
+	c.settle()
+	for i, r := range c.reps {
+		for _, l := range r.Lag() {
+			if l.FullStatesSent != 0 {
+				t.Fatalf("%s: %+v, want no full state", c.ids[i], l)
+			}
+		}
+	}
 	c.advance(time.Hour)
 	c.syncAll()
 	if len(c.queue) != 0 {
@@ -249,8 +258,7 @@ func TestNoPeersKeepsNoDeltas(t *testing.T) {
 
 func TestNilDeltaBuffersNothing(t *testing.T) {
 	c := newCluster(t, 2, newSet)
-	c.syncAll() // the first messages, which announce each incarnation
-	c.deliverAll()
+	c.settle() // the first messages, which greet each incarnation
 	c.update(0, func(vclock.ReplicaID, *crdt.ORSet[string]) *crdt.ORSet[string] { return nil })
 	if s := c.reps[0].Stats(); s.Deltas != 0 {
 		t.Fatalf("got %d deltas, want 0", s.Deltas)
@@ -283,8 +291,9 @@ func TestDeltaGroups(t *testing.T) {
 func TestDigestExchange(t *testing.T) {
 	c := newCluster(t, 2, newSet)
 	c.update(0, add("a"))
-	c.syncAll()
-	c.deliverAll()
+	c.settle() // the first exchanges, digests among them
+	full := func(i int) uint64 { return c.reps[i].Lag()[0].FullStatesSent }
+	before := []uint64{full(0), full(1)}
 
 	// Equal replicas exchange only digests.
 	c.digestRequest(0, 1)
@@ -299,15 +308,35 @@ func TestDigestExchange(t *testing.T) {
 		t.Fatalf("digest messages of %d and %d bytes", len(req.data), len(resp.data))
 	}
 	for i, r := range c.reps {
-		if l := r.Lag()[0]; l.FullStatesSent != 0 || l.Agreed == 0 {
+		if l := r.Lag()[0]; l.FullStatesSent != before[i] || l.Agreed == 0 {
 			t.Fatalf("%s: got %+v after a digest exchange between equal replicas", c.ids[i], l)
 		}
 	}
 
-	// Different replicas exchange full states, both ways if both lack
-	// something.
+	// Replicas that differ by deltas in flight, which their buffers still
+	// hold, leave the difference to the deltas: the answer waits.
+	c.update(1, add("in-flight"))
+	c.digestRequest(0, 1)
+	c.deliverAll()
+	if l := c.reps[1].Lag()[0]; l.StatesDeferred == 0 || l.FullStatesSent != before[1] {
+		t.Fatalf("eu-west: got %+v, want the state deferred", l)
+	}
+	c.settle()
+	c.requireConverged()
+	before = []uint64{full(0), full(1)}
+
+	// Replicas that differ beyond their buffers exchange full states,
+	// both ways if both lack something.
+	c.reps[0].RemovePeer(c.ids[1])
+	c.reps[1].RemovePeer(c.ids[0])
 	c.update(0, add("only-0"))
 	c.update(1, add("only-1"))
+	if err := c.reps[0].AddPeer(c.ids[1]); err != nil {
+		t.Fatal(err)
+	}
+	if err := c.reps[1].AddPeer(c.ids[0]); err != nil {
+		t.Fatal(err)
+	}
 	c.digestRequest(0, 1)
 	c.deliverAll() // digest, state(push), state, ack
 	c.requireConverged()
@@ -330,7 +359,7 @@ func restart[T merge.State[T]](c *cluster[T], i int, newState func() T, state T,
 	c.t.Helper()
 	c.advance(time.Second)
 	clock := hlc.New(hlc.WithPhysicalClock(func() int64 { return c.now + c.skew[i] }))
-	r := merge.New(c.ids[i], newState, append([]merge.Option{merge.WithClock(clock)}, opts...)...)
+	r := merge.New(c.ids[i], newState, append([]merge.Option{merge.WithClock(clock), c.random()}, opts...)...)
 	for j, id := range c.ids {
 		if j != i {
 			if err := r.AddPeer(id); err != nil {
@@ -408,8 +437,8 @@ func TestRestartedReplicaWritesAtOnce(t *testing.T) {
 
 func TestStaleIncarnation(t *testing.T) {
 	// A message from a peer's previous incarnation, delivered after its
-	// restart, is merged (it is valid data) and costs at most a full
-	// state; the replicas still converge.
+	// restart, is refused as stale and changes nothing; the replicas
+	// still converge, and the old write, restored, survives.
 	c := newCluster(t, 2, newSet, merge.WithMaxDeltas(2))
 	c.update(1, add("old"))
 	old := c.sync(1, 0)
@@ -421,8 +450,9 @@ func TestStaleIncarnation(t *testing.T) {
 	}
 	c.syncAll()
 	c.deliverAll()
-	c.deliver(packet{1, 0, old})
-	c.deliverAll()
+	if _, err := c.reps[0].Receive(old); !errors.Is(err, merge.ErrStaleIncarnation) {
+		t.Fatalf("the old incarnation's late message: got %v, want ErrStaleIncarnation", err)
+	}
 	c.settle()
 	c.requireConverged()
 	if !c.reps[0].State().Contains("old") {
@@ -500,6 +530,7 @@ func TestInconsistentPayloadRefused(t *testing.T) {
 	c.update(0, add("a"))
 	c.syncAll()
 	c.deliverAll()
+	c.advance(time.Second) // later than the real one's messages: taken for a restart
 	impostor := merge.New[*crdt.ORSet[string]](c.ids[0], newSet, merge.WithClock(hlc.New(hlc.WithPhysicalClock(func() int64 { return c.now }))))
 	if err := impostor.AddPeer(c.ids[1]); err != nil {
 		t.Fatal(err)

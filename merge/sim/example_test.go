@@ -81,7 +81,7 @@ func ExampleCluster() {
 	// lost writes: 0
 	// stale reads: 121
 	// us-east-1: worst lag 5.3s
-	// us-east-2: worst lag 5.3s
+	// us-east-2: worst lag 5.2s
 	// eu-west-1: worst lag 6.2s
-	// eu-west-2: worst lag 6.2s
+	// eu-west-2: worst lag 5.2s
 }
