@@ -26,6 +26,16 @@ func allocBytes(n int) int {
 	return n + 8<<10
 }
 
+// Boxes: what storing a value in an interface allocates. Values of one
+// byte (bool, int8, uint8) and pointer-shaped values (maps) take none; an
+// empty string takes none.
+const (
+	boxString = 16 // a string header
+	boxSlice  = 24 // a slice header
+	boxWord   = 16 // an integer or float of 2 to 8 bytes: a block of the tiny allocator
+	boxTime   = 24 // a time.Time
+)
+
 // mapHeader is the size of a Go map's header, which an empty map takes.
 const mapHeader = 48
 

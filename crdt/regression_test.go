@@ -138,8 +138,13 @@ func TestRemovalDeltaReadsRemoved(t *testing.T) {
 // as a Go map keeps inline (128 bytes); hugeKey is 1 KiB, which a dot
 // store's table keeps inline.
 type (
-	bigKey  struct{ A [16]int64 }
-	hugeKey struct{ A [128]int64 }
+	bigKey      struct{ A [16]int64 }
+	hugeKey     struct{ A [128]int64 }
+	anyField    struct{ X any }
+	skippedPads struct {
+		K   int
+		Pad [64]int64 `msgpack:"-"`
+	}
 )
 
 // elemBytes returns the canonical encoding of e as a set element.
@@ -193,6 +198,70 @@ func wantMalformed(t *testing.T, err error) {
 	if !errors.Is(err, crdt.ErrMalformed) {
 		t.Errorf("got %v, want ErrMalformed", err)
 	}
+}
+
+// wantAllowanceError fails t unless err is ErrMalformed with a
+// *DecodeError that says the allowance ran out.
+func wantAllowanceError(t *testing.T, err error) {
+	t.Helper()
+	var de *crdt.DecodeError
+	if !errors.Is(err, crdt.ErrMalformed) || !errors.As(err, &de) || !strings.Contains(de.Reason, "bytes per input byte") {
+		t.Errorf("got %v, want ErrMalformed refusing to allocate beyond the allowance", err)
+	}
+}
+
+// register is the start of an LWWRegister written at 0 by "", before its
+// value.
+var register = []byte{0x95, 0x01, 0x16, 0x00, 0xa0}
+
+// anyMapCases are values of type any made of many small maps, n empty
+// maps or n/4 of the other shapes.
+func anyMapCases(n int) []allocCase {
+	empties := join(arrayHeader(n), bytes.Repeat([]byte{0x80}, n))
+	holders := join(arrayHeader(n/4), bytes.Repeat([]byte{0x81, 0xa0, 0x80}, n/4)) // [{"": {}}, ...]
+	deep := join(bytes.Repeat([]byte{0x81, 0xa0}, 30), []byte{0x80})               // {"": {"": ... {}}}, 31 maps
+	nested := join(arrayHeader(n/100), bytes.Repeat(deep, n/100))
+	return []allocCase{
+		{"LWWRegister[any] of empty maps", join(register, empties), func() typedValue { return new(crdt.LWWRegister[any]) }},
+		{"LWWRegister[any] of maps holding an empty map", join(register, holders), func() typedValue { return new(crdt.LWWRegister[any]) }},
+		{"LWWRegister[any] of maps nested 31 deep", join(register, nested), func() typedValue { return new(crdt.LWWRegister[any]) }},
+		{"GSet[any] of one array of empty maps", join([]byte{0x93, 0x01, 0x12, 0x91}, empties), func() typedValue { return new(crdt.GSet[any]) }},
+		{"MVRegister[any] of empty maps", join([]byte{0x95, 0x01, 0x17, 0x91, 0xa1, 'a', 0x92, 0x01, 0x90, 0x93, 0x00, 0x01}, empties), func() typedValue { return new(crdt.MVRegister[any]) }},
+		{"LWWMap[any, any] of empty maps", join([]byte{0x94, 0x01, 0x1a, 0x91, 0xa1, 'a', 0x94, 0xa1, 'k', 0x01, 0x00}, empties), func() typedValue { return new(crdt.LWWMap[any, any]) }},
+		{"LWWRegister[struct{X any}] of maps holding an empty map", join(register, []byte{0x81, 0xa1, 'X'}, holders), func() typedValue { return new(crdt.LWWRegister[anyField]) }},
+	}
+}
+
+// TestDecodeAnyEmptyMapsWithinBound: elements of type any were decoded by
+// msgpack.Unmarshal, which builds a Go map (48 bytes, 336 with one entry)
+// for every msgpack map (1 byte, 3 with one entry): an array of 200,000
+// empty maps in an LWWRegister[any] allocated 65 bytes per input byte (68
+// in an LWWMap[any, any]), 50,000 maps each holding an empty map 134 (also
+// in a struct field of type any), 2,000 maps nested 31 deep 167. The
+// decoder of any now charges what it builds to an allowance and refuses
+// such values beyond it, within the bound; smaller ones still decode.
+func TestDecodeAnyEmptyMapsWithinBound(t *testing.T) {
+	cases := anyMapCases(200_000)
+	checkAllocCases(t, cases, wantAllowanceError)
+	for _, c := range cases {
+		if _, err := crdt.Decode(c.in); !errors.Is(err, crdt.ErrMalformed) {
+			t.Errorf("%s: crdt.Decode: got %v, want ErrMalformed", c.name, err)
+		}
+	}
+	// A thousand empty maps are well within the allowance.
+	small := join(register, arrayHeader(1000), bytes.Repeat([]byte{0x80}, 1000))
+	var r crdt.LWWRegister[any]
+	checkAllocCases(t, []allocCase{{"LWWRegister[any] of 1,000 empty maps", small, func() typedValue { return &r }}}, func(t *testing.T, err error) {
+		if err != nil {
+			t.Fatal(err)
+		}
+		if v, _ := r.Get(); len(v.([]any)) != 1000 {
+			t.Fatalf("decoded to %#v", v)
+		}
+		if out, _ := r.MarshalBinary(); !bytes.Equal(out, small) {
+			t.Fatalf("re-encodes as %x...", out[:16])
+		}
+	})
 }
 
 // claimCases claim n elements of a large type, then hold none.
@@ -263,4 +332,33 @@ func nestedORMapCase(claim int) allocCase {
 // now share one allowance.
 func TestDecodeNestedORMapClaimsWithinBound(t *testing.T) {
 	checkAllocCases(t, []allocCase{nestedORMapCase(60_000)}, wantMalformed)
+}
+
+// msgpackElemCases are elements msgpack decodes into more memory than
+// their bytes, of n maps or n/2 elements.
+func msgpackElemCases(t testing.TB, n int) []allocCase {
+	var pads crdt.GSet[skippedPads]
+	for i := range n / 2 {
+		pads.Add(skippedPads{K: i})
+	}
+	padded, err := pads.MarshalBinary()
+	if err != nil {
+		t.Fatal(err)
+	}
+	return []allocCase{
+		{"LWWRegister[[]bigKey] of empty maps", join(register, arrayHeader(n), bytes.Repeat([]byte{0x80}, n)), func() typedValue { return new(crdt.LWWRegister[[]bigKey]) }},
+		{"LWWRegister[[]map[string]string] of one-entry maps", join(register, arrayHeader(n/2), bytes.Repeat([]byte{0x81, 0xa0, 0xa0}, n/2)), func() typedValue { return new(crdt.LWWRegister[[]map[string]string]) }},
+		{"GSet[skippedPads]", padded, func() typedValue { return new(crdt.GSet[skippedPads]) }},
+	}
+}
+
+// TestDecodeMsgpackElementsWithinBound: element types that msgpack decodes
+// allocate what their Go form takes, whatever the bytes: a slice of
+// 100,000 empty maps read as []bigKey made two arrays of 128-byte structs
+// (278 bytes per input byte), 50,000 one-entry maps read as
+// []map[string]string a Go map each (121), and a set of 50,000 structs
+// with a skipped 512-byte field four copies of one per six bytes (415).
+// Such elements are now charged to the allowance before msgpack runs.
+func TestDecodeMsgpackElementsWithinBound(t *testing.T) {
+	checkAllocCases(t, msgpackElemCases(t, 100_000), wantAllowanceError)
 }
