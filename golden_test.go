@@ -97,7 +97,9 @@ var goldenTypes = map[string]func() value{
 	"crdt.EWFlag":              func() value { return new(crdt.EWFlag) },
 	"crdt.DWFlag":              func() value { return new(crdt.DWFlag) },
 	"crdt.CCounter":            func() value { return new(crdt.CCounter) },
-	"crdt.GSet[float32]":       func() value { return new(crdt.GSet[float32]) }, // only in the document
+	"crdt.GSet[float32]":       func() value { return new(crdt.GSet[float32]) },    // only in the document
+	"crdt.GSet[any]":           func() value { return new(crdt.GSet[any]) },        // only in the document
+	"crdt.LWWRegister[any]":    func() value { return new(crdt.LWWRegister[any]) }, // only in the document
 
 	"crdt.LWWMap[string, string]": func() value { return new(crdt.LWWMap[string, string]) },
 	"crdt.LWWMap[int, string]":    func() value { return new(crdt.LWWMap[int, string]) },

@@ -371,7 +371,7 @@ func readCtx(r *wire.Reader) *dotCtx {
 	x := &dotCtx{}
 	n := r.ArrayLen()
 	if n > 0 {
-		x.ids = make([]vclock.ReplicaID, 0, n)
+		x.ids = make([]vclock.ReplicaID, 0, r.Presize(n, sliceEntryBytes[vclock.ReplicaID]()))
 	}
 	for i := 0; i < n && !r.Failed(); i++ {
 		at := r.Offset()
@@ -394,7 +394,7 @@ func readCtx(r *wire.Reader) *dotCtx {
 		e.top = r.Uint()
 		k := r.ArrayLen()
 		if k > 0 {
-			e.cloud = make([]uint64, 0, k)
+			e.cloud = make([]uint64, 0, r.Presize(k, sliceEntryBytes[uint64]()))
 		}
 		low := e.top + 1
 		for j := 0; j < k && !r.Failed(); j++ {

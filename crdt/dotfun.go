@@ -209,6 +209,9 @@ func (f *dotFun[V]) readStore(r *wire.Reader, ctx *dotCtx) {
 		r.FailAt(at, "entries are not (replica, counter, value) triples")
 		return
 	}
+	if n > 0 {
+		f.es = make([]funEntry[V], 0, r.Presize(n/3, sliceEntryBytes[funEntry[V]]()))
+	}
 	k := kindOf[V]()
 	var prev dot
 	for i := 0; i < n/3 && !r.Failed(); i++ {

@@ -167,9 +167,12 @@ func readDotMap[E comparable](r *wire.Reader, tagged bool) dotMap[E] {
 func readDotStore[E comparable](r *wire.Reader, ctx *dotCtx, partial, tagged bool) dotMap[E] {
 	m := dotMap[E]{ctx: ctx, partial: partial}
 	k := kindOf[E]()
-	// Size the table once, but never beyond what the input could fill: an
-	// element takes at least 8 bytes in any set worth a table.
-	m.st.reserve(min(countEntries(*r), r.Remaining()/8))
+	// Size the table once, but never beyond what the input could fill (an
+	// element takes at least 8 bytes in any set worth a table) nor beyond
+	// the Reader's allowance.
+	if n := min(countEntries(*r), r.Remaining()/8); n > smallStore {
+		m.st.reserve(r.Presize(n, tableEntryBytes[E]()))
+	}
 	// In a table, an element seen for the first time is inserted with one
 	// probe and recognized as new by it, saving a lookup per element;
 	// one seen again (it has several dots) lost its first value to the
@@ -285,7 +288,7 @@ func readDotStore[E comparable](r *wire.Reader, ctx *dotCtx, partial, tagged boo
 		}
 		prev = raw
 		if m.gone == nil {
-			m.gone = make(map[E]struct{}, n)
+			m.gone = make(map[E]struct{}, r.Presize(n, mapEntryBytes[E, struct{}]()))
 		}
 		m.gone[e] = struct{}{}
 	}

@@ -16,7 +16,8 @@ import (
 
 // Elements of generic types (set members, map keys, register values) are
 // written as msgpack values. Strings, integers and booleans — including
-// named types over them — take a fast path that needs no reflection; any
+// named types over them — take a fast path that needs no reflection; any,
+// []any and map[string]any have a codec of their own (anyelem.go); any
 // other type goes through github.com/vmihailenco/msgpack/v5 with compact
 // integers and sorted map keys, so that one value has one encoding.
 // Canonical order among elements is the byte order of their encodings.
@@ -30,10 +31,12 @@ const (
 	elemInt
 	elemUint
 	elemBool
+	elemAny // any, []any, map[string]any: anyelem.go
 )
 
 func kindOf[E any]() elemKind {
-	switch reflect.TypeFor[E]().Kind() {
+	t := reflect.TypeFor[E]()
+	switch t.Kind() {
 	case reflect.String:
 		return elemString
 	case reflect.Int, reflect.Int8, reflect.Int16, reflect.Int32, reflect.Int64:
@@ -42,6 +45,9 @@ func kindOf[E any]() elemKind {
 		return elemUint
 	case reflect.Bool:
 		return elemBool
+	}
+	if isAnyType(t) {
+		return elemAny
 	}
 	return elemOther
 }
@@ -132,6 +138,8 @@ func appendElem[E any](b []byte, k elemKind, e E) []byte {
 		return wire.AppendUint(b, asUint(&e))
 	case elemBool:
 		return wire.AppendBool(b, *(*bool)(unsafe.Pointer(&e)))
+	case elemAny:
+		return appendAny(b, any(e))
 	}
 	s := encPool.Get().(*elemEncoder)
 	defer encPool.Put(s)
@@ -140,6 +148,18 @@ func appendElem[E any](b []byte, k elemKind, e E) []byte {
 		// Only a type msgpack cannot encode gets here: a programming error
 		// caught the first time such a value is encoded.
 		panic("crdt: cannot encode element of type " + reflect.TypeFor[E]().String() + ": " + err.Error())
+	}
+	return append(b, s.buf.Bytes()...)
+}
+
+// appendMsgpack appends what msgpack writes for v, a value inside an any
+// of a type the codec of any leaves to msgpack.
+func appendMsgpack(b []byte, v any) []byte {
+	s := encPool.Get().(*elemEncoder)
+	defer encPool.Put(s)
+	s.buf.Reset()
+	if err := s.enc.Encode(v); err != nil {
+		panic("crdt: cannot encode element of type " + reflect.TypeOf(v).String() + ": " + err.Error())
 	}
 	return append(b, s.buf.Bytes()...)
 }
@@ -175,6 +195,8 @@ func readElem[E any](r *wire.Reader, k elemKind) (e E, raw []byte) {
 		}
 	case elemBool:
 		*(*bool)(unsafe.Pointer(&e)) = r.Bool()
+	case elemAny:
+		return readAnyElem[E](r)
 	default:
 		return readOther[E](r)
 	}
@@ -189,23 +211,61 @@ func readElem[E any](r *wire.Reader, k elemKind) (e E, raw []byte) {
 	return e, raw
 }
 
-// readOther reads an element of a type without a fast path, through
-// msgpack, from the bytes of one value whose size the Reader has checked.
+// readOther reads an element of a type without a codec of its own,
+// through msgpack. It first reads the value with the Reader, checking its
+// lengths, and charges the Reader for what msgpack will allocate
+// (msgcost.go); msgpack then decodes it as msgpack.Unmarshal does.
 func readOther[E any](r *wire.Reader) (e E, raw []byte) {
 	start := r.Offset()
-	raw = r.Raw()
+	cost := msgpackCost(r, topPlan(reflect.TypeFor[E]()))
 	if r.Failed() {
 		return e, nil
 	}
-	if err := msgpack.Unmarshal(raw, &e); err != nil {
+	raw = r.Since(start)
+	// e itself goes to the heap for msgpack, a copy of it into an
+	// interface for the check below, and another into a map when it is
+	// larger than 128 bytes and a key.
+	size := int(unsafe.Sizeof(e))
+	cost += 2 * allocBytes(size)
+	if size > 128 {
+		cost += allocBytes(size)
+	}
+	if !r.Charge(start, cost) {
+		return e, nil
+	}
+	d := decPool.Get().(*msgpackDecoder)
+	d.src.Reset(raw)
+	d.dec.Reset(&d.src)
+	err := d.dec.Decode(&e)
+	d.src.Reset(nil)
+	d.dec.ResetReader(nil)
+	decPool.Put(d)
+	if err != nil {
 		r.FailAt(start, "element: "+err.Error())
 		return e, nil
 	}
-	if !bytes.Equal(appendElem(nil, elemOther, e), raw) {
+	if !encodesTo(e, raw) {
 		r.FailAt(start, "element not in canonical form")
 	}
 	return e, raw
 }
+
+// encodesTo reports whether msgpack writes e as raw.
+func encodesTo[E any](e E, raw []byte) bool {
+	s := encPool.Get().(*elemEncoder)
+	defer encPool.Put(s)
+	s.buf.Reset()
+	return s.enc.Encode(e) == nil && bytes.Equal(s.buf.Bytes(), raw)
+}
+
+// A msgpackDecoder is a msgpack.Decoder with its source, kept in a pool:
+// msgpack.Unmarshal allocates a bytes.Reader per call.
+type msgpackDecoder struct {
+	dec *msgpack.Decoder
+	src bytes.Reader
+}
+
+var decPool = sync.Pool{New: func() any { return &msgpackDecoder{dec: msgpack.NewDecoder(nil)} }}
 
 // strHeaderLen is the size of the shortest msgpack str header for n bytes.
 func strHeaderLen(n int) int {
@@ -225,12 +285,17 @@ func strHeaderLen(n int) int {
 func readKey[E any](r *wire.Reader, k elemKind) (e E, raw []byte) {
 	start := r.Offset()
 	e, raw = readElem[E](r, k)
-	if !r.Failed() && k == elemOther && !usable(e) {
+	if !r.Failed() && (k == elemOther || k == elemAny) && mayBeUnusable(reflect.TypeFor[E]()) && !usable(e) {
 		r.FailAt(start, "element cannot be a key (a slice, a map, NaN or -0)")
 		return e, nil
 	}
 	return e, raw
 }
+
+// mayBeUnusable reports whether a value of type t may fail usable: an
+// interface, or a type holding floats. For the others usable need not
+// look (nor copy the element to the heap to look).
+func mayBeUnusable(t reflect.Type) bool { return infoOf(t).keyCheck }
 
 // usable reports whether a decoded element can serve as a map key: an
 // interface-typed E may hold a slice or a map, which would panic; a NaN is

@@ -130,12 +130,32 @@ func goldenVectors(f *testing.F) []goldenVector {
 	return out
 }
 
+// allocSeeds are small versions of the inputs of the allocation
+// regressions (regression_test.go): values of type any made of many maps,
+// claims of many large elements, claims at every level of nested ORMaps,
+// elements msgpack decodes into more than their bytes. They are a few KiB
+// each, small enough for the fuzzer to mutate and minimize quickly.
+func allocSeeds(tb testing.TB) [][]byte {
+	cases := anyMapCases(1500)
+	cases = append(cases, claimCases(tb, 1500)...)
+	cases = append(cases, nestedORMapCase(1500))
+	cases = append(cases, msgpackElemCases(tb, 1500)...)
+	var out [][]byte
+	for _, c := range cases {
+		out = append(out, c.in)
+	}
+	return out
+}
+
 // FuzzDecode feeds crdt.Decode arbitrary input, seeded with every golden
-// vector: it must not panic, must accept only canonical encodings, and must
-// stay within the allocation bound.
+// vector and the allocation seeds: it must not panic, must accept only
+// canonical encodings, and must stay within the allocation bound.
 func FuzzDecode(f *testing.F) {
 	for _, vec := range goldenVectors(f) {
 		f.Add(vec.b)
+	}
+	for _, in := range allocSeeds(f) {
+		f.Add(in)
 	}
 	f.Fuzz(func(t *testing.T, in []byte) {
 		var v any
@@ -244,6 +264,9 @@ func FuzzGoldenTyped(f *testing.F) {
 	for _, vec := range vecs {
 		f.Add(vec.b)
 	}
+	for _, in := range allocSeeds(f) {
+		f.Add(in)
+	}
 	typed := goldenTypesByKind(f, vecs)
 	f.Fuzz(func(t *testing.T, in []byte) {
 		k, err := crdt.PeekKind(in)
@@ -267,3 +290,116 @@ func FuzzGoldenTyped(f *testing.F) {
 
 // typeName returns the Go type of v without the pointer.
 func typeName(v any) string { return strings.TrimPrefix(fmt.Sprintf("%T", v), "*") }
+
+// elementTypes maps each kind to constructors of values of that kind whose
+// elements are of types no golden vector has: large structs, structs with
+// skipped fields or a field of type any, slices of structs, typed maps,
+// pointers. msgpack decodes them, each charged to the allowance first.
+var elementTypes = map[crdt.Kind][]func() typedValue{
+	crdt.KindGSet: {
+		func() typedValue { return new(crdt.GSet[bigKey]) },
+		func() typedValue { return new(crdt.GSet[skippedPads]) },
+		func() typedValue { return new(crdt.GSet[anyField]) },
+		func() typedValue { return new(crdt.GSet[[3]string]) },
+	},
+	crdt.KindTwoPSet: {
+		func() typedValue { return new(crdt.TwoPSet[bigKey]) },
+		func() typedValue { return new(crdt.TwoPSet[skippedPads]) },
+	},
+	crdt.KindORSet: {
+		func() typedValue { return new(crdt.ORSet[hugeKey]) },
+		func() typedValue { return new(crdt.ORSet[anyField]) },
+	},
+	crdt.KindRWSet: {
+		func() typedValue { return new(crdt.RWSet[bigKey]) },
+	},
+	crdt.KindLWWRegister: {
+		func() typedValue { return new(crdt.LWWRegister[[]bigKey]) },
+		func() typedValue { return new(crdt.LWWRegister[[]map[string]string]) },
+		func() typedValue { return new(crdt.LWWRegister[anyField]) },
+		func() typedValue { return new(crdt.LWWRegister[map[string]any]) },
+		func() typedValue { return new(crdt.LWWRegister[[]any]) },
+		func() typedValue { return new(crdt.LWWRegister[*goldenItem]) },
+	},
+	crdt.KindMVRegister: {
+		func() typedValue { return new(crdt.MVRegister[[]bigKey]) },
+		func() typedValue { return new(crdt.MVRegister[anyField]) },
+	},
+	crdt.KindLWWMap: {
+		func() typedValue { return new(crdt.LWWMap[bigKey, string]) },
+		func() typedValue { return new(crdt.LWWMap[string, []bigKey]) },
+		func() typedValue { return new(crdt.LWWMap[string, anyField]) },
+	},
+	crdt.KindORMap: {
+		func() typedValue { return new(crdt.ORMap[bigKey, *crdt.CCounter]) },
+		func() typedValue { return new(crdt.ORMap[string, *crdt.LWWRegister[[]bigKey]]) },
+		func() typedValue { return new(crdt.ORMap[string, *crdt.MVRegister[anyField]]) },
+	},
+}
+
+// elementSeeds returns valid encodings of values of elementTypes.
+func elementSeeds(f *testing.F) [][]byte {
+	var out [][]byte
+	add := func(v interface{ MarshalBinary() ([]byte, error) }) {
+		b, err := v.MarshalBinary()
+		if err != nil {
+			f.Fatal(err)
+		}
+		out = append(out, b)
+	}
+	var bigs crdt.GSet[bigKey]
+	bigs.Add(bigKey{})
+	bigs.Add(bigKey{[16]int64{1, -2, 300}})
+	add(&bigs)
+	var pads crdt.TwoPSet[skippedPads]
+	pads.Add(skippedPads{K: 1})
+	pads.Remove(skippedPads{K: 2})
+	add(&pads)
+	var anys crdt.ORSet[anyField]
+	anys.Add("a", anyField{"x"})
+	anys.Add("b", anyField{int64(-70000)})
+	add(&anys)
+	var reg crdt.LWWRegister[anyField]
+	reg.Set("a", anyField{map[string]any{"k": []any{nil, true, 1.5, "s", []byte{1}}}}, 5)
+	add(&reg)
+	var doc crdt.LWWRegister[map[string]any]
+	doc.Set("a", map[string]any{"name": "ada", "tags": []any{"x", uint16(300)}}, 7)
+	add(&doc)
+	var slices crdt.MVRegister[[]bigKey]
+	slices.Set("a", []bigKey{{}, {[16]int64{9}}})
+	add(&slices)
+	var m crdt.LWWMap[string, []bigKey]
+	m.Set("w", "k", []bigKey{{}}, 3)
+	add(&m)
+	var om crdt.ORMap[bigKey, *crdt.CCounter]
+	om.Update(bigKey{}, func(c *crdt.CCounter) *crdt.CCounter { return c.Inc("a", 2) })
+	add(&om)
+	return out
+}
+
+// FuzzElementTypes feeds arbitrary input to the typed decoders of
+// elementTypes, seeded with encodings of such values and the allocation
+// seeds, with the checks of FuzzDecode.
+func FuzzElementTypes(f *testing.F) {
+	for _, in := range elementSeeds(f) {
+		f.Add(in)
+	}
+	for _, in := range allocSeeds(f) {
+		f.Add(in)
+	}
+	f.Fuzz(func(t *testing.T, in []byte) {
+		k, err := crdt.PeekKind(in)
+		if err != nil {
+			return
+		}
+		for _, newValue := range elementTypes[k] {
+			var v typedValue
+			var err error
+			checkAllocBound(t, in, func() {
+				v = newValue()
+				err = v.UnmarshalBinary(in)
+			})
+			checkCanonical(t, in, typeName(v)+".UnmarshalBinary", v, err)
+		}
+	})
+}

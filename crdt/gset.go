@@ -217,14 +217,16 @@ func (m elemSet[E]) appendTo(b []byte, k elemKind) []byte {
 // readElemSet reads an array of elements written by appendTo. It fails
 // unless they are in strictly ascending canonical order, which rules out
 // repeats, or if one of them is in disjoint (which may be nil). A claimed
-// length is at most the bytes left (wire.Reader checks it), so the map
-// allocated ahead of the elements is bounded by the input size.
+// length is at most the bytes left (wire.Reader checks it), one byte per
+// element, but an element of a large type takes far more than a byte in a
+// map: the map is sized ahead only as far as the Reader's allowance goes,
+// and grows past that as elements arrive.
 func readElemSet[E comparable](r *wire.Reader, k elemKind, disjoint elemSet[E]) elemSet[E] {
 	n := r.ArrayLen()
 	if n == 0 || r.Failed() {
 		return nil
 	}
-	m := make(elemSet[E], n)
+	m := make(elemSet[E], r.Presize(n, mapEntryBytes[E, struct{}]()))
 	var prev []byte
 	for i := 0; i < n; i++ {
 		at := r.Offset()

@@ -298,7 +298,7 @@ func (m *LWWMap[K, V]) unmarshal(b []byte, lim wire.Limits) error {
 func (m *LWWMap[K, V]) readValue(r *wire.Reader) {
 	r.Header(wire.KindLWWMap, 2)
 	n := r.ArrayLen()
-	ids := make([]vclock.ReplicaID, 0, n)
+	ids := make([]vclock.ReplicaID, 0, r.Presize(n, sliceEntryBytes[vclock.ReplicaID]()))
 	for i := 0; i < n && !r.Failed(); i++ {
 		at := r.Offset()
 		id := vclock.ReplicaID(r.Str())
@@ -350,7 +350,7 @@ func (m *LWWMap[K, V]) readValue(r *wire.Reader) {
 			e.v, _ = readElem[V](r, kv)
 		}
 		if m.m == nil {
-			m.m = make(map[K]lwwEntry[V], n/4)
+			m.m = make(map[K]lwwEntry[V], r.Presize(n/4, mapEntryBytes[K, lwwEntry[V]]()))
 		}
 		m.m[k] = e
 		if e.del {

@@ -191,6 +191,9 @@ func (r *LWWRegister[V]) inRead(rd *wire.Reader, ctx *dotCtx, _ bool) *LWWRegist
 		rd.FailAt(at, "writes are not (replica, counter, timestamp, value) tuples")
 		return out
 	}
+	if n > 0 {
+		out.sibs = make([]lwwSibling[V], 0, rd.Presize(n/4, sliceEntryBytes[lwwSibling[V]]()))
+	}
 	k := kindOf[V]()
 	var prev dot
 	for i := 0; i < n/4 && !rd.Failed(); i++ {

@@ -423,7 +423,7 @@ func (m *ORMap[K, V]) readStore(r *wire.Reader, ctx *dotCtx) {
 			return
 		}
 		if m.m == nil {
-			m.m = make(map[K]V, n/2)
+			m.m = make(map[K]V, r.Presize(n/2, mapEntryBytes[K, V]()))
 		}
 		m.m[key] = v
 	}
@@ -450,7 +450,7 @@ func (m *ORMap[K, V]) readStore(r *wire.Reader, ctx *dotCtx) {
 		}
 		prev = raw
 		if m.gone == nil {
-			m.gone = make(map[K]struct{}, g)
+			m.gone = make(map[K]struct{}, r.Presize(g, mapEntryBytes[K, struct{}]()))
 		}
 		m.gone[key] = struct{}{}
 	}

@@ -17,15 +17,33 @@ type Reader struct {
 	off   int
 	elems int // elements still allowed
 	depth int // nesting levels still allowed
+	room  int // bytes of the allowance still unspent (see Presize)
 	err   *Error
 }
+
+// The allocation allowance of a Reader: RoomPerByte bytes per input byte
+// plus RoomSlack. A decoder draws on it, through [Reader.Presize] and
+// [Reader.Charge], for the memory whose size the input's bytes do not
+// bound by themselves: collections sized ahead of their entries from a
+// claimed length, and values whose Go form is larger than their encoding
+// (a Go map costs at least 48 bytes, and a msgpack empty map is one byte).
+// What a decoder allocates otherwise is a small multiple of the bytes it
+// has read; the two together stay under the bound docs/wire-format.md
+// promises, 64 bytes per input byte plus 64 KiB.
+const (
+	RoomPerByte = 40
+	RoomSlack   = 32 << 10
+)
 
 // NewReader returns a Reader over b bounded by lim; zero fields of lim take
 // their values from [DefaultLimits]. An input larger than lim.MaxBytes fails
 // at the first read.
 func NewReader(b []byte, lim Limits) Reader {
 	lim = lim.orDefault()
-	r := Reader{buf: b, elems: lim.MaxElements, depth: lim.MaxDepth}
+	r := Reader{buf: b, elems: lim.MaxElements, depth: lim.MaxDepth, room: math.MaxInt}
+	if len(b) < (math.MaxInt-RoomSlack)/RoomPerByte {
+		r.room = RoomPerByte*len(b) + RoomSlack
+	}
 	if len(b) > lim.MaxBytes {
 		r.failf(0, ErrMalformed, "input of "+itoa(len(b))+" bytes exceeds the limit of "+itoa(lim.MaxBytes))
 	}
@@ -160,6 +178,41 @@ func (r *Reader) version() (Kind, error) {
 	}
 	return Kind(k), nil
 }
+
+// Presize returns how many of n entries, each taking size bytes of memory,
+// a decoder may make room for before reading them, and takes their size
+// from the allowance: n while the allowance lasts, fewer (down to 0)
+// after. The decoder grows its collection as further entries arrive, so a
+// length the input claims but does not hold costs no more than the
+// allowance, however large each entry is.
+func (r *Reader) Presize(n, size int) int {
+	if n <= 0 {
+		return 0
+	}
+	size = max(size, 1)
+	k := min(n, max(r.room, 0)/size)
+	r.room -= k * size
+	return k
+}
+
+// Charge takes size bytes from the allowance for memory a decoder is about
+// to allocate, and reports whether the allowance covered it; if not, it
+// fails r at offset at. Decoders charge what the input's bytes do not
+// bound: the Go form of an element of type any, say.
+func (r *Reader) Charge(at, size int) bool {
+	if r.err != nil {
+		return false
+	}
+	if size < 0 || size > r.room {
+		r.FailAt(at, "decoding would allocate more than "+itoa(RoomPerByte)+" bytes per input byte (plus "+itoa(RoomSlack>>10)+" KiB) for values larger in memory than on the wire")
+		return false
+	}
+	r.room -= size
+	return true
+}
+
+// Room returns what is left of the allowance, in bytes.
+func (r *Reader) Room() int { return r.room }
 
 // Enter accounts for one more level of nesting in a recursive decoder and
 // fails beyond Limits.MaxDepth; pair it with Leave.

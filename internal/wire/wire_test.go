@@ -221,3 +221,47 @@ func FuzzReaderRaw(f *testing.F) {
 		}
 	})
 }
+
+// TestPresizeAndCharge: a Reader over n bytes lets decoders take
+// RoomPerByte*n + RoomSlack bytes, in grants that Presize shrinks and
+// Charge refuses once the allowance is spent.
+func TestPresizeAndCharge(t *testing.T) {
+	in := make([]byte, 1000)
+	r := NewReader(in, Limits{})
+	total := RoomPerByte*len(in) + RoomSlack
+	if got := r.Room(); got != total {
+		t.Fatalf("Room() = %d, want %d", got, total)
+	}
+	if got := r.Presize(10, 100); got != 10 {
+		t.Fatalf("Presize(10, 100) = %d, want 10", got)
+	}
+	if got := r.Presize(0, 100); got != 0 || r.Room() != total-1000 {
+		t.Fatalf("Presize(0, 100) = %d, room %d; want 0, %d", got, r.Room(), total-1000)
+	}
+	// A claim larger than the allowance gets what is left, and later ones
+	// get nothing; neither fails the Reader.
+	if got, want := r.Presize(1<<30, 64), (total-1000)/64; got != want {
+		t.Fatalf("Presize(1<<30, 64) = %d, want %d", got, want)
+	}
+	if got := r.Presize(5, 1<<20); got != 0 || r.Failed() {
+		t.Fatalf("Presize after the allowance: %d, failed %v; want 0, false", got, r.Failed())
+	}
+	left := r.Room()
+	if !r.Charge(0, left) || r.Room() != 0 {
+		t.Fatalf("Charge(%d) of the rest: room %d, err %v", left, r.Room(), r.Err())
+	}
+	if r.Charge(7, 1) {
+		t.Fatal("Charge beyond the allowance succeeded")
+	}
+	var e *Error
+	if !errors.As(r.Err(), &e) || !errors.Is(e, ErrMalformed) || e.Offset != 7 || e.Reason == "" {
+		t.Fatalf("Charge beyond the allowance: got %#v, want an ErrMalformed *Error at 7 with a reason", r.Err())
+	}
+	if r.Charge(0, 0) {
+		t.Fatal("Charge after an error succeeded")
+	}
+	r = NewReader(in, Limits{})
+	if r.Charge(0, -1) {
+		t.Fatal("Charge of a negative size (an overflowed sum) succeeded")
+	}
+}

@@ -1,0 +1,60 @@
+package crdt
+
+import (
+	"encoding/binary"
+	"runtime"
+	"testing"
+)
+
+// heapGrowth returns the least of three counts of the bytes f allocates.
+func heapGrowth(f func()) uint64 {
+	least := ^uint64(0)
+	for range 3 {
+		var before, after runtime.MemStats
+		runtime.ReadMemStats(&before)
+		f()
+		runtime.ReadMemStats(&after)
+		least = min(least, after.TotalAlloc-before.TotalAlloc)
+	}
+	return least
+}
+
+// TestMapBytesBoundsRuntime: mapBytes is at least what a map[string]any
+// sized for n entries takes once they are in, and mapEntryBytes at least
+// what a presized map takes per entry.
+func TestMapBytesBoundsRuntime(t *testing.T) {
+	if raceEnabled {
+		t.Skip("the race detector makes sync.Pool drop items: allocation figures do not hold")
+	}
+	keys := make([]string, 5000)
+	for i := range keys {
+		keys[i] = string(binary.AppendUvarint(nil, uint64(i)))
+	}
+	var sink any
+	for n := 0; n <= len(keys); n += 1 + n/8 {
+		got := heapGrowth(func() {
+			m := make(map[string]any, n)
+			for _, k := range keys[:n] {
+				m[k] = nil
+			}
+			sink = m
+		})
+		if want := mapBytes(n, mapSlot[string, any]()); got > uint64(want) {
+			t.Errorf("map[string]any of %d entries took %d bytes, mapBytes says %d", n, got, want)
+		}
+		for _, c := range []struct {
+			name  string
+			make  func()
+			entry int
+		}{
+			{"map[string]struct{}", func() { sink = make(map[string]struct{}, n) }, mapEntryBytes[string, struct{}]()},
+			{"map[[16]int64]struct{}", func() { sink = make(map[[16]int64]struct{}, n) }, mapEntryBytes[[16]int64, struct{}]()},
+			{"map[string]*int", func() { sink = make(map[string]*int, n) }, mapEntryBytes[string, *int]()},
+		} {
+			if got := heapGrowth(c.make); n > 8 && got > uint64(n*c.entry+mapHeader+64+8<<10) {
+				t.Errorf("%s sized for %d took %d bytes, %d per entry; mapEntryBytes says %d", c.name, n, got, int(got)/n, c.entry)
+			}
+		}
+	}
+	_ = sink
+}
