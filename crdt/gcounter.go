@@ -24,7 +24,8 @@ type GCounter struct {
 	// one holds the single entry of a delta made by Inc while v is nil, so
 	// that a delta costs one allocation, or none when it is not used. A
 	// zero count means no entry.
-	one vv.Entry[vclock.ReplicaID]
+	one   vv.Entry[vclock.ReplicaID]
+	edits uint64 // see Edits
 }
 
 // entries returns c's counts.
@@ -53,7 +54,7 @@ var (
 // stays there. Inc allocates only the delta, and nothing when the delta is
 // not used (it is small enough to be inlined).
 func (c *GCounter) Inc(id vclock.ReplicaID, n uint64) *GCounter {
-	return &GCounter{one: vv.Entry[vclock.ReplicaID]{ID: id, N: c.add(id, n)}}
+	return &GCounter{one: vv.Entry[vclock.ReplicaID]{ID: id, N: c.add(id, n)}, edits: 1}
 }
 
 // add adds n to id's count and returns the new count. It is kept out of
@@ -63,6 +64,7 @@ func (c *GCounter) Inc(id vclock.ReplicaID, n uint64) *GCounter {
 //go:noinline
 func (c *GCounter) add(id vclock.ReplicaID, n uint64) uint64 {
 	c.own()
+	c.edits++
 	v, _ := c.v.Add(id, n)
 	return v
 }
@@ -92,11 +94,14 @@ func (c *GCounter) Merge(o *GCounter) {
 	if c != o {
 		c.own()
 		c.v.Merge(o.entries())
+		c.edits += o.edits
 	}
 }
 
 // Clone returns an independent copy of c.
-func (c *GCounter) Clone() *GCounter { return &GCounter{v: slices.Clone(c.entries())} }
+func (c *GCounter) Clone() *GCounter {
+	return &GCounter{v: slices.Clone(c.entries()), edits: c.edits}
+}
 
 // Equal reports whether c and o hold the same per-replica counts.
 func (c *GCounter) Equal(o *GCounter) bool { return vv.Equal(c.entries(), o.entries()) }
@@ -153,12 +158,12 @@ var (
 
 // Inc adds n for replica id and returns the delta.
 func (c *PNCounter) Inc(id vclock.ReplicaID, n uint64) *PNCounter {
-	return &PNCounter{p: GCounter{one: vv.Entry[vclock.ReplicaID]{ID: id, N: c.p.add(id, n)}}}
+	return &PNCounter{p: GCounter{one: vv.Entry[vclock.ReplicaID]{ID: id, N: c.p.add(id, n)}, edits: 1}}
 }
 
 // Dec subtracts n for replica id and returns the delta.
 func (c *PNCounter) Dec(id vclock.ReplicaID, n uint64) *PNCounter {
-	return &PNCounter{n: GCounter{one: vv.Entry[vclock.ReplicaID]{ID: id, N: c.n.add(id, n)}}}
+	return &PNCounter{n: GCounter{one: vv.Entry[vclock.ReplicaID]{ID: id, N: c.n.add(id, n)}, edits: 1}}
 }
 
 // Value returns increments minus decrements, clamped to the int64 range.

@@ -33,7 +33,8 @@ import (
 // unexported fields that tell values apart, or floating-point fields
 // (NaN, -0), does not.
 type GSet[E comparable] struct {
-	m elemSet[E]
+	m     elemSet[E]
+	edits uint64 // see Edits
 }
 
 var (
@@ -47,7 +48,8 @@ var (
 // delta is not used (Add is small enough to be inlined).
 func (s *GSet[E]) Add(e E) *GSet[E] {
 	s.m.add(e)
-	return &GSet[E]{m: elemSet[E]{e: {}}}
+	s.edits++
+	return &GSet[E]{m: elemSet[E]{e: {}}, edits: 1}
 }
 
 // Contains reports whether e is in s. The complexity is O(1).
@@ -80,12 +82,13 @@ func (s *GSet[E]) All() iter.Seq[E] {
 func (s *GSet[E]) Merge(o *GSet[E]) {
 	if s != o {
 		s.m.union(o.m)
+		s.edits += o.edits
 	}
 }
 
 // Clone returns an independent copy of s. Elements are copied as Go
 // values, shallowly. The complexity is O(n).
-func (s *GSet[E]) Clone() *GSet[E] { return &GSet[E]{m: maps.Clone(s.m)} }
+func (s *GSet[E]) Clone() *GSet[E] { return &GSet[E]{m: maps.Clone(s.m), edits: s.edits} }
 
 // Equal reports whether s and o hold the same elements. The complexity is
 // O(n).

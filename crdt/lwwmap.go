@@ -30,8 +30,9 @@ import (
 // use; use [LWWMap.Clone] rather than copying a value. Set, Delete, Get
 // and Len cost O(1); Merge O(m) for an o of m keys.
 type LWWMap[K comparable, V any] struct {
-	m    map[K]lwwEntry[V]
-	dead int // tombstones in m
+	m     map[K]lwwEntry[V]
+	dead  int    // tombstones in m
+	edits uint64 // see Edits
 }
 
 type lwwEntry[V any] struct {
@@ -91,7 +92,8 @@ func (m *LWWMap[K, V]) put(k K, e lwwEntry[V]) bool {
 func (m *LWWMap[K, V]) Set(id vclock.ReplicaID, k K, v V, ts hlc.Timestamp) *LWWMap[K, V] {
 	e := lwwEntry[V]{ts: ts, id: id, v: v}
 	m.put(k, e)
-	return &LWWMap[K, V]{m: map[K]lwwEntry[V]{k: e}}
+	m.edits++
+	return &LWWMap[K, V]{m: map[K]lwwEntry[V]{k: e}, edits: 1}
 }
 
 // Delete deletes key k as replica id at ts and returns the delta. The
@@ -100,7 +102,8 @@ func (m *LWWMap[K, V]) Set(id vclock.ReplicaID, k K, v V, ts hlc.Timestamp) *LWW
 func (m *LWWMap[K, V]) Delete(id vclock.ReplicaID, k K, ts hlc.Timestamp) *LWWMap[K, V] {
 	e := lwwEntry[V]{ts: ts, id: id, del: true}
 	m.put(k, e)
-	return &LWWMap[K, V]{m: map[K]lwwEntry[V]{k: e}, dead: 1}
+	m.edits++
+	return &LWWMap[K, V]{m: map[K]lwwEntry[V]{k: e}, dead: 1, edits: 1}
 }
 
 // Get returns the value of key k and true, or the zero V and false if k
@@ -172,6 +175,7 @@ func (m *LWWMap[K, V]) Merge(o *LWWMap[K, V]) {
 	if m == o {
 		return
 	}
+	m.edits += o.edits
 	for k, e := range o.m {
 		m.put(k, e)
 	}
@@ -197,7 +201,7 @@ func (m *LWWMap[K, V]) Prune(horizon hlc.Timestamp) int {
 
 // Clone returns a copy of m; values are copied shallowly.
 func (m *LWWMap[K, V]) Clone() *LWWMap[K, V] {
-	c := &LWWMap[K, V]{dead: m.dead}
+	c := &LWWMap[K, V]{dead: m.dead, edits: m.edits}
 	if len(m.m) > 0 {
 		c.m = make(map[K]lwwEntry[V], len(m.m))
 		for k, e := range m.m {

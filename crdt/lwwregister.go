@@ -47,8 +47,9 @@ type LWWRegister[V any] struct {
 	v   V
 	// Inside an ORMap: the map's context, and the concurrent writes, of
 	// which the fields above hold the latest.
-	ctx  *dotCtx
-	sibs []lwwSibling[V]
+	ctx   *dotCtx
+	sibs  []lwwSibling[V]
+	edits uint64 // top level: see Edits; nested, the map's context counts
 }
 
 type lwwSibling[V any] struct {
@@ -73,8 +74,8 @@ func (r *LWWRegister[V]) Set(id vclock.ReplicaID, v V, ts hlc.Timestamp) *LWWReg
 	if r.ctx != nil {
 		return r.setIn(id, v, ts)
 	}
-	d := &LWWRegister[V]{set: true, ts: ts, id: id, v: v}
-	r.Merge(d)
+	d := &LWWRegister[V]{set: true, ts: ts, id: id, v: v, edits: 1}
+	r.Merge(d) // which counts the edit
 	return d
 }
 
@@ -95,7 +96,11 @@ func (r *LWWRegister[V]) Replica() vclock.ReplicaID { return r.id }
 // two writes with the same timestamp and replica, and then only if V is
 // not a string, integer or boolean type.
 func (r *LWWRegister[V]) Merge(o *LWWRegister[V]) {
-	if r != o && o.set && (!r.set || compareWrites(o, r) > 0) {
+	if r == o {
+		return
+	}
+	r.edits += o.edits
+	if o.set && (!r.set || compareWrites(o, r) > 0) {
 		r.set, r.ts, r.id, r.v = true, o.ts, o.id, o.v
 	}
 }
@@ -116,7 +121,7 @@ func compareWrites[V any](a, b *LWWRegister[V]) int {
 // if V is a pointer, slice or map, the copy shares what it refers to, which
 // must then not be modified.
 func (r *LWWRegister[V]) Clone() *LWWRegister[V] {
-	return &LWWRegister[V]{set: r.set, ts: r.ts, id: r.id, v: r.v}
+	return &LWWRegister[V]{set: r.set, ts: r.ts, id: r.id, v: r.v, edits: r.edits}
 }
 
 // Equal reports whether r and o hold the same write: both unset, or the

@@ -39,6 +39,7 @@ type TwoPSet[E comparable] struct {
 	// What it buys: states that answer every query alike are Equal and
 	// encode to the same bytes, and a removed element costs one entry.
 	added, removed elemSet[E]
+	edits          uint64 // see Edits
 }
 
 var (
@@ -52,11 +53,12 @@ var (
 // replica that has not yet heard of the removal. The complexity is O(1);
 // Add allocates only the delta, and nothing when it is not used.
 func (s *TwoPSet[E]) Add(e E) *TwoPSet[E] {
+	s.edits++
 	if _, dead := s.removed[e]; dead {
-		return &TwoPSet[E]{removed: elemSet[E]{e: {}}}
+		return &TwoPSet[E]{removed: elemSet[E]{e: {}}, edits: 1}
 	}
 	s.added.add(e)
-	return &TwoPSet[E]{added: elemSet[E]{e: {}}}
+	return &TwoPSet[E]{added: elemSet[E]{e: {}}, edits: 1}
 }
 
 // Remove removes e from s for good and returns the delta: a TwoPSet
@@ -65,7 +67,8 @@ func (s *TwoPSet[E]) Add(e E) *TwoPSet[E] {
 // when it is not used.
 func (s *TwoPSet[E]) Remove(e E) *TwoPSet[E] {
 	s.remove(e)
-	return &TwoPSet[E]{removed: elemSet[E]{e: {}}}
+	s.edits++
+	return &TwoPSet[E]{removed: elemSet[E]{e: {}}, edits: 1}
 }
 
 func (s *TwoPSet[E]) remove(e E) {
@@ -106,6 +109,7 @@ func (s *TwoPSet[E]) Merge(o *TwoPSet[E]) {
 	if s == o {
 		return
 	}
+	s.edits += o.edits
 	for e := range o.removed {
 		s.remove(e)
 	}
@@ -119,7 +123,7 @@ func (s *TwoPSet[E]) Merge(o *TwoPSet[E]) {
 // Clone returns an independent copy of s. Elements are copied as Go
 // values, shallowly. The complexity is O(n) in elements and tombstones.
 func (s *TwoPSet[E]) Clone() *TwoPSet[E] {
-	return &TwoPSet[E]{added: maps.Clone(s.added), removed: maps.Clone(s.removed)}
+	return &TwoPSet[E]{added: maps.Clone(s.added), removed: maps.Clone(s.removed), edits: s.edits}
 }
 
 // Equal reports whether s and o hold the same elements and the same

@@ -26,8 +26,14 @@ import (
 //     the package documentation).
 //   - MaxTimestamp() hlc.Timestamp: no timestamp in the payload may be
 //     later than the clock reading of the message that carries it.
+//   - Clamp(id vclock.ReplicaID, n uint64): a payload relaying events of
+//     a peer's writer beyond those the peer has shown is taken without
+//     them.
 //
-// A type without one of them is not checked that way.
+// A type without one of them is not checked that way. And if T has a
+// method Edits() uint64 counting the changes its mutators made, as the
+// crdt types do, [Replica.Update] checks that the delta its callback
+// returns records every change the callback made.
 type State[T any] interface {
 	// Merge joins other into the receiver; it must not change other, and
 	// must be commutative, associative and idempotent.
@@ -50,6 +56,10 @@ type versioner interface{ Version() *vclock.Clock }
 
 // stamper is a state that reports the latest timestamp it carries.
 type stamper interface{ MaxTimestamp() hlc.Timestamp }
+
+// editor is a state that counts the changes made through its mutators,
+// and a delta the mutator calls it joins.
+type editor interface{ Edits() uint64 }
 
 // A Replica is one replica of a state of type T, kept in step with its
 // peers by delta anti-entropy (see the package documentation). It is
@@ -230,8 +240,12 @@ func (r *Replica[T]) Clock() *hlc.Clock { return r.clock }
 // must not keep the state or the delta, nor call the Replica. A nil delta
 // (for a pointer T) means nothing changed and buffers nothing.
 //
-// Update panics if the delta holds events written under the replica's
-// bare ID rather than w: a restarted replica would reuse them. If the delta carries a
+// Update panics if the callback made more changes than the delta it
+// returns records (for a state type that counts them, as the crdt types
+// do: see Edits there) — a delta dropped, or the state itself returned —
+// because peers that sync by deltas would never see those changes; and if
+// the delta holds events written under the replica's bare ID rather than
+// w: a restarted replica would reuse them. If the delta carries a
 // timestamp ahead of the clock (a write stamped by another clock), the
 // clock moves up to it, so that the messages carrying it are not refused
 // for it; if that is beyond the max offset, Update returns an error and
@@ -246,13 +260,29 @@ func (r *Replica[T]) Update(f func(w vclock.ReplicaID, state T) (delta T)) error
 	r.mustInit()
 	r.mu.Lock()
 	defer r.mu.Unlock()
+	e, counts := any(r.state).(editor)
+	var before uint64
+	if counts {
+		before = e.Edits()
+	}
 	delta := f(r.writer, r.state)
 	r.digestOK = false
+	none := false
 	if r.nilable {
 		var zero T
-		if any(delta) == any(zero) {
-			return nil
+		none = any(delta) == any(zero)
+	}
+	if counts {
+		var got uint64
+		if !none {
+			got = any(delta).(editor).Edits()
 		}
+		if made := e.Edits() - before; got != made {
+			panic(fmt.Sprintf("merge: %s: Update's callback made %d changes and returned a delta recording %d; return the delta of each change, joined with Merge, so that peers get them all", r.id, made, got))
+		}
+	}
+	if none {
+		return nil
 	}
 	var err error
 	if v, ok := any(delta).(versioner); ok {
@@ -271,10 +301,10 @@ func (r *Replica[T]) Update(f func(w vclock.ReplicaID, state T) (delta T)) error
 		r.base = r.next // nobody to keep it for
 		return err
 	}
-	b, e := delta.AppendBinary(r.scratch[:0])
-	if e != nil {
+	b, encErr := delta.AppendBinary(r.scratch[:0])
+	if encErr != nil {
 		r.dropTo(r.next, at)
-		return fmt.Errorf("merge: encoding delta %d: %w", r.next-1, e)
+		return fmt.Errorf("merge: encoding delta %d: %w", r.next-1, encErr)
 	}
 	if cap(b) <= 64<<10 {
 		r.scratch = b

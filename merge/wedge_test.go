@@ -555,3 +555,54 @@ func TestWriterIDs(t *testing.T) {
 		}
 	}
 }
+
+// TestReplicaUpdateLosesNoChange: at the top level too, a callback that
+// makes two changes and returns the delta of one would lose the other for
+// peers that sync by deltas. The join carries both; anything less panics.
+func TestReplicaUpdateLosesNoChange(t *testing.T) {
+	c := newCluster(t, 2, newSet)
+	c.update(0, func(w vclock.ReplicaID, s *crdt.ORSet[string]) *crdt.ORSet[string] {
+		d := s.Add(w, "hat")
+		d.Merge(s.Add(w, "scarf"))
+		return d
+	})
+	c.settle()
+	if got := written(c, 1); !slices.Equal(got, []string{"hat", "scarf"}) {
+		t.Fatalf("eu-west holds %v, want [hat scarf]", got)
+	}
+	mustPanic := func(name string, f func()) {
+		t.Helper()
+		defer func() {
+			if r := recover(); r == nil || !strings.Contains(fmt.Sprint(r), "returned a delta recording") {
+				t.Errorf("%s: recovered %v, want a panic naming the lost change", name, r)
+			}
+		}()
+		f()
+	}
+	mustPanic("ORSet, last delta only", func() {
+		_ = c.reps[0].Update(func(w vclock.ReplicaID, s *crdt.ORSet[string]) *crdt.ORSet[string] {
+			s.Add(w, "gloves")
+			return s.Add(w, "boots")
+		})
+	})
+	mustPanic("ORSet, the state returned", func() {
+		_ = c.reps[0].Update(func(w vclock.ReplicaID, s *crdt.ORSet[string]) *crdt.ORSet[string] {
+			s.Add(w, "gloves")
+			return s
+		})
+	})
+	mustPanic("PNCounter, the increment dropped", func() {
+		r := merge.New("us-east", newCounter)
+		_ = r.Update(func(w vclock.ReplicaID, c *crdt.PNCounter) *crdt.PNCounter {
+			c.Inc(w, 5)
+			return c.Dec(w, 1)
+		})
+	})
+	mustPanic("GSet, nothing returned", func() {
+		r := merge.New("us-east", func() *crdt.GSet[string] { return new(crdt.GSet[string]) })
+		_ = r.Update(func(_ vclock.ReplicaID, s *crdt.GSet[string]) *crdt.GSet[string] {
+			s.Add("x")
+			return nil
+		})
+	})
+}
