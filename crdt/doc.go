@@ -50,8 +50,24 @@
 // Merge trusts its argument. Each type has a ValidateMerge method that
 // reports, as a *ValidationError matching ErrInconsistent, a pair of states
 // no two correct replicas could produce — the same dot carrying different
-// data, as when two writers share a ReplicaID. Run it on states and deltas
-// from peers you do not trust, before Merge.
+// data, as when two writers share a ReplicaID. The rule it checks: every
+// dot the other state holds that the receiver has seen must be held by
+// the receiver in the same place (key, element, tag) with the same data,
+// or nowhere; it covers the whole of both states, so a dot reused under
+// another key of an ORMap is found. It costs O(other) lookups, plus one
+// pass over the receiver's dots when the other state holds dots the
+// receiver removed, and keeps nothing. Run it on states and deltas from
+// peers you do not trust, before Merge.
+//
+// A state also reports what it claims, for a replica to check against
+// what it knows (package merge does): Version, the largest event counter
+// of each writer it has seen; MaxTimestamp, the latest write timestamp
+// it carries. Clamp(id, n) makes a state as if it had seen no event of
+// id beyond n, and merges like any state. Edits counts the changes made
+// through a state's mutators, or the mutator calls a delta joins, so that
+// a caller can tell a delta that misses a change it made. An encoder
+// refuses a counter above vclock.MaxCounter (vclock.ErrCounterRange), so
+// that it never writes what a decoder refuses.
 //
 // # Concurrency
 //

@@ -40,18 +40,35 @@
 // cannot tell a lost message from a late one, so a gap would trigger
 // retransmissions that reordering alone makes useless.)
 //
-// A replica that restarts is a new incarnation ([New] again): the clock's
-// reading at New tags its messages and renumbers its deltas from 0. A peer
-// that sees the incarnation change forgets what the old one acknowledged,
-// and sends it the full state or every buffered delta. An incarnation may
-// resume from a persisted state: merge it in with an Update that returns
-// it as the delta, so that peers which missed part of it get it. A replica
-// that lost its state must not write before it has caught up — with
-// [Replica.SyncDigest] — because its new writes would reuse the event ids
-// (dots) of its old ones; peers refuse such writes (crdt.ErrInconsistent)
-// rather than corrupt their state. The state, not the sequence numbers,
-// is what a replica must persist: sequence numbers start afresh with
-// each incarnation.
+// # Restarts and writers
+//
+// A replica that restarts is a new incarnation ([New] again). Each draws
+// a random 64-bit incarnation number, and writes under a writer ID of its
+// own derived from it, its ID and a suffix (us-east~0f8k2m4n6p8qr, see
+// [Replica.Writer] and [WriterNode]): [Replica.Update] passes it to the
+// callback, which hands it to the crdt mutators. A restarted replica
+// does not know which events its previous incarnation issued — it may
+// restart from an old snapshot, or from nothing — and with a writer of its
+// own it cannot issue any of them again, so it may write at once. (Update
+// panics on a delta written under the bare ID.) The price is one entry per
+// incarnation in the causal contexts and counters that an incarnation
+// wrote to.
+//
+// To restore a persisted state, merge it in with an Update that returns
+// it as the delta, so that peers which missed part of it get it:
+//
+//	r.Update(func(_ vclock.ReplicaID, s T) T { s.Merge(saved); return saved })
+//
+// Any earlier snapshot will do; a snapshot misses the last writes, which
+// the peers hold and send back. A new incarnation numbers its deltas from
+// 0. Until a peer shows it knows the new incarnation, Sync greets it; a
+// peer that knew an earlier one takes the new one for a restart: it
+// forgets what the old one acknowledged, sends it what it lacks, and a
+// digest exchange follows with the restarted replica and with every other
+// peer, so that what the gone incarnation sent some peers and not others
+// reaches every replica. A late or replayed message of the earlier
+// incarnation, older than what the new one sent, is refused
+// ([ErrStaleIncarnation]).
 //
 // # Full mesh
 //
@@ -89,9 +106,15 @@
 // replicas exchange only digests (88 bytes each way for region names of 7
 // bytes). A peer whose digest differs answers with its full state, marked
 // so that the asker answers with its own full state if it still holds
-// something the peer lacks. That is how a new or restarted replica
-// catches up at once, and how any replica can check, from time to time,
-// that nothing was missed.
+// something the peer lacks — unless deltas to the asker are still in
+// flight, and the buffer covers them: they may be all the difference, and
+// cost less, and the asker asks again once it has them. A state goes to a
+// peer in answer to its digests at most once per retransmission timeout.
+// That is how a new or restarted replica catches up at once, and how any
+// replica can check, from time to time, that nothing was missed: call
+// SyncDigest periodically, as a replica forwards nothing (see Full mesh)
+// and a peer that sends some replicas what it sends not others leaves
+// them differing until a digest exchange.
 //
 // # Messages and wire format
 //
@@ -124,14 +147,91 @@
 //
 // The checksum catches corruption: a merged CRDT state cannot be
 // unmerged, so a flipped bit would otherwise live forever. It is no
-// defence against forgery; authenticate peers in the transport (mTLS).
-// Receive checks the checksum, then decodes the whole message and its
-// payload — within [crdt.DecodeOptions] bounds, so that a hostile length
-// claim allocates nothing — then checks it against the replica (the
-// recipient, a known sender, an acknowledgement of deltas actually
-// issued, the clock offset, and the state type's ValidateMerge, if it has
-// one) before it changes anything. A refused message returns a
-// [*MessageError] and leaves the replica as it was.
+// defence against forgery; authenticate peers in the transport (mTLS),
+// and use [Replica.ReceiveFrom] to bind each message to the peer the
+// transport authenticated. docs/wire-format.md lays out every field and
+// check.
+//
+// Receive checks the checksum and the envelope, then the sender — a
+// known peer — before it decodes the payload, within [crdt.DecodeOptions]
+// bounds, so that a hostile length claim, or a stranger's large payload,
+// allocates nothing. It then checks the message against the replica
+// before it changes anything: the incarnation, the acknowledgement, the
+// clock offset, the state type's ValidateMerge, and what the payload
+// claims (see Claims). A refused message returns a [*MessageError] and
+// leaves the state as it was.
+//
+// # Claims
+//
+// A payload says what it holds, and what its causal context claims to
+// have seen: for each writer, events up to a counter (the state's
+// Version), and the timestamps of its writes (MaxTimestamp). A replica
+// takes only claims it can stand behind, because a claim it accepts it
+// passes on, and a context claiming events of a writer that it never
+// issued swallows those events when they come: the receiver takes them
+// for removed.
+//
+//   - The replica's own current writer: no peer can have seen more of its
+//     events than it issued. A payload claiming more is refused
+//     ([*ClaimError], matching [ErrUnissued]), and the replica renews its
+//     incarnation, and so its writer, because the claim may have reached
+//     other peers and would swallow its next writes there. Peers get its
+//     full state; [Stats].Renewals counts renewals.
+//   - Another peer's writers: events of them come from that peer. What a
+//     payload relays beyond the largest counter of the writer that the
+//     writer's own replica has shown this one is dropped (the state
+//     type's Clamp), the rest merged, and the message not acknowledged:
+//     either the claim is forged, or the writer's message is still on its
+//     way, and the sender sends its payload again, to be checked afresh.
+//     [PeerLag].Partial counts such messages; the writer's replica is
+//     asked for a digest exchange, in case the events are of its past and
+//     it never sends them on its own.
+//   - The sender's own writers, this replica's earlier ones (which nobody
+//     can vouch for better; learning some, it passes them on with digest
+//     exchanges) and writers of replicas that are not peers are taken as
+//     they are.
+//   - Timestamps: none later than the message's time, which the sender's
+//     clock passed after every timestamp it holds ([ErrFutureTimestamp]).
+//     Update moves the clock up to a timestamp the delta carries, should
+//     the application stamp writes with another clock.
+//
+// Two replicas that disagree on one event's data — a bug, or a liar —
+// refuse each other's payloads that hold it (crdt.ErrInconsistent).
+//
+// What this cannot stop: a peer that lies in its own name can write, and
+// remove, what any peer may (a payload claiming events it never held
+// removes them — but only events their writer has shown); it can forge
+// events of incarnations that are gone, which some replicas never
+// received, and no replica can check; and a message forged in another
+// peer's name passes for that peer's. Authenticate peers.
+//
+// # Repairs
+//
+// Whatever a peer sends, once it behaves the replicas converge within a
+// bounded number of Sync rounds: every refusal is harmless, or schedules
+// a repair that Sync sends, at most once per retransmission timeout and
+// peer, so that no peer — nor whoever forges its messages — can make a
+// replica send more.
+//
+//   - An acknowledgement of more deltas than were sent to the peer (a
+//     forged interval made it count them) is ignored ([PeerLag].AcksIgnored)
+//     and the full state goes to the peer: the newest message from the
+//     replica, it resets the peer's count.
+//   - An acknowledgement, in a peer's newest message, of fewer deltas than
+//     it acknowledged before means it lost count: deltas go again from
+//     there.
+//   - A stale incarnation's message gets an acknowledgement back, whose
+//     time moves a peer's clock past its old one if the "stale" message was
+//     a restart whose clock went back.
+//   - Refusals in a row (three), a restarted peer, and relayed
+//     claims dropped make a digest exchange due; a digest is sent again
+//     until answered, and answered with a state at most once per timeout
+//     ([PeerLag].StatesDeferred), or not while deltas still in flight to
+//     the asker, and covered by the buffer, may be all the difference.
+//
+// An operator sees each kind of refusal counted in [Replica.Lag], and
+// repairs in Repairs; a count that keeps rising names the peer to look
+// at.
 //
 // # Lag figures
 //
@@ -140,8 +240,10 @@
 // yet acknowledged, the age by the hybrid logical clock of the oldest of
 // them (the figure to alert on: it grows with a partition or a dead peer,
 // whatever the write rate), whether the peer needs a full state, messages
-// and bytes sent and received, full states sent and received, and
-// messages refused. [Replica.Stats] has the replica's own counters.
+// and bytes sent and received, full states sent and received, messages
+// refused — with the stale, clock and claim refusals apart — and the
+// repairs of the section above. [Replica.Stats] has the replica's own
+// counters, writer renewals among them.
 //
 // # Concurrency
 //

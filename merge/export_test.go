@@ -7,3 +7,7 @@ func Incarnation[T State[T]](r *Replica[T]) uint64 {
 	defer r.mu.Unlock()
 	return r.inc
 }
+
+// WriterOf is writerOf, for the test that pins docs/wire-format.md's
+// example.
+var WriterOf = writerOf

@@ -539,6 +539,10 @@ func TestMisuseNamesItself(t *testing.T) {
 // TestWriterIDs: a writer ID names its replica and incarnation, and
 // WriterNode takes it back to the replica, whatever the replica's ID holds.
 func TestWriterIDs(t *testing.T) {
+	// The example of docs/wire-format.md, "Writer IDs".
+	if got, want := merge.WriterOf("us-east", 0x0123456789abcdef), vclock.ReplicaID("us-east~028t5cy4tqkff"); got != want {
+		t.Errorf("writer of us-east, incarnation 0x0123456789abcdef: got %q, want %q", got, want)
+	}
 	for _, id := range []vclock.ReplicaID{"us-east", "a~0000000000001", "~", "日本"} {
 		r := merge.New(id, newSet)
 		w := r.Writer()
