@@ -17,7 +17,8 @@ import (
 )
 
 // snapshot is everything a refused message must leave as it was: the
-// state, the counters and the lag figures, except the refusal counters.
+// state, the counters and the lag figures, except those that count the
+// refusal.
 type snapshot struct {
 	state []byte
 	stats merge.Stats
@@ -30,7 +31,7 @@ func snap(t tb, r *merge.Replica[*crdt.ORSet[string]]) snapshot {
 	s := snapshot{state: encode(t, r.State()), stats: r.Stats(), last: r.Clock().Last()}
 	s.stats.Rejected, s.stats.ClockRejected = 0, 0
 	for _, l := range r.Lag() {
-		l.Rejected, l.ClockRejected, l.OldestUnacked = 0, 0, 0
+		l.Rejected, l.ClockRejected, l.StaleRefused, l.ClaimsRefused, l.OldestUnacked = 0, 0, 0, 0, 0
 		s.lag = append(s.lag, l)
 	}
 	return s

@@ -437,8 +437,10 @@ func (r *Replica[T]) Peers() []vclock.ReplicaID {
 // package documentation): the full state to a peer whose count of this
 // replica's deltas is wrong, a digest to a peer whose messages keep being
 // refused or that may hold what another peer's claims need, an
-// acknowledgement to a peer whose message was refused as stale. Each
-// costs at most one message per retransmission timeout and peer.
+// acknowledgement to a peer whose message was refused as stale or that
+// greeted this replica, and a greeting to a peer that has not shown it
+// knows this incarnation. Each costs at most one message per
+// retransmission timeout and peer.
 //
 // A delta-group costs the join and one encoding of the deltas in it, done
 // once for all peers that need the same group; a full state costs one
