@@ -95,6 +95,11 @@ func (r *Replica[T]) receive(from vclock.ReplicaID, msg []byte) ([]byte, error) 
 		}
 	}
 	if err := r.admit(p, &m, payload, claims); err != nil {
+		if errors.Is(err, ErrUnissued) {
+			// Events of our writer we never issued: whoever holds this
+			// context would swallow our next events as removed.
+			r.renewForClaim()
+		}
 		return nil, r.refuse(m.sender, err)
 	}
 	now, err := r.clock.Update(m.time)
@@ -104,6 +109,17 @@ func (r *Replica[T]) receive(from vclock.ReplicaID, msg []byte) ([]byte, error) 
 			p.lag.ClockRejected++
 		}
 		return nil, r.refuse(m.sender, err)
+	}
+	if m.ackInc == r.inc && m.ack > p.maxSent {
+		// The peer counts more of our deltas than we sent it: a forged
+		// or corrupted message made it believe so. The acknowledgement is
+		// ignored, and the rest of the message taken (refusing it would
+		// refuse the peer's repairs too, which carry the same count); the
+		// full state, the newest message it has from us, resets its
+		// count.
+		p.resync = true
+		p.lag.AcksIgnored++
+		m.ackInc, m.ack = 0, 0
 	}
 	r.noteShown(m.sender, claims)
 	partial := claims != nil && r.clampRelayed(p, m.sender, payload, claims)
@@ -119,9 +135,8 @@ func (r *Replica[T]) known(id vclock.ReplicaID) bool {
 }
 
 // admit checks m, from p, against the replica before anything changes,
-// and returns why it is refused, if it is. It only counts, marks repairs
-// due, and renews the writer if the payload claims events of it never
-// issued.
+// and returns why it is refused, if it is. It only counts refusals and
+// marks an acknowledgement due.
 func (r *Replica[T]) admit(p *peer, m *message, payload T, claims *vclock.Clock) error {
 	if p.inc != 0 && m.inc != p.inc && m.time <= p.lag.LastReceived {
 		// A message of another incarnation than the current one, and
@@ -133,17 +148,6 @@ func (r *Replica[T]) admit(p *peer, m *message, payload T, claims *vclock.Clock)
 		p.notice = true
 		p.lag.StaleRefused++
 		return fmt.Errorf("%w: %s incarnation %d at %v, after incarnation %d at %v", ErrStaleIncarnation, m.sender, m.inc, m.time, p.inc, p.lag.LastReceived)
-	}
-	if m.ackInc == r.inc && m.ack > p.maxSent {
-		// The peer counts more of our deltas than we sent it: a forged
-		// or corrupted message made it believe so. The acknowledgement is
-		// ignored, and the rest of the message taken (refusing it would
-		// refuse the peer's repairs too, which carry the same count); the
-		// full state, the newest message it has from us, resets its
-		// count.
-		p.resync = true
-		p.lag.AcksIgnored++
-		m.ackInc, m.ack = 0, 0
 	}
 	if m.payload == nil {
 		return nil
@@ -159,16 +163,9 @@ func (r *Replica[T]) admit(p *peer, m *message, payload T, claims *vclock.Clock)
 			return fmt.Errorf("%w: the payload carries timestamp %v, the message was sent at %v", ErrFutureTimestamp, ts, m.time)
 		}
 	}
-	if claims == nil {
-		return nil
-	}
-	if n := claims.Get(r.writer); n > r.issued {
-		// Events of our writer we never issued: whoever holds this
-		// context would swallow our next events as removed.
+	if claims != nil && claims.Get(r.writer) > r.issued {
 		p.lag.ClaimsRefused++
-		err := &ClaimError{Writer: r.writer, Claimed: n, Known: r.issued}
-		r.renewForClaim()
-		return err
+		return &ClaimError{Writer: r.writer, Claimed: claims.Get(r.writer), Known: r.issued}
 	}
 	return nil
 }
