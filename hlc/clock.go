@@ -3,6 +3,7 @@ package hlc
 import (
 	"errors"
 	"math"
+	"sync"
 	"sync/atomic"
 	"time"
 )
@@ -35,6 +36,54 @@ type Clock struct {
 	rejected  atomic.Uint64
 	overflows atomic.Uint64
 	maxSeen   atomic.Int64 // largest remote offset seen, in ms
+
+	// Jump detection, for the system clock: at most once per ~1 ms the
+	// wall clock is compared with the monotonic one (see checkJump).
+	checked  atomic.Int64 // ns>>20 of the last check
+	jumps    sync.Mutex   // guards base and based
+	base     int64        // wall minus monotonic at the last check, ns
+	based    bool
+	forward  atomic.Uint64
+	backward atomic.Uint64
+}
+
+// monoNs reads the monotonic clock, in nanoseconds since the package was
+// loaded; tests replace it.
+var monoNs = func() int64 { return int64(time.Since(monoStart)) }
+
+var monoStart = time.Now()
+
+// checkJump compares the wall clock reading ns with the monotonic clock,
+// if it has not done so in this ~1 ms: a change of their difference by
+// more than the max offset is a jump of the wall clock (a step of NTP, an
+// operator's change, a suspended machine) and is counted. It costs one
+// atomic load when it has checked, and a lock, once per ~1 ms, when not.
+func (c *Clock) checkJump(ns int64) {
+	slot := ns >> 20
+	if c.checked.Load() == slot {
+		return
+	}
+	c.checked.Store(slot)
+	off := ns - monoNs()
+	c.jumps.Lock()
+	defer c.jumps.Unlock()
+	if !c.based {
+		c.base, c.based = off, true
+		return
+	}
+	bound := int64(c.MaxOffset())
+	if bound == 0 {
+		bound = int64(DefaultMaxOffset)
+	}
+	switch d := off - c.base; {
+	case d > bound:
+		c.forward.Add(1)
+	case d < -bound:
+		c.backward.Add(1)
+	default:
+		return
+	}
+	c.base = off
 }
 
 // An Option configures a [Clock] made by [New]. Options apply in order, so
@@ -107,7 +156,9 @@ func (c *Clock) readNs() int64 {
 	if c.phys != nil {
 		return c.phys()
 	}
-	return wallNs()
+	ns := wallNs()
+	c.checkJump(ns)
+	return ns
 }
 
 // ceilMs rounds a physical clock reading up to the millisecond, so that
@@ -155,6 +206,7 @@ func (c *Clock) Now() Timestamp {
 	var ns int64
 	if c.phys == nil {
 		ns = wallNs() // a direct call unless WithPhysicalClock
+		c.checkJump(ns)
 	} else {
 		ns = c.phys()
 	}
@@ -259,6 +311,21 @@ func (c *Clock) Update(remote Timestamp) (Timestamp, error) {
 	}
 }
 
+// Raise raises the Clock so that every later Timestamp is greater than
+// floor, as [WithFloor] does for a new Clock: for a floor learned after
+// the Clock was made, such as one a restarted replica loads from its
+// store. It does not check the max offset: a floor is this node's own
+// past, not a peer's claim. It does nothing if the Clock is already past
+// floor.
+func (c *Clock) Raise(floor Timestamp) {
+	for {
+		last := c.last.Load()
+		if uint64(floor) <= last || c.last.CompareAndSwap(last, uint64(floor)) {
+			return
+		}
+	}
+}
+
 // Last returns the last Timestamp the Clock issued (or its floor, if it has
 // issued none) without issuing a new one. Every later Timestamp will be
 // greater, so Last is the value to persist for [WithFloor]. It costs one
@@ -317,6 +384,16 @@ type Stats struct {
 	// millisecond, or a remote Timestamp with logical part 65535. Each
 	// carry moves the Clock 1 ms ahead of its physical clock.
 	LogicalOverflows uint64
+
+	// ForwardJumps and BackwardJumps count the jumps of the system's wall
+	// clock, against its monotonic clock, by more than the max offset
+	// (DefaultMaxOffset if the check is disabled): an NTP step, an
+	// operator setting the time, a machine suspended. A backward jump
+	// makes the Clock run ahead of the physical time until the physical
+	// time catches up; a forward one makes its timestamps jump, and other
+	// nodes refuse them if it passes their max offset. Neither is counted
+	// for a physical clock set by WithPhysicalClock.
+	ForwardJumps, BackwardJumps uint64
 }
 
 // Stats returns the Clock's counters. Each counter is read atomically, but
@@ -327,6 +404,8 @@ func (c *Clock) Stats() Stats {
 		Rejected:         c.rejected.Load(),
 		MaxRemoteOffset:  msDuration(c.maxSeen.Load()),
 		LogicalOverflows: c.overflows.Load(),
+		ForwardJumps:     c.forward.Load(),
+		BackwardJumps:    c.backward.Load(),
 	}
 }
 

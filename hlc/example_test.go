@@ -154,7 +154,7 @@ func ExampleClock_Stats() {
 	_, _ = c.Update(hlc.FromTime(time.Date(2026, 11, 25, 17, 38, 37, 0, time.UTC)))     // 2 s ahead
 	fmt.Printf("%+v\n", c.Stats())
 	// Output:
-	// {Rejected:1 MaxRemoteOffset:2s LogicalOverflows:1}
+	// {Rejected:1 MaxRemoteOffset:2s LogicalOverflows:1 ForwardJumps:0 BackwardJumps:0}
 }
 
 func ExampleStats() {
@@ -165,7 +165,7 @@ func ExampleStats() {
 	}
 	fmt.Printf("%+v\n", s)
 	// Output:
-	// {Rejected:0 MaxRemoteOffset:0s LogicalOverflows:0}
+	// {Rejected:0 MaxRemoteOffset:0s LogicalOverflows:0 ForwardJumps:0 BackwardJumps:0}
 }
 
 func ExampleTimestamp() {
