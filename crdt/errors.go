@@ -4,6 +4,7 @@ import (
 	"errors"
 
 	"github.com/converge-go/converge/internal/wire"
+	"github.com/converge-go/converge/vclock"
 )
 
 // ErrMalformed is matched (errors.Is) by every decoding error about input
@@ -31,6 +32,12 @@ var ErrInconsistent = errors.New("inconsistent states")
 type ValidationError struct {
 	Type   string // the CRDT type, e.g. "ORSet"
 	Reason string // what is inconsistent
+	// Writer and Counter name the event whose data differs, when the
+	// inconsistency is one: the dot Writer:Counter of a causal type, or,
+	// with Counter 0, a write of Writer in an LWW type. Writer is empty
+	// otherwise.
+	Writer  vclock.ReplicaID
+	Counter uint64
 }
 
 func (e *ValidationError) Error() string {

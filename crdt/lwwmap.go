@@ -232,7 +232,7 @@ func (m *LWWMap[K, V]) Equal(o *LWWMap[K, V]) bool {
 func (m *LWWMap[K, V]) ValidateMerge(o *LWWMap[K, V]) error {
 	for k, oe := range o.m {
 		if e, ok := m.m[k]; ok && e.ts == oe.ts && e.id == oe.id && compareEntries(e, oe) != 0 {
-			return &ValidationError{Type: "LWWMap", Reason: fmt.Sprintf("replica %q wrote key %v twice at %v", e.id, k, e.ts)}
+			return &ValidationError{Type: "LWWMap", Reason: fmt.Sprintf("replica %q wrote key %v twice at %v", e.id, k, e.ts), Writer: e.id}
 		}
 	}
 	return nil

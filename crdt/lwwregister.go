@@ -143,6 +143,7 @@ func (r *LWWRegister[V]) ValidateMerge(o *LWWRegister[V]) error {
 		return &ValidationError{
 			Type:   "LWWRegister",
 			Reason: fmt.Sprintf("replica %q wrote two different values at %v", r.id, r.ts),
+			Writer: r.id,
 		}
 	}
 	return nil

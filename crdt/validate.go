@@ -67,7 +67,7 @@ func (c *checker) verdict(typ string, dots func(yield func(dot))) error {
 	if !found {
 		return nil
 	}
-	return &ValidationError{Type: typ, Reason: fmt.Sprintf("dot %s:%d carries different data in the two states", c.m.ids[bad.r], bad.c)}
+	return &ValidationError{Type: typ, Reason: fmt.Sprintf("dot %s:%d carries different data in the two states", c.m.ids[bad.r], bad.c), Writer: c.m.ids[bad.r], Counter: bad.c}
 }
 
 // validateRoot checks o against m, two roots with contexts mc and oc:

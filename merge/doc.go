@@ -196,7 +196,17 @@
 //     the application stamp writes with another clock.
 //
 // Two replicas that disagree on one event's data — a bug, or a liar —
-// refuse each other's payloads that hold it (crdt.ErrInconsistent).
+// defer to the event's source, the replica whose writer issued it. A
+// payload from that replica overrules the receiver's copy: the receiver
+// drops it, and the writer's later events (Clamp), merges the payload,
+// and a digest exchange with the sender brings back what the drop took
+// ([PeerLag].Overruled counts such events). A payload holding another
+// copy of an event of the receiver's own writers is refused
+// (crdt.ErrInconsistent), and the sender gets the receiver's full state,
+// which overrules its copy; any other disagreement is refused, and a
+// digest exchange with the writer's replica settles it. The LWW types
+// cannot drop one write, so their disagreements — the same writer and
+// timestamp, two values — stay refused.
 //
 // What this cannot stop: a peer that lies in its own name can write, and
 // remove, what any peer may (a payload claiming events it never held

@@ -188,10 +188,11 @@ func TestHostileStateMachine(t *testing.T) {
 					hostile(to, forge(mDelta, spoof, u(0), u(to64), bin(empty)))
 				case 3: // a state of every delta, in an honest sender's name
 					hostile(to, forge(mState, spoof, u(1<<63), boolean(false), bin(empty)))
-				case 4: // events an honest writer never issued (claiming issued ones is removing them, a peer's right)
+				case 4: // events an honest writer never issued, and only those: claiming issued ones is removing them, a peer's right
 					w := c.reps[other].Writer()
 					issued := c.reps[other].State().Version().Get(w)
-					hostile(to, forge(mDelta, me, u(0), u(1), bin(orMapClaiming(w, issued+rapid.Uint64Range(1, 1<<40).Draw(rt, "beyond")))))
+					beyond := issued + rapid.Uint64Range(1, 1<<40).Draw(rt, "beyond")
+					hostile(to, forge(mDelta, me, u(0), u(1), bin(orMapClaimingDots(w, issued+1, beyond))))
 				case 5: // a replay of anything an honest replica sent
 					if len(traffic) == 0 {
 						rt.Skip("no traffic yet")
@@ -252,6 +253,30 @@ func orMapClaiming(w vclock.ReplicaID, n uint64) []byte {
 	b = wire.AppendArrayLen(b, 2)
 	b = wire.AppendUint(b, n)
 	b = wire.AppendArrayLen(b, 0)
+	b = wire.AppendArrayLen(b, 0)
+	return wire.AppendArrayLen(b, 0)
+}
+
+// orMapClaimingDots encodes an empty ORMap delta whose context holds the
+// dots of w from lo to hi (lo ≥ 1): the run lo..hi if lo is 1, else lo and
+// hi alone, as a cloud beyond a gap.
+func orMapClaimingDots(w vclock.ReplicaID, lo, hi uint64) []byte {
+	if lo <= 1 {
+		return orMapClaiming(w, hi)
+	}
+	b := wire.AppendHeader(nil, wire.KindORMap, 5)
+	b = wire.AppendBool(b, true)
+	b = wire.AppendArrayLen(b, 1)
+	b = wire.AppendString(b, string(w))
+	b = wire.AppendArrayLen(b, 2)
+	b = wire.AppendUint(b, 0)
+	if hi > lo {
+		b = wire.AppendArrayLen(b, 2)
+		b = wire.AppendUint(b, lo)
+	} else {
+		b = wire.AppendArrayLen(b, 1)
+	}
+	b = wire.AppendUint(b, hi)
 	b = wire.AppendArrayLen(b, 0)
 	return wire.AppendArrayLen(b, 0)
 }

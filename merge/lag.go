@@ -56,8 +56,10 @@ type PeerLag struct {
 	// Repairs counts the repairs Sync sent the peer: full states after it
 	// acknowledged deltas never sent, digests after refusals in a row or
 	// to confirm what other peers claim of it. StatesDeferred counts
-	// digests from the peer answered with nothing, because a state had
-	// gone to it less than a retransmission timeout before.
+	// digests from the peer answered with nothing: a state had gone to it
+	// less than a retransmission timeout before, or deltas to it were in
+	// flight (once; a digest asked again before they are acknowledged is
+	// answered).
 	Repairs, StatesDeferred uint64
 	// Partial counts the peer's messages merged without some of what they
 	// relayed of another peer's writer, which that peer had not shown this
@@ -66,6 +68,12 @@ type PeerLag struct {
 	// this peer hears and this replica does not: a partition between them,
 	// or a liar.
 	Partial uint64
+	// Overruled counts the events of the peer's own writers that this
+	// replica held with other data than a payload of the peer's, and
+	// dropped, deferring to their source; a digest exchange with the peer
+	// brings back what the drop took with them. Nonzero means a liar
+	// somewhere, or a bug: the event was forged, or relayed altered.
+	Overruled uint64
 	// LastReceived is the peer's clock reading in the last message
 	// accepted from it, zero if none.
 	LastReceived hlc.Timestamp

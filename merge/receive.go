@@ -7,6 +7,7 @@ import (
 	"slices"
 	"time"
 
+	"github.com/converge-go/converge/crdt"
 	"github.com/converge-go/converge/hlc"
 	"github.com/converge-go/converge/internal/wire"
 	"github.com/converge-go/converge/vclock"
@@ -38,7 +39,7 @@ import (
 // same. Decoding costs O(message) and runs before the lock is taken;
 // merging costs what the state's Merge costs.
 func (r *Replica[T]) Receive(msg []byte) (reply []byte, err error) {
-	return r.receive("", msg)
+	return r.receiveDurably("", msg)
 }
 
 // ReceiveFrom is Receive for a message that the transport has
@@ -50,7 +51,19 @@ func (r *Replica[T]) ReceiveFrom(from vclock.ReplicaID, msg []byte) (reply []byt
 	if from == "" {
 		return nil, fmt.Errorf("merge: ReceiveFrom with an empty sender")
 	}
-	return r.receive(from, msg)
+	return r.receiveDurably(from, msg)
+}
+
+// receiveDurably is receive, then, for a durable replica, the wait for
+// what it merged to be on the store.
+func (r *Replica[T]) receiveDurably(from vclock.ReplicaID, msg []byte) ([]byte, error) {
+	reply, seq, err := r.receive(from, msg)
+	if seq != 0 {
+		if werr := r.commit.wait(seq); werr != nil {
+			return reply, errors.Join(err, fmt.Errorf("merge: %s storing a payload: %w", r.id, werr))
+		}
+	}
+	return reply, err
 }
 
 // clamper is a state that can drop the events of a replica beyond a
@@ -59,7 +72,7 @@ type clamper interface {
 	Clamp(id vclock.ReplicaID, n uint64)
 }
 
-func (r *Replica[T]) receive(from vclock.ReplicaID, msg []byte) ([]byte, error) {
+func (r *Replica[T]) receive(from vclock.ReplicaID, msg []byte) ([]byte, uint64, error) {
 	r.mustInit()
 	m, err := decodeMessage(msg, wire.Limits(r.cfg.decode))
 	if err == nil {
@@ -81,12 +94,15 @@ func (r *Replica[T]) receive(from vclock.ReplicaID, msg []byte) ([]byte, error) 
 	}
 	r.mu.Lock()
 	defer r.mu.Unlock()
+	if cerr := r.commit.usable(); cerr != nil {
+		return nil, 0, fmt.Errorf("merge: %s Receive: %w", r.id, cerr)
+	}
 	if err != nil {
-		return nil, r.refuse(sender, err)
+		return nil, 0, r.refuse(sender, err)
 	}
 	p, ok := r.peers[m.sender]
 	if !ok { // removed while the payload was decoded
-		return nil, r.refuse(m.sender, fmt.Errorf("%w: %s", ErrUnknownPeer, m.sender))
+		return nil, 0, r.refuse(m.sender, fmt.Errorf("%w: %s", ErrUnknownPeer, m.sender))
 	}
 	var claims *vclock.Clock
 	if m.payload != nil {
@@ -94,13 +110,14 @@ func (r *Replica[T]) receive(from vclock.ReplicaID, msg []byte) ([]byte, error) 
 			claims = v.Version()
 		}
 	}
-	if err := r.admit(p, &m, payload, claims); err != nil {
+	overruled, n, err := r.admit(p, &m, payload, claims)
+	if err != nil {
 		if errors.Is(err, ErrUnissued) {
 			// Events of our writer we never issued: whoever holds this
 			// context would swallow our next events as removed.
 			r.renewForClaim()
 		}
-		return nil, r.refuse(m.sender, err)
+		return nil, 0, r.refuse(m.sender, err)
 	}
 	now, err := r.clock.Update(m.time)
 	if err != nil {
@@ -108,7 +125,13 @@ func (r *Replica[T]) receive(from vclock.ReplicaID, msg []byte) ([]byte, error) 
 			r.stats.ClockRejected++
 			p.lag.ClockRejected++
 		}
-		return nil, r.refuse(m.sender, err)
+		return nil, 0, r.refuse(m.sender, err)
+	}
+	if overruled != nil {
+		r.state = *overruled
+		r.digestOK = false
+		p.lag.Overruled += uint64(n)
+		p.wantDigest = true
 	}
 	if m.ackInc == r.inc && m.ack > p.maxSent {
 		// The peer counts more of our deltas than we sent it: a forged
@@ -136,8 +159,9 @@ func (r *Replica[T]) known(id vclock.ReplicaID) bool {
 
 // admit checks m, from p, against the replica before anything changes,
 // and returns why it is refused, if it is. It only counts refusals and
-// marks an acknowledgement due.
-func (r *Replica[T]) admit(p *peer, m *message, payload T, claims *vclock.Clock) error {
+// marks repairs due. If the sender overrules events of the state (see
+// validate), it returns the state to put in place, and their number.
+func (r *Replica[T]) admit(p *peer, m *message, payload T, claims *vclock.Clock) (overruled *T, n int, err error) {
 	if p.inc != 0 && m.inc != p.inc && m.time <= p.lag.LastReceived {
 		// A message of another incarnation than the current one, and
 		// older than what the current one sent: a late or replayed
@@ -147,27 +171,22 @@ func (r *Replica[T]) admit(p *peer, m *message, payload T, claims *vclock.Clock)
 		// moves the peer's past its old one.
 		p.notice = true
 		p.lag.StaleRefused++
-		return fmt.Errorf("%w: %s incarnation %d at %v, after incarnation %d at %v", ErrStaleIncarnation, m.sender, m.inc, m.time, p.inc, p.lag.LastReceived)
+		return nil, 0, fmt.Errorf("%w: %s incarnation %d at %v, after incarnation %d at %v", ErrStaleIncarnation, m.sender, m.inc, m.time, p.inc, p.lag.LastReceived)
 	}
 	if m.payload == nil {
-		return nil
-	}
-	if v, ok := any(r.state).(validator[T]); ok {
-		if err := v.ValidateMerge(payload); err != nil {
-			return err
-		}
+		return nil, 0, nil
 	}
 	if s, ok := any(payload).(stamper); ok {
 		if ts := s.MaxTimestamp(); ts > m.time {
 			p.lag.ClaimsRefused++
-			return fmt.Errorf("%w: the payload carries timestamp %v, the message was sent at %v", ErrFutureTimestamp, ts, m.time)
+			return nil, 0, fmt.Errorf("%w: the payload carries timestamp %v, the message was sent at %v", ErrFutureTimestamp, ts, m.time)
 		}
 	}
 	if claims != nil && claims.Get(r.writer) > r.issued {
 		p.lag.ClaimsRefused++
-		return &ClaimError{Writer: r.writer, Claimed: claims.Get(r.writer), Known: r.issued}
+		return nil, 0, &ClaimError{Writer: r.writer, Claimed: claims.Get(r.writer), Known: r.issued}
 	}
-	return nil
+	return r.validate(p, m.sender, payload)
 }
 
 // clampRelayed drops from a payload from sender the events of other
@@ -257,7 +276,7 @@ func (r *Replica[T]) renewForClaim() {
 // A partial payload (see clampRelayed) is merged but not acknowledged:
 // what it lacks is the sender's too — its removal of events this replica
 // has not seen yet — so the sender must send it again once they are.
-func (r *Replica[T]) accept(p *peer, m *message, size int, payload T, partial bool, now hlc.Timestamp) ([]byte, error) {
+func (r *Replica[T]) accept(p *peer, m *message, size int, payload T, partial bool, now hlc.Timestamp) ([]byte, uint64, error) {
 	newest := m.time > p.lag.LastReceived
 	p.refusedRun = 0
 	p.lag.MessagesReceived++
@@ -278,6 +297,7 @@ func (r *Replica[T]) accept(p *peer, m *message, size int, payload T, partial bo
 		p.acked = m.ack
 		p.sent = max(p.sent, p.acked)
 		p.timer = now
+		p.deferred = false
 		if p.acked >= r.base {
 			p.behind = 0
 		}
@@ -296,12 +316,17 @@ func (r *Replica[T]) accept(p *peer, m *message, size int, payload T, partial bo
 	}
 	switch m.kind {
 	case kindAck:
-		return nil, nil
+		return nil, 0, nil
 	case kindDigest:
-		return r.answerDigest(p, m, now)
+		reply, err := r.answerDigest(p, m, now)
+		return reply, 0, err
 	}
 	r.state.Merge(payload)
 	r.digestOK = false
+	var seq uint64
+	if r.commit != nil {
+		seq = r.commit.queue(slices.Clone(m.payload), r.clock.Last())
+	}
 	switch {
 	case partial:
 		p.lag.Partial++
@@ -315,20 +340,24 @@ func (r *Replica[T]) accept(p *peer, m *message, size int, payload T, partial bo
 			p.pending = slices.DeleteFunc(p.pending, func(iv interval) bool { return iv.from <= m.to })
 		}
 		p.received(0, m.to)
-		if m.flag {
-			d, err := r.digestLocked()
-			if err != nil {
-				return nil, fmt.Errorf("merge: %s encoding its state: %w", r.id, err)
-			}
-			if d != sha256.Sum256(m.payload) && mayRepair(p.answered, r.cfg.rto, now) { // we hold more than the peer
-				p.answered = now
-				return r.replyState(m.sender, p, false, r.clock.Now())
-			}
-		}
 	default:
 		p.received(m.from, m.to)
 	}
-	return r.reply(p, appendAck(r.envelope(m.sender, p, r.clock.Now()))), nil
+	if m.kind == kindState && m.flag {
+		// A state pushed in answer to our digest: send ours back if it
+		// holds more — partial or not, or what we hold and the peer
+		// lacks would wait for another exchange that nothing starts.
+		d, err := r.digestLocked()
+		if err != nil {
+			return nil, seq, fmt.Errorf("merge: %s encoding its state: %w", r.id, err)
+		}
+		if d != sha256.Sum256(m.payload) && mayRepair(p.answered, r.cfg.rto, now) {
+			p.answered = now
+			reply, err := r.replyState(m.sender, p, false, r.clock.Now())
+			return reply, seq, err
+		}
+	}
+	return r.reply(p, appendAck(r.envelope(m.sender, p, r.clock.Now()))), seq, nil
 }
 
 // answerDigest answers a digest message from p.
@@ -345,18 +374,22 @@ func (r *Replica[T]) answerDigest(p *peer, m *message, now hlc.Timestamp) ([]byt
 		return nil, nil
 	case d == m.digest:
 		return r.reply(p, appendDigest(r.envelope(m.sender, p, r.clock.Now()), true, d)), nil
-	case p.acked < r.next && p.acked >= r.base:
+	case p.acked < r.next && p.acked >= r.base && !p.deferred:
 		// Deltas to the peer are in flight, and the buffer covers them:
 		// they may be all the difference, and cost less than the state.
 		// The peer asks again if its digest still differs once it has
-		// them.
+		// them. Once: if it asks again before acknowledging more, the
+		// deltas are not enough — it merges them in part, for want of
+		// what it asks the digest for — and the answer must not be held
+		// back for good.
+		p.deferred = true
 		p.lag.StatesDeferred++
 		return nil, nil
 	case !mayRepair(p.answered, r.cfg.rto, now):
 		p.lag.StatesDeferred++
 		return nil, nil
 	}
-	p.answered = now
+	p.answered, p.deferred = now, false
 	return r.replyState(m.sender, p, true, r.clock.Now())
 }
 
@@ -372,6 +405,70 @@ func (r *Replica[T]) refuse(from vclock.ReplicaID, err error) error {
 		}
 	}
 	return &MessageError{From: from, Err: err}
+}
+
+// maxOverrule bounds the events validate drops for one payload.
+const maxOverrule = 16
+
+// validate checks payload, from sender (p), against the state. An event
+// whose data differs in the two was forged, or relayed altered, on one
+// side, and its writer's replica is where it comes from: that replica
+// decides. A payload of the writer's own replica (any incarnation)
+// overrules the state: validate returns a copy of the state without that
+// event and the writer's later ones (Clamp), which passes the check, for
+// the caller to put in place once the message is accepted; a digest
+// exchange with the sender brings back the events that were right. (The
+// copy costs O(state): at most one per retransmission timeout per peer;
+// a message refused for it is sent again.) An event of this replica's
+// own writers is this replica's to decide: the payload is refused, and
+// the sender gets the full state, which overrules its copy. For any
+// other writer the payload is refused and a digest exchange with the
+// writer's replica is due, whose state overrules whichever side is
+// wrong; after it this sender's payload passes. So a forged event costs
+// rounds, never a link.
+func (r *Replica[T]) validate(p *peer, sender vclock.ReplicaID, payload T) (overruled *T, n int, err error) {
+	v, ok := any(r.state).(validator[T])
+	if !ok {
+		return nil, 0, nil
+	}
+	err = v.ValidateMerge(payload)
+	var copied T
+	for n = 0; err != nil; n++ {
+		var ve *crdt.ValidationError
+		if !errors.As(err, &ve) || ve.Writer == "" {
+			return nil, 0, err
+		}
+		node, _, isWriter := parseWriter(ve.Writer)
+		switch {
+		case !isWriter:
+			return nil, 0, err
+		case node == r.id:
+			p.resync = true
+			return nil, 0, err
+		case node != sender || ve.Counter == 0 || n == maxOverrule:
+			if q, ok := r.peers[node]; ok && node != sender {
+				q.wantDigest = true
+			}
+			return nil, 0, err
+		}
+		if n == 0 {
+			if !mayRepair(p.overruled, r.cfg.rto, r.clock.Last()) {
+				return nil, 0, err
+			}
+			copied = r.state.Clone()
+		}
+		c, clamps := any(copied).(clamper)
+		if !clamps {
+			return nil, 0, err
+		}
+		c.Clamp(ve.Writer, ve.Counter-1)
+		err = any(copied).(validator[T]).ValidateMerge(payload)
+	}
+	if n == 0 {
+		return nil, 0, nil
+	}
+	p.overruled = r.clock.Last()
+	return &copied, n, nil
 }
 
 // maxLeft bounds the incarnations remembered per peer as left.

@@ -1,6 +1,7 @@
 package merge
 
 import (
+	"errors"
 	"fmt"
 	"reflect"
 	"slices"
@@ -112,6 +113,8 @@ type Replica[T State[T]] struct {
 	digestOK bool
 	scratch  []byte
 	stats    Stats
+	// commit appends to the store of a replica made by Open; nil for New.
+	commit *committer
 }
 
 type entry[T any] struct {
@@ -145,6 +148,8 @@ type peer struct {
 	repaired   hlc.Timestamp // when the last repair went out
 	answered   hlc.Timestamp // when the last state answering the peer went out
 	refusedRun int           // messages refused in a row
+	deferred   bool          // a digest answer was deferred, and no ack came since
+	overruled  hlc.Timestamp // when a payload last overruled the state
 	lag        PeerLag
 }
 
@@ -258,8 +263,23 @@ func (r *Replica[T]) Clock() *hlc.Clock { return r.clock }
 // the change with the next full state.
 func (r *Replica[T]) Update(f func(w vclock.ReplicaID, state T) (delta T)) error {
 	r.mustInit()
+	seq, err := r.update(f)
+	if seq != 0 {
+		if werr := r.commit.wait(seq); werr != nil {
+			return errors.Join(err, fmt.Errorf("merge: %s storing a delta: %w", r.id, werr))
+		}
+	}
+	return err
+}
+
+// update is Update under the lock; it returns the sequence number of the
+// record to wait for, for a durable replica, or 0.
+func (r *Replica[T]) update(f func(w vclock.ReplicaID, state T) (delta T)) (uint64, error) {
 	r.mu.Lock()
 	defer r.mu.Unlock()
+	if err := r.commit.usable(); err != nil {
+		return 0, fmt.Errorf("merge: %s Update: %w", r.id, err)
+	}
 	e, counts := any(r.state).(editor)
 	var before uint64
 	if counts {
@@ -282,7 +302,7 @@ func (r *Replica[T]) Update(f func(w vclock.ReplicaID, state T) (delta T)) error
 		}
 	}
 	if none {
-		return nil
+		return 0, nil
 	}
 	var err error
 	if v, ok := any(delta).(versioner); ok {
@@ -297,22 +317,30 @@ func (r *Replica[T]) Update(f func(w vclock.ReplicaID, state T) (delta T)) error
 	}
 	r.next++
 	at := r.clock.Now()
-	if len(r.peers) == 0 {
+	if len(r.peers) == 0 && r.commit == nil {
 		r.base = r.next // nobody to keep it for
-		return err
+		return 0, err
 	}
 	b, encErr := delta.AppendBinary(r.scratch[:0])
 	if encErr != nil {
 		r.dropTo(r.next, at)
-		return fmt.Errorf("merge: encoding delta %d: %w", r.next-1, encErr)
+		return 0, fmt.Errorf("merge: encoding delta %d: %w", r.next-1, encErr)
 	}
 	if cap(b) <= 64<<10 {
 		r.scratch = b
 	}
+	var seq uint64
+	if r.commit != nil {
+		seq = r.commit.queue(slices.Clone(b), r.clock.Last())
+	}
+	if len(r.peers) == 0 {
+		r.base = r.next
+		return seq, err
+	}
 	r.buf = append(r.buf, entry[T]{delta: delta, at: at, size: len(b)})
 	r.bufSize += len(b)
 	r.trim(at)
-	return err
+	return seq, err
 }
 
 // noteOwn takes in the claims of a delta of this replica's own: the

@@ -522,10 +522,13 @@ func TestClockOffsetRejected(t *testing.T) {
 	c.requireConverged()
 }
 
-func TestInconsistentPayloadRefused(t *testing.T) {
-	// Two replicas that share a writer ID (a bug: two processes given one
-	// incarnation) write different elements with the same dot; the second
-	// one's delta contradicts what the receiver has.
+// TestConflictingEventDefersToItsSource: two processes that share a
+// writer ID (a bug: two processes given one incarnation) write different
+// elements with the same dot. The second one's delta, in the writer's
+// own replica's name, overrules what the receiver held; the first one's
+// next state overrules it back. The receiver refuses nothing of its own
+// writer's: it is that writer's source.
+func TestConflictingEventDefersToItsSource(t *testing.T) {
 	c := newCluster(t, 2, newSet)
 	c.update(0, add("a"))
 	c.syncAll()
@@ -544,12 +547,30 @@ func TestInconsistentPayloadRefused(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	before := encode(t, c.reps[1].State())
-	if _, err := c.reps[1].Receive(msg); !errors.Is(err, crdt.ErrInconsistent) {
-		t.Fatalf("got %v, want ErrInconsistent", err)
+	if _, err := c.reps[1].Receive(msg); err != nil {
+		t.Fatal(err)
 	}
-	if got := encode(t, c.reps[1].State()); !bytes.Equal(got, before) {
+	requireElems(t, c.reps[1].State(), []string{"b"})
+	if n := c.reps[1].Lag()[0].Overruled; n != 1 {
+		t.Fatalf("Overruled = %d, want 1", n)
+	}
+
+	// eu-west's state now holds, for us-east's writer, what us-east never
+	// wrote: us-east refuses it, unchanged, and sends its own.
+	msg = forge(mState, c.from(1, 0), u(0), boolean(false), bin(encode(t, c.reps[1].State())))
+	before := encode(t, c.reps[0].State())
+	if _, err := c.reps[0].Receive(msg); !errors.Is(err, crdt.ErrInconsistent) {
+		t.Fatalf("us-east took its own writer's event from another: %v, want ErrInconsistent", err)
+	}
+	if got := encode(t, c.reps[0].State()); !bytes.Equal(got, before) {
 		t.Fatal("a refused message changed the state")
+	}
+	c.queue = nil
+	rounds, _ := c.settleLoose(10)
+	c.requireConverged()
+	requireElems(t, c.reps[1].State(), []string{"a"})
+	if rounds > 4 {
+		t.Fatalf("%d rounds to converge", rounds)
 	}
 }
 

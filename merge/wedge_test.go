@@ -1,6 +1,7 @@
 package merge_test
 
 import (
+	"bytes"
 	"errors"
 	"fmt"
 	"math"
@@ -142,15 +143,35 @@ func TestReusedDotUnderAnotherKeyIsRefused(t *testing.T) {
 		}
 	}
 
-	// A peer that writes with another's writer ID (a bug) and reuses its
-	// dot under another key is refused, with the state left alone.
+	// A dot of us-east's writer reused under another key is refused by
+	// us-east, with the state left alone; eu-west takes it in us-east's
+	// name, as us-east's word, until us-east's own overrules it.
 	var forged counters
 	w := c.reps[0].Writer()
 	forged.Update("z", func(c *crdt.CCounter) *crdt.CCounter { return c.Inc(w, 9) })
 	payload := encode(t, &forged)
-	msg := forge(mDelta, c.from(0, 1), u(0), u(1), bin(payload))
-	if _, err := c.reps[1].Receive(msg); !errors.Is(err, crdt.ErrInconsistent) {
-		t.Fatalf("a dot reused under another key: got %v, want ErrInconsistent", err)
+	before := encode(t, c.reps[0].State())
+	if _, err := c.reps[0].Receive(forge(mDelta, c.from(1, 0), u(0), u(1), bin(payload))); !errors.Is(err, crdt.ErrInconsistent) {
+		t.Fatalf("a dot of its own writer reused under another key: got %v, want ErrInconsistent", err)
+	}
+	if !bytes.Equal(encode(t, c.reps[0].State()), before) {
+		t.Fatal("a refused message changed the state")
+	}
+	if _, err := c.reps[1].Receive(forge(mDelta, c.from(0, 1), u(0), u(1), bin(payload))); err != nil {
+		t.Fatal(err)
+	}
+	c.queue = nil
+	c.settleLoose(10)
+	c.requireConverged()
+	s := c.reps[1].State()
+	if _, z := s.Get("z"); z {
+		t.Fatalf("eu-west holds %v after us-east's state, want {a:5 b:7}", s)
+	}
+	if a, _ := s.Get("a"); a == nil || a.Value() != 5 {
+		t.Fatalf("eu-west holds %v after us-east's state, want {a:5 b:7}", s)
+	}
+	if b, _ := s.Get("b"); b == nil || b.Value() != 7 {
+		t.Fatalf("eu-west holds %v after us-east's state, want {a:5 b:7}", s)
 	}
 }
 
@@ -609,4 +630,130 @@ func TestReplicaUpdateLosesNoChange(t *testing.T) {
 			return nil
 		})
 	})
+}
+
+// TestPartialPushGetsItsAnswer: a state pushed in answer to a digest, and
+// merged in part — it carried events of a writer whose node had not shown
+// them — went unanswered, though the receiver held events the pusher
+// lacked: the writes of the pusher's own earlier incarnation, lost in its
+// restart. Nothing started another exchange, and the cluster stayed
+// apart for good.
+func TestPartialPushGetsItsAnswer(t *testing.T) {
+	// No delta buffer: eu-west answers the digest with its state at once.
+	opt := merge.WithMaxDeltas(0)
+	c := newCluster(t, 3, newCarts, opt)
+	write := func(i int, e string) {
+		c.update(i, func(w vclock.ReplicaID, m *carts) *carts {
+			return m.Update("alice", func(s *crdt.ORSet[string]) *crdt.ORSet[string] { return s.Add(w, e) })
+		})
+	}
+	write(2, "w0") // ap-south's write reaches eu-west only
+	c.sync(2, 1)
+	c.deliverAll()
+	c.digestRequest(0, 1)
+	restart(c, 2, newCarts, nil, opt) // and ap-south loses it
+	snapshot := c.reps[1].State()
+	write(1, "w1")
+	// eu-west answers us-east's digest; us-east merges w1, not w0, whose
+	// writer never showed it.
+	c.deliverAll()
+	if s, _ := c.reps[0].State().Get("alice"); s == nil || !s.Contains("w1") || s.Contains("w0") {
+		t.Fatalf("us-east holds %v before the restart, want w1 alone", c.reps[0].State())
+	}
+	restart(c, 1, newCarts, snapshot, opt) // eu-west comes back without w1
+	c.queue = nil
+	c.settleLoose(10)
+	c.requireConverged()
+	for _, e := range []string{"w0", "w1"} {
+		if s, _ := c.reps[0].State().Get("alice"); s == nil || !s.Contains(e) {
+			t.Fatalf("%s lost: %v", e, c.reps[0].State())
+		}
+	}
+}
+
+// TestDeferredAnswersDoNotWedge: a replica defers its answer to a digest
+// while deltas to the asker are in flight. Two replicas each held events
+// of a writer whose node had restarted without them; each merged the
+// other's deltas in part, so neither acknowledged them, and each deferred
+// the other's digests for good: the writes stayed apart. A digest asked
+// again before any acknowledgement is answered.
+func TestDeferredAnswersDoNotWedge(t *testing.T) {
+	opts := []merge.Option{merge.WithMaxDeltas(1), merge.WithRetransmitTimeout(0)}
+	c := newCluster(t, 3, newCarts, opts...)
+	for _, r := range c.reps {
+		if err := r.AddPeer(mallory); err != nil {
+			t.Fatal(err)
+		}
+	}
+	write := func(i int, e string) {
+		c.update(i, func(w vclock.ReplicaID, m *carts) *carts {
+			return m.Update("alice", func(s *crdt.ORSet[string]) *crdt.ORSet[string] { return s.Add(w, e) })
+		})
+	}
+	// restartAtOnce is as a process restarting in the same millisecond, with
+	// mallory still a peer.
+	restartAtOnce := func(i int, from *carts) {
+		clock := hlc.New(hlc.WithPhysicalClock(func() int64 { return c.now + c.skew[i] }))
+		r := merge.New(c.ids[i], newCarts, append([]merge.Option{merge.WithClock(clock), c.random()}, opts...)...)
+		for j, id := range append(slices.Clone(c.ids), mallory) {
+			if j != i {
+				if err := r.AddPeer(id); err != nil {
+					t.Fatal(err)
+				}
+			}
+		}
+		c.reps[i] = r
+		if from != nil {
+			c.update(i, func(_ vclock.ReplicaID, s *carts) *carts { s.Merge(from); return from })
+		}
+	}
+	write(1, "w0") // eu-west's write reaches us-east by a digest exchange
+	c.digestRequest(1, 0)
+	c.deliverAll()
+	restartAtOnce(1, nil) // and eu-west loses it
+	write(0, "w1")
+	write(2, "w2") // ap-south's write reaches eu-west only
+	c.sync(2, 1)
+	c.deliver(c.take(0))
+	restartAtOnce(2, nil) // and ap-south loses it
+	// mallory, in us-east's name, claims every delta to ap-south.
+	c.reps[2].Receive(forge(mState, c.from(0, 2), u(1<<63), boolean(false), bin(encode(t, newCarts()))))
+	restartAtOnce(1, c.reps[1].State())
+	c.queue = nil
+	c.settleLoose(30)
+	c.requireConverged()
+	for _, e := range []string{"w0", "w1", "w2"} {
+		if s, _ := c.reps[0].State().Get("alice"); s == nil || !s.Contains(e) {
+			t.Fatalf("%s lost: %v", e, c.reps[0].State())
+		}
+	}
+}
+
+// TestForgedEventBeforeTheRealOne: a payload relayed in eu-west's name
+// carried a forged event of us-east's writer — a counter us-east had
+// issued, with other data — that ap-south had not received yet. ap-south
+// took it, then refused us-east's real event for good: the two disagreed
+// on one dot, and the link stayed wedged. Now us-east's payload, the
+// event's source, overrules ap-south's copy.
+func TestForgedEventBeforeTheRealOne(t *testing.T) {
+	c := newCluster(t, 3, newSet, merge.WithMaxDeltas(1))
+	c.update(0, add("hat"))
+	c.sync(0, 2)
+	c.queue = nil // lost
+	c.update(0, add("scarf"))
+	c.sync(0, 2)
+	c.deliverAll() // ap-south has us-east's second event, not its first
+	var forged crdt.ORSet[string]
+	forged.Add(c.reps[0].Writer(), "evil") // us-east's first dot
+	if _, err := c.reps[2].Receive(forge(mDelta, c.from(1, 2), u(0), u(1), bin(encode(t, &forged)))); err != nil {
+		t.Fatal(err)
+	}
+	requireElems(t, c.reps[2].State(), []string{"evil", "scarf"})
+	c.queue = nil
+	rounds, _ := c.settleLoose(10)
+	c.requireConverged()
+	requireElems(t, c.reps[2].State(), []string{"hat", "scarf"})
+	if rounds > 4 {
+		t.Fatalf("%d rounds to converge", rounds)
+	}
 }
