@@ -42,33 +42,47 @@
 //
 // # Restarts and writers
 //
-// A replica that restarts is a new incarnation ([New] again). Each draws
-// a random 64-bit incarnation number, and writes under a writer ID of its
+// A replica that must come back from a restart with what it wrote and
+// what it received is opened from a [Store] with [Open] (package
+// boltstore keeps one on disk; [MemoryStore] one in memory, for tests).
+// Open merges the store's snapshot and every record after it, raises the
+// clock to the floor the store kept — so that no timestamp goes back,
+// even on a machine whose clock did — and starts a new incarnation.
+// From then on [Replica.Update] and [Replica.Receive] return only once
+// what they merged is on the store: the records of the callers waiting
+// at the same time go in one Append, one fsync (group commit). An Append
+// that fails stops the replica: that call and every later one fail with
+// [ErrClosed], changing nothing, and the replica is opened again.
+// [Replica.Compact], called in the background as the records grow, folds
+// them into a new snapshot without holding the replica's lock.
+//
+// Every incarnation, of a replica made by Open or by [New], draws a
+// random 64-bit incarnation number, and writes under a writer ID of its
 // own derived from it, its ID and a suffix (us-east~0f8k2m4n6p8qr, see
 // [Replica.Writer] and [WriterNode]): [Replica.Update] passes it to the
 // callback, which hands it to the crdt mutators. A restarted replica
-// does not know which events its previous incarnation issued — it may
-// restart from an old snapshot, or from nothing — and with a writer of its
-// own it cannot issue any of them again, so it may write at once. (Update
-// panics on a delta written under the bare ID.) The price is one entry per
-// incarnation in the causal contexts and counters that an incarnation
-// wrote to.
+// does not know which events its previous incarnation issued — the last
+// of them may never have reached the store, or the store may be an old
+// backup — and with a writer of its own it cannot issue any of them
+// again, so it may write at once. (Update panics on a delta written
+// under the bare ID.) The price is one entry per incarnation in the
+// causal contexts and counters that an incarnation wrote to.
 //
-// To restore a persisted state, merge it in with an Update that returns
-// it as the delta, so that peers which missed part of it get it:
+// What the store lacks, the peers hold. A new incarnation numbers its
+// deltas from 0. Until a peer shows it knows the new incarnation, Sync
+// greets it; a peer that knew an earlier one takes the new one for a
+// restart: it forgets what the old one acknowledged, sends it what it
+// lacks, and a digest exchange follows with the restarted replica and
+// with every other peer, so that what the gone incarnation sent some
+// peers and not others reaches every replica. A late or replayed message
+// of the earlier incarnation, older than what the new one sent, is
+// refused ([ErrStaleIncarnation]).
+//
+// A replica made by New lives in memory. To restore a state persisted
+// some other way, merge it in with an Update that returns it as the
+// delta, so that peers which missed part of it get it:
 //
 //	r.Update(func(_ vclock.ReplicaID, s T) T { s.Merge(saved); return saved })
-//
-// Any earlier snapshot will do; a snapshot misses the last writes, which
-// the peers hold and send back. A new incarnation numbers its deltas from
-// 0. Until a peer shows it knows the new incarnation, Sync greets it; a
-// peer that knew an earlier one takes the new one for a restart: it
-// forgets what the old one acknowledged, sends it what it lacks, and a
-// digest exchange follows with the restarted replica and with every other
-// peer, so that what the gone incarnation sent some peers and not others
-// reaches every replica. A late or replayed message of the earlier
-// incarnation, older than what the new one sent, is refused
-// ([ErrStaleIncarnation]).
 //
 // # Full mesh
 //

@@ -38,6 +38,12 @@ import (
 // encoded (the state's AppendBinary fails); the message is merged all the
 // same. Decoding costs O(message) and runs before the lock is taken;
 // merging costs what the state's Merge costs.
+//
+// On a replica made by [Open], Receive returns once the payload it merged
+// is on the store. (The peers of a restarted replica forget what its
+// earlier incarnation acknowledged, so an acknowledgement that went out
+// before a crash, in another message, loses nothing.) As for Update, a failed Append fails it
+// with [ErrClosed], and every later call.
 func (r *Replica[T]) Receive(msg []byte) (reply []byte, err error) {
 	return r.receiveDurably("", msg)
 }

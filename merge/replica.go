@@ -115,6 +115,8 @@ type Replica[T State[T]] struct {
 	stats    Stats
 	// commit appends to the store of a replica made by Open; nil for New.
 	commit *committer
+	// restored: Open found a state on the store.
+	restored bool
 }
 
 type entry[T any] struct {
@@ -261,6 +263,13 @@ func (r *Replica[T]) Clock() *hlc.Clock { return r.clock }
 // measure it for the buffer's byte bound. If the delta cannot be encoded,
 // the change stays in the state, Update returns the error, and peers get
 // the change with the next full state.
+//
+// On a replica made by [Open], Update returns once the delta is on the
+// store, sharing one Append with the Updates and Receives waiting at the
+// same time. If that Append fails, the change stays in the state (and
+// may reach peers) but not on the store: Update returns the error,
+// matching [ErrClosed], and so does every later call, which changes
+// nothing.
 func (r *Replica[T]) Update(f func(w vclock.ReplicaID, state T) (delta T)) error {
 	r.mustInit()
 	seq, err := r.update(f)
@@ -421,6 +430,10 @@ func (r *Replica[T]) AddPeer(id vclock.ReplicaID) error {
 	if r.base > 0 {
 		p.behind = r.clock.Now()
 	}
+	// A state restored by Open holds what earlier incarnations wrote and
+	// received, which no delta of this one carries: a peer that never
+	// heard of them gets them by a digest exchange.
+	p.wantDigest = r.restored
 	r.peers[id] = p
 	return nil
 }

@@ -4,6 +4,7 @@ import (
 	"cmp"
 	"errors"
 	"fmt"
+	"runtime"
 	"sync"
 
 	"github.com/converge-go/converge/crdt"
@@ -94,6 +95,7 @@ func Open[T State[T]](id vclock.ReplicaID, newState func() T, store Store, opts 
 		return nil, fmt.Errorf("merge: opening %s: %w", id, err)
 	}
 	r.state = state
+	r.restored = st.Snapshot != nil || len(st.Records) > 0
 	r.commit = &committer{store: store, next: st.Next, durable: st.Next}
 	r.commit.cond.L = &r.commit.mu
 	return r, nil
@@ -239,9 +241,14 @@ func (c *committer) wait(seq uint64) error {
 			c.cond.Wait()
 			continue
 		}
+		// Lead the next batch. Writers woken by the last one are about to
+		// queue their next records: yield once, so that they join it.
+		c.flushing = true
+		c.mu.Unlock()
+		runtime.Gosched()
+		c.mu.Lock()
 		batch, floor, to := c.pending, c.floor, c.next
 		c.pending = nil
-		c.flushing = true
 		c.mu.Unlock()
 		err := c.store.Append(batch, floor)
 		c.mu.Lock()

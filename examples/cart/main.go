@@ -9,7 +9,7 @@
 // remove, adds two more, the two socks ap-south added survive and the
 // one us-east saw is gone. Each region runs a merge.Replica on a
 // deterministic merge/sim network with the cross-region latencies of
-// DESIGN.md, so the output is the same on every run.
+// sim.DefaultLatency, so the output is the same on every run.
 //
 //	go run ./examples/cart
 package main

@@ -8,7 +8,7 @@
 // each region also keeps a naive counter that sends "+1" or "-1" to the
 // others and adds what arrives: a lost message is a lost like, a
 // duplicated one counts twice. The network is a deterministic merge/sim
-// with the cross-region latencies of DESIGN.md, so the output is the same
+// with the cross-region latencies of sim.DefaultLatency, so the output is the same
 // on every run.
 //
 //	go run ./examples/counters

@@ -18,7 +18,7 @@
 //
 // The record is a crdt.LWWRegister replicated by merge.Replica on a
 // deterministic merge/sim network with the cross-region latencies of
-// DESIGN.md, so the output is the same on every run.
+// sim.DefaultLatency, so the output is the same on every run.
 //
 //	go run ./examples/homeregion
 package main

@@ -11,7 +11,7 @@ import (
 // TestHomeregion runs the program and checks its conclusion from its own
 // output: with a home region no write conflicts or is lost and the
 // travelling user's write pays the ap-south ↔ eu-west round trip
-// (200–300 ms in DESIGN.md); writing locally is faster but loses a write
+// (200–300 ms in sim.DefaultLatency); writing locally is faster but loses a write
 // to a conflict.
 func TestHomeregion(t *testing.T) {
 	out := output(t)

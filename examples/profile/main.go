@@ -13,7 +13,7 @@
 // the write it saw, so HLC LWW keeps the later one.
 //
 // The regions run merge.Replica on a deterministic merge/sim network
-// with the cross-region latencies of DESIGN.md.
+// with the cross-region latencies of sim.DefaultLatency.
 //
 //	go run ./examples/profile
 package main

@@ -7,7 +7,7 @@
 // The workload: 160 users, 40 homed in each of us-east, us-west,
 // eu-west and ap-south, edit their profiles, fill their carts and like
 // posts; a tenth of them travel to another region for a while and work
-// from there. The scenario: the latency table of DESIGN.md, eu-west's
+// from there. The scenario: the latency table of sim.DefaultLatency, eu-west's
 // clocks 50 ms ahead, a one-minute partition between the US and Europe,
 // and a five-minute us-east outage. The designs:
 //

@@ -135,7 +135,7 @@ func clientNode(region int) sim.NodeID { return sim.NodeID(nRegions + region) }
 
 // newWorld builds the Sim: a server node in each region (eu-west's clock
 // skewed), a client node beside each (users reach their region's servers
-// over 1–2 ms), the latency table of DESIGN.md between regions, the
+// over 1–2 ms), the latency table of sim.DefaultLatency between regions, the
 // partition and the outage.
 func newWorld(d *design, sc scenario, wl *workload, seed uint64) (*world, error) {
 	var regions []sim.Region

@@ -10,7 +10,7 @@
 // the cart a crdt.ORSet, the likes a crdt.PNCounter, the profile a
 // crdt.ORMap of crdt.MVRegister (concurrent writes to a field are kept as
 // siblings; see merge.KeepAll). The network is a deterministic merge/sim
-// with the cross-region latencies of DESIGN.md, so the output is the same
+// with the cross-region latencies of sim.DefaultLatency, so the output is the same
 // on every run.
 //
 //	go run ./examples/splitbrain

@@ -31,7 +31,7 @@
 // us-east, us-west, eu-west and ap-south — of three nodes each, one per
 // availability zone. A message between two nodes takes half a round trip
 // drawn uniformly from the range of their route, per message, plus
-// jitter. The round trips come from DESIGN.md ([DefaultLatency]):
+// jitter. The round trips are [DefaultLatency]'s, typical of public clouds:
 //
 //	route (round trip)        ms
 //	same region, other zone   1–2

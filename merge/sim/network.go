@@ -28,8 +28,8 @@ func LinkBetween(a, b string) Link {
 // String returns "a ↔ b".
 func (l Link) String() string { return l.A + " ↔ " + l.B }
 
-// DefaultLatency returns the round-trip times of DESIGN.md between the
-// default regions:
+// DefaultLatency returns typical round-trip times between the default
+// regions:
 //
 //	route (round trip)        ms
 //	same region, other zone   1–2    (Config.LocalRTT)

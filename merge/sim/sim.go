@@ -52,7 +52,7 @@ type Region struct {
 
 // A Config describes a simulation: the topology, the network model, the
 // clocks and the scheduled faults. The zero Config is valid: four regions
-// of three nodes with the latencies of DESIGN.md, a network that neither
+// of three nodes with the latencies of [DefaultLatency], a network that neither
 // loses, duplicates nor delays beyond those latencies, correct clocks,
 // and no faults, all seeded with 0. Fields whose zero value is a useful
 // setting (probabilities, skew) default to it; the others say their
