@@ -17,13 +17,6 @@ import (
 // cannot be commutative on such a pair, so ValidateMerge must refuse it,
 // in both directions, wherever the two writes sit in the states.
 
-// reusedPair returns two states in which dot "r":1 writes different data:
-// x as the old incarnation wrote it, y as the new one did.
-type reusedPair[T any] struct {
-	name string
-	x, y T
-}
-
 func checkRefusedBothWays[T interface {
 	ValidateMerge(T) error
 }](t *testing.T, name string, x, y T) {
