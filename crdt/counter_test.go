@@ -188,26 +188,6 @@ func FuzzPNCounterUnmarshalBinary(f *testing.F) {
 	})
 }
 
-func ExampleGCounter() {
-	var us, eu crdt.GCounter
-	eu.Merge(us.Inc("us-east", 3))
-	us.Merge(eu.Inc("eu-west", 2))
-	fmt.Println(us.Value(), eu.Value(), us.Equal(&eu))
-	// Output:
-	// 5 5 true
-}
-
-func ExamplePNCounter() {
-	var us, eu crdt.PNCounter
-	likes := us.Inc("us-east", 10)
-	unlikes := eu.Dec("eu-west", 3)
-	us.Merge(unlikes)
-	eu.Merge(likes)
-	fmt.Println(us.Value(), eu.Value())
-	// Output:
-	// 7 7
-}
-
 // TestCounterDeltaGroups: a delta is a counter like any other; counting
 // into it (as a sender batching deltas does) keeps what it held.
 func TestCounterDeltaGroups(t *testing.T) {

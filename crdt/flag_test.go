@@ -2,7 +2,6 @@ package crdt_test
 
 import (
 	"bytes"
-	"fmt"
 	"testing"
 
 	"github.com/converge-go/converge/crdt"
@@ -132,28 +131,4 @@ func FuzzDWFlagUnmarshalBinary(f *testing.F) {
 	var a crdt.DWFlag
 	fuzzFlag(f, func() *crdt.DWFlag { return new(crdt.DWFlag) },
 		mustMarshal(f, a.Enable("us")), mustMarshal(f, a.Disable("eu")), mustMarshal(f, &a))
-}
-
-func ExampleEWFlag() {
-	var us, eu crdt.EWFlag
-	eu.Merge(us.Enable("us-east"))
-	// US re-enables while EU, concurrently, disables: enable wins.
-	enable, disable := us.Enable("us-east"), eu.Disable("eu-west")
-	us.Merge(disable)
-	eu.Merge(enable)
-	fmt.Println(us.Value(), eu.Value())
-	// Output:
-	// true true
-}
-
-func ExampleDWFlag() {
-	var us, eu crdt.DWFlag
-	eu.Merge(us.Enable("us-east"))
-	// The same race as above, disable-wins: a kill switch stays off.
-	enable, disable := us.Enable("us-east"), eu.Disable("eu-west")
-	us.Merge(disable)
-	eu.Merge(enable)
-	fmt.Println(us.Value(), eu.Value())
-	// Output:
-	// false false
 }

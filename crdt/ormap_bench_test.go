@@ -2,7 +2,6 @@ package crdt_test
 
 import (
 	"bytes"
-	"fmt"
 	"runtime"
 	"strconv"
 	"testing"
@@ -119,33 +118,4 @@ func FuzzORMapUnmarshalBinary(f *testing.F) {
 		check(new(crdt.ORMap[string, *crdt.ORMap[string, *crdt.ORSet[string]]]))
 		check(new(crdt.ORMap[string, *crdt.LWWRegister[string]]))
 	})
-}
-
-// A cart across regions: item → quantity. EU removes the socks while US,
-// unaware, adds two more: the socks stay, with the two EU had not seen.
-func ExampleORMap() {
-	var us, eu crdt.ORMap[string, *crdt.CCounter]
-	eu.Merge(us.Update("socks", func(c *crdt.CCounter) *crdt.CCounter { return c.Inc("us-east", 3) }))
-	eu.Merge(us.Update("shoes", func(c *crdt.CCounter) *crdt.CCounter { return c.Inc("us-east", 1) }))
-
-	more := us.Update("socks", func(c *crdt.CCounter) *crdt.CCounter { return c.Inc("us-east", 2) })
-	gone := eu.Remove("socks")
-	us.Merge(gone)
-	eu.Merge(more)
-
-	fmt.Println(us.String(), us.Equal(&eu))
-	// Output:
-	// {shoes:1 socks:2} true
-}
-
-func ExampleCCounter() {
-	var us, eu crdt.CCounter
-	eu.Merge(us.Inc("us-east", 5))
-	reset := eu.Reset()          // EU saw 5 and resets
-	more := us.Inc("us-east", 2) // US, concurrently
-	us.Merge(reset)
-	eu.Merge(more)
-	fmt.Println(us.Value(), eu.Value())
-	// Output:
-	// 2 2
 }

@@ -144,3 +144,36 @@ func TestORSetSparseEncodingAllocates(t *testing.T) {
 		t.Errorf("encoding 2 elements (%d bytes) allocated %d bytes", len(b), got)
 	}
 }
+
+// TestValidateMergeKeepsNothing: validating a stale delta against a
+// 100k-element ORSet — the delta's dot is one the set has since removed,
+// so the check takes its slow path over all the set's dots — leaves the
+// heap the set holds within 1.1× of what it held before.
+func TestValidateMergeKeepsNothing(t *testing.T) {
+	if testing.Short() {
+		t.Skip("allocates 100k elements; skipped in -short mode")
+	}
+	var s *crdt.ORSet[string]
+	var stale *crdt.ORSet[string]
+	held := heapHeld(func() any {
+		s = new(crdt.ORSet[string])
+		stale = s.Add("us-east", "gone")
+		for i := range 100_000 {
+			s.Add("us-east", elem(i))
+		}
+		s.Remove("gone")
+		return s
+	})
+	grown := heapHeld(func() any {
+		if err := s.ValidateMerge(stale); err != nil {
+			t.Fatalf("a stale delta is valid: %v", err)
+		}
+		return nil
+	})
+	runtime.KeepAlive(s)
+	ratio := float64(held+grown) / float64(held)
+	t.Logf("set holds %d bytes; after ValidateMerge of a stale delta %d more (%.3f×)", held, grown, ratio)
+	if ratio > 1.1 {
+		t.Errorf("ValidateMerge left %d bytes behind: %.3f× the set, want at most 1.1×", grown, ratio)
+	}
+}

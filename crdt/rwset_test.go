@@ -3,7 +3,6 @@ package crdt_test
 import (
 	"bytes"
 	"errors"
-	"fmt"
 	"testing"
 
 	"github.com/converge-go/converge/crdt"
@@ -124,18 +123,4 @@ func FuzzRWSetUnmarshalBinary(f *testing.F) {
 			t.Fatalf("accepted non-canonical input %x, canonical %x", in, out)
 		}
 	})
-}
-
-func ExampleRWSet() {
-	var us, eu crdt.RWSet[string]
-	eu.Merge(us.Add("us-east", "alice"))
-
-	// US re-adds alice while EU, concurrently, bans her: the ban wins.
-	add := us.Add("us-east", "alice")
-	ban := eu.Remove("eu-west", "alice")
-	us.Merge(ban)
-	eu.Merge(add)
-	fmt.Println(us.Contains("alice"), eu.Contains("alice"))
-	// Output:
-	// false false
 }

@@ -10,7 +10,7 @@ import (
 	"github.com/converge-go/converge/merge/sim"
 )
 
-// faultyConfig is the scenario of the issue: four regions of three nodes,
+// faultyConfig is the faulty scenario: four regions of three nodes,
 // 10% loss, 5% duplication, reordering, clock skew and drift, a
 // 30-second partition between the US and the rest, and an outage of
 // eu-west that starts during the partition and ends 5 s after it.
@@ -32,7 +32,7 @@ func faultyConfig(seed uint64) sim.Config {
 }
 
 // scenarioOps is the number of operations the scenario test plays of
-// each type: the issue's 100,000, or 10,000 under the race detector,
+// each type: 100,000, or 10,000 under the race detector,
 // which slows the simulation about tenfold. CI runs every test with
 // -race, so there the scenario runs with 10,000; run go test without
 // -race for the full 100,000. BenchmarkSimulate1M plays the same
@@ -62,7 +62,7 @@ func scenario[T merge.State[T]](t testing.TB, seed uint64, model sim.Model[T], o
 	return play(t, newSim(t, faultyConfig(seed)), model, sim.ClusterConfig{Ops: ops, Duration: 50 * time.Second})
 }
 
-// TestScenario is the issue's acceptance test: 100,000 random operations
+// TestScenario is the simulator's acceptance test: 100,000 random operations
 // on an ORSet and on a PNCounter, each played twice with one seed in the
 // faulty scenario. After the heal every replica must hold the same
 // state, no write may be lost, and the two reports must be identical.
