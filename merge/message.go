@@ -192,7 +192,12 @@ func decodeMessage(b []byte, lim wire.Limits) (message, error) {
 	if m.payload == nil && (k == kindDelta || k == kindState) && !r.Failed() {
 		m.payload = []byte{} // an empty bin: the payload decoder will say why it is wrong
 	}
-	r.Bytes() // the checksum, already checked
+	// The last field is the checksum, already checked: a bin of exactly 4
+	// bytes, so it starts where the checked bytes do.
+	if at := r.Offset(); !r.Failed() && at != n-checksumLen {
+		r.FailAt(at, "the last field is not the 4-byte checksum")
+	}
+	r.Bytes()
 	if err := r.End(); err != nil {
 		return message{}, err
 	}
