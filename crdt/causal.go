@@ -10,7 +10,8 @@ import (
 	"github.com/converge-go/converge/vclock"
 )
 
-// The causal types (ORSet, RWSet, MVRegister, EWFlag, DWFlag) pair a dot
+// The causal types (ORSet, RWSet, MVRegister, EWFlag, DWFlag, CCounter,
+// ORMap and the LWWRegister nested in one) pair a dot
 // store with a causal context, after Almeida, Shoker and Baquero's
 // delta-state CRDTs. Inside one state, replicas are interned: a dot is a
 // small replica index plus a counter, so the dot stores hold integers, not

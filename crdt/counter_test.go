@@ -8,7 +8,7 @@ import (
 	"testing"
 
 	"github.com/converge-go/converge/crdt"
-	"github.com/converge-go/converge/merge/mergetest"
+	"github.com/converge-go/converge/crdt/crdttest"
 	"github.com/converge-go/converge/vclock"
 	"pgregory.net/rapid"
 )
@@ -18,16 +18,16 @@ import (
 var amountGen = rapid.OneOf(rapid.Uint64Range(0, 5), rapid.Uint64Range(0, math.MaxUint64))
 
 func TestGCounter(t *testing.T) {
-	mergetest.Check(t, mergetest.Spec[*crdt.GCounter]{
+	crdttest.Check(t, crdttest.Spec[*crdt.GCounter]{
 		New: func() *crdt.GCounter { return new(crdt.GCounter) },
-		Op: rapid.Custom(func(t *rapid.T) mergetest.Op[*crdt.GCounter] {
+		Op: rapid.Custom(func(t *rapid.T) crdttest.Op[*crdt.GCounter] {
 			n := amountGen.Draw(t, "n")
-			return mergetest.Op[*crdt.GCounter]{
+			return crdttest.Op[*crdt.GCounter]{
 				Name: fmt.Sprintf("inc %d", n), Arg: n,
-				Apply: func(r *mergetest.Replica, c *crdt.GCounter) *crdt.GCounter { return c.Inc(r.ID, n) },
+				Apply: func(r *crdttest.Replica, c *crdt.GCounter) *crdt.GCounter { return c.Inc(r.ID, n) },
 			}
 		}),
-		Model: func(t *rapid.T, h *mergetest.History[*crdt.GCounter], final *crdt.GCounter) {
+		Model: func(t *rapid.T, h *crdttest.History[*crdt.GCounter], final *crdt.GCounter) {
 			// Each replica's count is the saturating sum of its increments.
 			want := map[vclock.ReplicaID]uint64{}
 			for _, e := range h.Events {
@@ -58,22 +58,22 @@ func satAdd(a, b uint64) uint64 {
 }
 
 func TestPNCounter(t *testing.T) {
-	mergetest.Check(t, mergetest.Spec[*crdt.PNCounter]{
+	crdttest.Check(t, crdttest.Spec[*crdt.PNCounter]{
 		New: func() *crdt.PNCounter { return new(crdt.PNCounter) },
-		Op: rapid.Custom(func(t *rapid.T) mergetest.Op[*crdt.PNCounter] {
+		Op: rapid.Custom(func(t *rapid.T) crdttest.Op[*crdt.PNCounter] {
 			n := rapid.Uint64Range(0, 1000).Draw(t, "n")
 			if rapid.Bool().Draw(t, "dec") {
-				return mergetest.Op[*crdt.PNCounter]{
+				return crdttest.Op[*crdt.PNCounter]{
 					Name: fmt.Sprintf("dec %d", n), Arg: -int64(n),
-					Apply: func(r *mergetest.Replica, c *crdt.PNCounter) *crdt.PNCounter { return c.Dec(r.ID, n) },
+					Apply: func(r *crdttest.Replica, c *crdt.PNCounter) *crdt.PNCounter { return c.Dec(r.ID, n) },
 				}
 			}
-			return mergetest.Op[*crdt.PNCounter]{
+			return crdttest.Op[*crdt.PNCounter]{
 				Name: fmt.Sprintf("inc %d", n), Arg: int64(n),
-				Apply: func(r *mergetest.Replica, c *crdt.PNCounter) *crdt.PNCounter { return c.Inc(r.ID, n) },
+				Apply: func(r *crdttest.Replica, c *crdt.PNCounter) *crdt.PNCounter { return c.Inc(r.ID, n) },
 			}
 		}),
-		Model: func(t *rapid.T, h *mergetest.History[*crdt.PNCounter], final *crdt.PNCounter) {
+		Model: func(t *rapid.T, h *crdttest.History[*crdt.PNCounter], final *crdt.PNCounter) {
 			var want int64
 			for _, e := range h.Events {
 				want += e.Op.Arg.(int64)

@@ -14,13 +14,19 @@
 //	Maps       LWWMap (a last-writer-wins register per key),
 //	           ORMap (observed-remove keys, nested CRDT values)
 //
+// # The contract
+//
+// Every type implements [State], the contract package merge replicates,
+// package crdttest checks and package sim simulates; a type of yours that
+// implements it is replicated, checked and simulated the same way.
+//
 // # Laws
 //
 // Every type is a join-semilattice: Merge is commutative, associative and
 // idempotent, so replicas that have received the same updates, in whatever
 // order and however often, are Equal and encode to the same bytes. The
 // package's tests check these laws, and convergence under reordering,
-// duplication, loss and clock skew, with merge/mergetest — which you can run
+// duplication, loss and clock skew, with crdt/crdttest — which you can run
 // on your own types too.
 //
 // # Deltas

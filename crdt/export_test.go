@@ -43,6 +43,14 @@ func (s *ORSet[E]) CheckInternal() error { return s.m.checkBookkeeping() }
 // CheckInternal verifies s's bookkeeping.
 func (s *RWSet[E]) CheckInternal() error { return s.m.checkBookkeeping() }
 
+// Forget removes e the way an ORSet does — the dots observed, whatever
+// their tags — through the core the sets share, and returns the delta.
+func (s *RWSet[E]) Forget(e E) *RWSet[E] {
+	d := &RWSet[E]{}
+	s.m.forget(e, &d.m)
+	return d
+}
+
 // CheckInternal verifies f's bookkeeping.
 func (f *EWFlag) CheckInternal() error { return f.m.checkBookkeeping() }
 

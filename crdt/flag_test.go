@@ -5,33 +5,33 @@ import (
 	"testing"
 
 	"github.com/converge-go/converge/crdt"
-	"github.com/converge-go/converge/merge/mergetest"
+	"github.com/converge-go/converge/crdt/crdttest"
 	"github.com/converge-go/converge/vclock"
 	"pgregory.net/rapid"
 )
 
 // flag is what EWFlag and DWFlag share.
 type flag[T any] interface {
-	mergetest.State[T]
+	crdt.State[T]
 	Enable(vclock.ReplicaID) T
 	Disable(vclock.ReplicaID) T
 	Value() bool
 }
 
-func flagOp[T flag[T]]() *rapid.Generator[mergetest.Op[T]] {
-	return rapid.Custom(func(t *rapid.T) mergetest.Op[T] {
+func flagOp[T flag[T]]() *rapid.Generator[crdttest.Op[T]] {
+	return rapid.Custom(func(t *rapid.T) crdttest.Op[T] {
 		if rapid.Bool().Draw(t, "enable") {
-			return mergetest.Op[T]{Name: "enable", Arg: true, Apply: func(r *mergetest.Replica, f T) T { return f.Enable(r.ID) }}
+			return crdttest.Op[T]{Name: "enable", Arg: true, Apply: func(r *crdttest.Replica, f T) T { return f.Enable(r.ID) }}
 		}
-		return mergetest.Op[T]{Name: "disable", Arg: false, Apply: func(r *mergetest.Replica, f T) T { return f.Disable(r.ID) }}
+		return crdttest.Op[T]{Name: "disable", Arg: false, Apply: func(r *crdttest.Replica, f T) T { return f.Disable(r.ID) }}
 	})
 }
 
 // flagModel: among the operations no other operation observed, an enable
 // and no disable (disableWins) or any enable (enable wins) leaves the flag
 // enabled.
-func flagModel[T flag[T]](disableWins bool) func(*rapid.T, *mergetest.History[T], T) {
-	return func(t *rapid.T, h *mergetest.History[T], final T) {
+func flagModel[T flag[T]](disableWins bool) func(*rapid.T, *crdttest.History[T], T) {
+	return func(t *rapid.T, h *crdttest.History[T], final T) {
 		enables, disables := 0, 0
 		for _, a := range h.Events {
 			maximal := true
@@ -55,7 +55,7 @@ func flagModel[T flag[T]](disableWins bool) func(*rapid.T, *mergetest.History[T]
 }
 
 func TestEWFlag(t *testing.T) {
-	mergetest.Check(t, mergetest.Spec[*crdt.EWFlag]{
+	crdttest.Check(t, crdttest.Spec[*crdt.EWFlag]{
 		New:       func() *crdt.EWFlag { return new(crdt.EWFlag) },
 		Op:        flagOp[*crdt.EWFlag](),
 		Model:     flagModel[*crdt.EWFlag](false),
@@ -64,7 +64,7 @@ func TestEWFlag(t *testing.T) {
 }
 
 func TestDWFlag(t *testing.T) {
-	mergetest.Check(t, mergetest.Spec[*crdt.DWFlag]{
+	crdttest.Check(t, crdttest.Spec[*crdt.DWFlag]{
 		New:       func() *crdt.DWFlag { return new(crdt.DWFlag) },
 		Op:        flagOp[*crdt.DWFlag](),
 		Model:     flagModel[*crdt.DWFlag](true),

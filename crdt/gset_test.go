@@ -10,7 +10,7 @@ import (
 	"testing"
 
 	"github.com/converge-go/converge/crdt"
-	"github.com/converge-go/converge/merge/mergetest"
+	"github.com/converge-go/converge/crdt/crdttest"
 	"github.com/vmihailenco/msgpack/v5"
 	"pgregory.net/rapid"
 )
@@ -38,19 +38,19 @@ func TestGSetInteger(t *testing.T) { checkGSet(t, setSKUs) }
 func TestGSetStruct(t *testing.T)  { checkGSet(t, setPoints) }
 
 func checkGSet[E comparable](t *testing.T, pool []E) {
-	mergetest.Check(t, mergetest.Spec[*crdt.GSet[E]]{
+	crdttest.Check(t, crdttest.Spec[*crdt.GSet[E]]{
 		New: func() *crdt.GSet[E] { return new(crdt.GSet[E]) },
-		Op: rapid.Custom(func(t *rapid.T) mergetest.Op[*crdt.GSet[E]] {
+		Op: rapid.Custom(func(t *rapid.T) crdttest.Op[*crdt.GSet[E]] {
 			e := rapid.SampledFrom(pool).Draw(t, "e")
-			return mergetest.Op[*crdt.GSet[E]]{
+			return crdttest.Op[*crdt.GSet[E]]{
 				Name: fmt.Sprintf("add %v", e), Arg: e,
-				Apply: func(_ *mergetest.Replica, s *crdt.GSet[E]) *crdt.GSet[E] { return s.Add(e) },
+				Apply: func(_ *crdttest.Replica, s *crdt.GSet[E]) *crdt.GSet[E] { return s.Add(e) },
 			}
 		}),
 		Invariant: func(t *rapid.T, s *crdt.GSet[E]) {
 			checkSetView(t, s.All(), s.Len(), s.Contains, gsetKey[E])
 		},
-		Model: func(t *rapid.T, h *mergetest.History[*crdt.GSet[E]], final *crdt.GSet[E]) {
+		Model: func(t *rapid.T, h *crdttest.History[*crdt.GSet[E]], final *crdt.GSet[E]) {
 			want := map[E]bool{}
 			for _, e := range h.Events {
 				want[e.Op.Arg.(E)] = true

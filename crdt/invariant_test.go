@@ -4,7 +4,6 @@ import (
 	"fmt"
 	"testing"
 
-	"github.com/converge-go/converge/merge/mergetest"
 	"github.com/converge-go/converge/vclock"
 	"pgregory.net/rapid"
 )
@@ -76,36 +75,6 @@ func (m *dotMap[E]) checkBookkeeping() error {
 		return fmt.Errorf("extra outlives its elements")
 	}
 	return nil
-}
-
-func TestDotMapBookkeeping(t *testing.T) {
-	elems := rapid.SampledFrom([]string{"a", "b", "c", "d", "e", "f", "g", "h", "i", "j", "k"})
-	mergetest.CheckConvergence(t, mergetest.Spec[*RWSet[string]]{
-		New: func() *RWSet[string] { return new(RWSet[string]) },
-		Op: rapid.Custom(func(t *rapid.T) mergetest.Op[*RWSet[string]] {
-			e := elems.Draw(t, "elem")
-			switch rapid.IntRange(0, 2).Draw(t, "kind") {
-			case 0:
-				return mergetest.Op[*RWSet[string]]{Name: "remove " + e, Apply: func(r *mergetest.Replica, s *RWSet[string]) *RWSet[string] { return s.Remove(r.ID, e) }}
-			case 1:
-				// An ORSet-style remove through the shared core.
-				return mergetest.Op[*RWSet[string]]{Name: "forget " + e, Apply: func(r *mergetest.Replica, s *RWSet[string]) *RWSet[string] {
-					d := &RWSet[string]{}
-					s.m.forget(e, &d.m)
-					return d
-				}}
-			}
-			return mergetest.Op[*RWSet[string]]{Name: "add " + e, Apply: func(r *mergetest.Replica, s *RWSet[string]) *RWSet[string] { return s.Add(r.ID, e) }}
-		}),
-		Invariant: func(t *rapid.T, s *RWSet[string]) {
-			if err := s.ValidateMerge(s); err != nil {
-				t.Fatalf("a state conflicts with itself: %v", err)
-			}
-			if err := s.m.checkBookkeeping(); err != nil {
-				t.Fatal(err)
-			}
-		},
-	})
 }
 
 // TestDecodedBookkeeping decodes sets large enough to take the decoder's

@@ -7,8 +7,8 @@ import (
 	"time"
 
 	"github.com/converge-go/converge/crdt"
+	"github.com/converge-go/converge/crdt/crdttest"
 	"github.com/converge-go/converge/hlc"
-	"github.com/converge-go/converge/merge/mergetest"
 	"pgregory.net/rapid"
 )
 
@@ -19,7 +19,7 @@ type lwwMapOp struct {
 
 func TestLWWMap(t *testing.T) {
 	type M = crdt.LWWMap[string, string]
-	mergetest.Check(t, mergetest.Spec[*M]{
+	crdttest.Check(t, crdttest.Spec[*M]{
 		New:  func() *M { return new(M) },
 		Skew: 500 * time.Millisecond,
 		Invariant: func(t *rapid.T, m *M) {
@@ -35,11 +35,11 @@ func TestLWWMap(t *testing.T) {
 				t.Fatalf("Len() = %d, Keys lists %d", m.Len(), n)
 			}
 		},
-		Op: rapid.Custom(func(t *rapid.T) mergetest.Op[*M] {
+		Op: rapid.Custom(func(t *rapid.T) crdttest.Op[*M] {
 			op := lwwMapOp{rapid.IntRange(0, 3).Draw(t, "del") == 0, mapKeys.Draw(t, "key"), setElems.Draw(t, "val")}
-			return mergetest.Op[*M]{
+			return crdttest.Op[*M]{
 				Name: fmt.Sprint(op), Arg: op,
-				Apply: func(r *mergetest.Replica, m *M) *M {
+				Apply: func(r *crdttest.Replica, m *M) *M {
 					if op.del {
 						return m.Delete(r.ID, op.key, r.Clock.Now())
 					}
@@ -49,7 +49,7 @@ func TestLWWMap(t *testing.T) {
 		}),
 		// Per key, the write with the largest (timestamp, writer) wins, and
 		// a write made after another was received has a larger timestamp.
-		Model: func(t *rapid.T, h *mergetest.History[*M], final *M) {
+		Model: func(t *rapid.T, h *crdttest.History[*M], final *M) {
 			type win struct {
 				ts  hlc.Timestamp
 				id  string
@@ -57,7 +57,7 @@ func TestLWWMap(t *testing.T) {
 				set bool
 			}
 			best := map[string]win{}
-			stamp := func(e mergetest.Event[*M]) hlc.Timestamp {
+			stamp := func(e crdttest.Event[*M]) hlc.Timestamp {
 				ts, _, _ := e.Delta.Written(e.Op.Arg.(lwwMapOp).key)
 				return ts
 			}

@@ -8,8 +8,8 @@ import (
 	"time"
 
 	"github.com/converge-go/converge/crdt"
+	"github.com/converge-go/converge/crdt/crdttest"
 	"github.com/converge-go/converge/hlc"
-	"github.com/converge-go/converge/merge/mergetest"
 	"github.com/converge-go/converge/vclock"
 	"pgregory.net/rapid"
 )
@@ -30,19 +30,19 @@ func TestLWWRegister(t *testing.T)       { checkLWWRegister(t, lwwStrings) }
 func TestLWWRegisterStruct(t *testing.T) { checkLWWRegister(t, lwwProfiles) }
 
 func checkLWWRegister[V comparable](t *testing.T, pool []V) {
-	mergetest.Check(t, mergetest.Spec[*crdt.LWWRegister[V]]{
+	crdttest.Check(t, crdttest.Spec[*crdt.LWWRegister[V]]{
 		New:  func() *crdt.LWWRegister[V] { return new(crdt.LWWRegister[V]) },
 		Skew: 500 * time.Millisecond,
-		Op: rapid.Custom(func(t *rapid.T) mergetest.Op[*crdt.LWWRegister[V]] {
+		Op: rapid.Custom(func(t *rapid.T) crdttest.Op[*crdt.LWWRegister[V]] {
 			v := rapid.SampledFrom(pool).Draw(t, "v")
-			return mergetest.Op[*crdt.LWWRegister[V]]{
+			return crdttest.Op[*crdt.LWWRegister[V]]{
 				Name: fmt.Sprintf("set %v", v), Arg: v,
-				Apply: func(r *mergetest.Replica, reg *crdt.LWWRegister[V]) *crdt.LWWRegister[V] {
+				Apply: func(r *crdttest.Replica, reg *crdt.LWWRegister[V]) *crdt.LWWRegister[V] {
 					return reg.Set(r.ID, v, r.Clock.Now())
 				},
 			}
 		}),
-		Model: func(t *rapid.T, h *mergetest.History[*crdt.LWWRegister[V]], final *crdt.LWWRegister[V]) {
+		Model: func(t *rapid.T, h *crdttest.History[*crdt.LWWRegister[V]], final *crdt.LWWRegister[V]) {
 			ev := h.Events
 			got, ok := final.Get()
 			if len(ev) == 0 {

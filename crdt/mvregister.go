@@ -11,7 +11,9 @@ import (
 // An MVRegister is a multi-value register: concurrent writes are all kept,
 // as siblings, until a write that has observed them replaces them. Nothing
 // is lost to clock skew, at the price of letting the reader resolve
-// siblings (see the merge package's resolvers).
+// siblings: [MVRegister.Resolve] through a [Resolver] such as
+// [LastWriterWins] of [Stamped] values, [MVRegister.Siblings] to keep all,
+// and [MVRegister.Settle] to write a resolution back.
 //
 // Each write is tagged with a dot; the causal context remembers the dots
 // written over, so a replaced value leaves no metadata.

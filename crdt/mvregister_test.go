@@ -7,25 +7,25 @@ import (
 	"testing"
 
 	"github.com/converge-go/converge/crdt"
-	"github.com/converge-go/converge/merge/mergetest"
+	"github.com/converge-go/converge/crdt/crdttest"
 	"pgregory.net/rapid"
 )
 
 func TestMVRegister(t *testing.T) {
-	mergetest.Check(t, mergetest.Spec[*crdt.MVRegister[string]]{
+	crdttest.Check(t, crdttest.Spec[*crdt.MVRegister[string]]{
 		New:       func() *crdt.MVRegister[string] { return new(crdt.MVRegister[string]) },
 		Invariant: internalOK[*crdt.MVRegister[string]],
-		Op: rapid.Custom(func(t *rapid.T) mergetest.Op[*crdt.MVRegister[string]] {
+		Op: rapid.Custom(func(t *rapid.T) crdttest.Op[*crdt.MVRegister[string]] {
 			v := rapid.SampledFrom([]string{"red", "green", "blue", ""}).Draw(t, "value")
-			return mergetest.Op[*crdt.MVRegister[string]]{
+			return crdttest.Op[*crdt.MVRegister[string]]{
 				Name: "set " + v, Arg: v,
-				Apply: func(r *mergetest.Replica, m *crdt.MVRegister[string]) *crdt.MVRegister[string] {
+				Apply: func(r *crdttest.Replica, m *crdt.MVRegister[string]) *crdt.MVRegister[string] {
 					return m.Set(r.ID, v)
 				},
 			}
 		}),
 		// The siblings are exactly the writes no other write observed.
-		Model: func(t *rapid.T, h *mergetest.History[*crdt.MVRegister[string]], final *crdt.MVRegister[string]) {
+		Model: func(t *rapid.T, h *crdttest.History[*crdt.MVRegister[string]], final *crdt.MVRegister[string]) {
 			var want []string
 			for _, a := range h.Events {
 				maximal := true

@@ -5,17 +5,17 @@ import (
 	"time"
 
 	"github.com/converge-go/converge/crdt"
-	"github.com/converge-go/converge/merge/mergetest"
+	"github.com/converge-go/converge/crdt/crdttest"
 	"pgregory.net/rapid"
 )
 
 // An innerOp changes a map value and returns its delta.
 type innerOp[V any] struct {
 	name  string
-	apply func(r *mergetest.Replica, v V) V
+	apply func(r *crdttest.Replica, v V) V
 }
 
-func inner[V any](name string, apply func(r *mergetest.Replica, v V) V) innerOp[V] {
+func inner[V any](name string, apply func(r *crdttest.Replica, v V) V) innerOp[V] {
 	return innerOp[V]{name, apply}
 }
 
@@ -24,10 +24,10 @@ func mapOp[V crdt.Value[V]](ops *rapid.Generator[innerOp[V]]) *rapid.Generator[i
 	return rapid.Custom(func(t *rapid.T) innerOp[*crdt.ORMap[string, V]] {
 		k := mapKeys.Draw(t, "key")
 		if rapid.IntRange(0, 4).Draw(t, "remove") == 0 {
-			return inner("remove "+k, func(r *mergetest.Replica, m *crdt.ORMap[string, V]) *crdt.ORMap[string, V] { return m.Remove(k) })
+			return inner("remove "+k, func(r *crdttest.Replica, m *crdt.ORMap[string, V]) *crdt.ORMap[string, V] { return m.Remove(k) })
 		}
 		op := ops.Draw(t, "inner")
-		return inner(k+": "+op.name, func(r *mergetest.Replica, m *crdt.ORMap[string, V]) *crdt.ORMap[string, V] {
+		return inner(k+": "+op.name, func(r *crdttest.Replica, m *crdt.ORMap[string, V]) *crdt.ORMap[string, V] {
 			return m.Update(k, func(v V) V { return op.apply(r, v) })
 		})
 	})
@@ -37,36 +37,36 @@ var (
 	orsetOps = rapid.Custom(func(t *rapid.T) innerOp[*crdt.ORSet[string]] {
 		e := setElems.Draw(t, "elem")
 		if rapid.Bool().Draw(t, "rm") {
-			return inner("remove "+e, func(r *mergetest.Replica, s *crdt.ORSet[string]) *crdt.ORSet[string] { return s.Remove(e) })
+			return inner("remove "+e, func(r *crdttest.Replica, s *crdt.ORSet[string]) *crdt.ORSet[string] { return s.Remove(e) })
 		}
-		return inner("add "+e, func(r *mergetest.Replica, s *crdt.ORSet[string]) *crdt.ORSet[string] { return s.Add(r.ID, e) })
+		return inner("add "+e, func(r *crdttest.Replica, s *crdt.ORSet[string]) *crdt.ORSet[string] { return s.Add(r.ID, e) })
 	})
 	rwsetOps = rapid.Custom(func(t *rapid.T) innerOp[*crdt.RWSet[string]] {
 		e := setElems.Draw(t, "elem")
 		if rapid.Bool().Draw(t, "rm") {
-			return inner("remove "+e, func(r *mergetest.Replica, s *crdt.RWSet[string]) *crdt.RWSet[string] { return s.Remove(r.ID, e) })
+			return inner("remove "+e, func(r *crdttest.Replica, s *crdt.RWSet[string]) *crdt.RWSet[string] { return s.Remove(r.ID, e) })
 		}
-		return inner("add "+e, func(r *mergetest.Replica, s *crdt.RWSet[string]) *crdt.RWSet[string] { return s.Add(r.ID, e) })
+		return inner("add "+e, func(r *crdttest.Replica, s *crdt.RWSet[string]) *crdt.RWSet[string] { return s.Add(r.ID, e) })
 	})
 	ewOps = rapid.Custom(func(t *rapid.T) innerOp[*crdt.EWFlag] {
 		if rapid.Bool().Draw(t, "enable") {
-			return inner("enable", func(r *mergetest.Replica, f *crdt.EWFlag) *crdt.EWFlag { return f.Enable(r.ID) })
+			return inner("enable", func(r *crdttest.Replica, f *crdt.EWFlag) *crdt.EWFlag { return f.Enable(r.ID) })
 		}
-		return inner("disable", func(r *mergetest.Replica, f *crdt.EWFlag) *crdt.EWFlag { return f.Disable(r.ID) })
+		return inner("disable", func(r *crdttest.Replica, f *crdt.EWFlag) *crdt.EWFlag { return f.Disable(r.ID) })
 	})
 	dwOps = rapid.Custom(func(t *rapid.T) innerOp[*crdt.DWFlag] {
 		if rapid.Bool().Draw(t, "enable") {
-			return inner("enable", func(r *mergetest.Replica, f *crdt.DWFlag) *crdt.DWFlag { return f.Enable(r.ID) })
+			return inner("enable", func(r *crdttest.Replica, f *crdt.DWFlag) *crdt.DWFlag { return f.Enable(r.ID) })
 		}
-		return inner("disable", func(r *mergetest.Replica, f *crdt.DWFlag) *crdt.DWFlag { return f.Disable(r.ID) })
+		return inner("disable", func(r *crdttest.Replica, f *crdt.DWFlag) *crdt.DWFlag { return f.Disable(r.ID) })
 	})
 	mvOps = rapid.Custom(func(t *rapid.T) innerOp[*crdt.MVRegister[string]] {
 		v := setElems.Draw(t, "value")
-		return inner("set "+v, func(r *mergetest.Replica, m *crdt.MVRegister[string]) *crdt.MVRegister[string] { return m.Set(r.ID, v) })
+		return inner("set "+v, func(r *crdttest.Replica, m *crdt.MVRegister[string]) *crdt.MVRegister[string] { return m.Set(r.ID, v) })
 	})
 	lwwOps = rapid.Custom(func(t *rapid.T) innerOp[*crdt.LWWRegister[string]] {
 		v := setElems.Draw(t, "value")
-		return inner("set "+v, func(r *mergetest.Replica, m *crdt.LWWRegister[string]) *crdt.LWWRegister[string] {
+		return inner("set "+v, func(r *crdttest.Replica, m *crdt.LWWRegister[string]) *crdt.LWWRegister[string] {
 			return m.Set(r.ID, v, r.Clock.Now())
 		})
 	})
@@ -74,26 +74,26 @@ var (
 		n := rapid.Uint64Range(1, 3).Draw(t, "n")
 		switch rapid.IntRange(0, 3).Draw(t, "kind") {
 		case 0:
-			return inner("dec", func(r *mergetest.Replica, c *crdt.CCounter) *crdt.CCounter { return c.Dec(r.ID, n) })
+			return inner("dec", func(r *crdttest.Replica, c *crdt.CCounter) *crdt.CCounter { return c.Dec(r.ID, n) })
 		case 1:
-			return inner("reset", func(r *mergetest.Replica, c *crdt.CCounter) *crdt.CCounter { return c.Reset() })
+			return inner("reset", func(r *crdttest.Replica, c *crdt.CCounter) *crdt.CCounter { return c.Reset() })
 		}
-		return inner("inc", func(r *mergetest.Replica, c *crdt.CCounter) *crdt.CCounter { return c.Inc(r.ID, n) })
+		return inner("inc", func(r *crdttest.Replica, c *crdt.CCounter) *crdt.CCounter { return c.Inc(r.ID, n) })
 	})
 )
 
-// checkMap runs mergetest on an ORMap whose values take the given
+// checkMap runs crdttest on an ORMap whose values take the given
 // operations.
 func checkMap[V crdt.Value[V]](t *testing.T, ops *rapid.Generator[innerOp[V]]) {
 	type M = crdt.ORMap[string, V]
 	gen := mapOp(ops)
-	mergetest.Check(t, mergetest.Spec[*M]{
+	crdttest.Check(t, crdttest.Spec[*M]{
 		New:       func() *M { return new(M) },
 		Skew:      200 * time.Millisecond,
 		Invariant: internalOK[*M],
-		Op: rapid.Custom(func(t *rapid.T) mergetest.Op[*M] {
+		Op: rapid.Custom(func(t *rapid.T) crdttest.Op[*M] {
 			op := gen.Draw(t, "op")
-			return mergetest.Op[*M]{Name: op.name, Apply: op.apply}
+			return crdttest.Op[*M]{Name: op.name, Apply: op.apply}
 		}),
 	})
 }
@@ -123,12 +123,12 @@ func TestORMapThreeLevels(t *testing.T) {
 }
 
 func TestCCounter(t *testing.T) {
-	mergetest.Check(t, mergetest.Spec[*crdt.CCounter]{
+	crdttest.Check(t, crdttest.Spec[*crdt.CCounter]{
 		New:       func() *crdt.CCounter { return new(crdt.CCounter) },
 		Invariant: internalOK[*crdt.CCounter],
-		Op: rapid.Custom(func(t *rapid.T) mergetest.Op[*crdt.CCounter] {
+		Op: rapid.Custom(func(t *rapid.T) crdttest.Op[*crdt.CCounter] {
 			op := ccOps.Draw(t, "op")
-			return mergetest.Op[*crdt.CCounter]{Name: op.name, Apply: op.apply}
+			return crdttest.Op[*crdt.CCounter]{Name: op.name, Apply: op.apply}
 		}),
 	})
 }

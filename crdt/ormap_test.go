@@ -5,7 +5,7 @@ import (
 	"testing"
 
 	"github.com/converge-go/converge/crdt"
-	"github.com/converge-go/converge/merge/mergetest"
+	"github.com/converge-go/converge/crdt/crdttest"
 	"pgregory.net/rapid"
 )
 
@@ -23,13 +23,13 @@ type cartOp struct {
 // that element of k, nor by a removal of k.
 func TestORMapOfSets(t *testing.T) {
 	type M = crdt.ORMap[string, *crdt.ORSet[string]]
-	mergetest.Check(t, mergetest.Spec[*M]{
+	crdttest.Check(t, crdttest.Spec[*M]{
 		New: func() *M { return new(M) },
-		Op: rapid.Custom(func(t *rapid.T) mergetest.Op[*M] {
+		Op: rapid.Custom(func(t *rapid.T) crdttest.Op[*M] {
 			op := cartOp{rapid.SampledFrom([]string{"add", "add", "rm", "rmkey"}).Draw(t, "kind"), mapKeys.Draw(t, "key"), setElems.Draw(t, "elem")}
-			return mergetest.Op[*M]{
+			return crdttest.Op[*M]{
 				Name: fmt.Sprint(op), Arg: op,
-				Apply: func(r *mergetest.Replica, m *M) *M {
+				Apply: func(r *crdttest.Replica, m *M) *M {
 					switch op.kind {
 					case "add":
 						return m.Update(op.key, func(s *crdt.ORSet[string]) *crdt.ORSet[string] { return s.Add(r.ID, op.elem) })
@@ -48,7 +48,7 @@ func TestORMapOfSets(t *testing.T) {
 				}
 			}
 		},
-		Model: func(t *rapid.T, h *mergetest.History[*M], final *M) {
+		Model: func(t *rapid.T, h *crdttest.History[*M], final *M) {
 			want := map[string]map[string]bool{}
 			for _, a := range h.Events {
 				op := a.Op.Arg.(cartOp)
@@ -98,14 +98,14 @@ type counterOp struct {
 // later reset or removal of the key observed.
 func TestORMapOfCounters(t *testing.T) {
 	type M = crdt.ORMap[string, *crdt.CCounter]
-	mergetest.Check(t, mergetest.Spec[*M]{
+	crdttest.Check(t, crdttest.Spec[*M]{
 		New:       func() *M { return new(M) },
 		Invariant: internalOK[*M],
-		Op: rapid.Custom(func(t *rapid.T) mergetest.Op[*M] {
+		Op: rapid.Custom(func(t *rapid.T) crdttest.Op[*M] {
 			op := counterOp{rapid.SampledFrom([]string{"inc", "inc", "dec", "reset", "rmkey"}).Draw(t, "kind"), mapKeys.Draw(t, "key"), rapid.Uint64Range(1, 5).Draw(t, "n")}
-			return mergetest.Op[*M]{
+			return crdttest.Op[*M]{
 				Name: fmt.Sprint(op), Arg: op,
-				Apply: func(r *mergetest.Replica, m *M) *M {
+				Apply: func(r *crdttest.Replica, m *M) *M {
 					switch op.kind {
 					case "inc":
 						return m.Update(op.key, func(c *crdt.CCounter) *crdt.CCounter { return c.Inc(r.ID, op.n) })
@@ -118,7 +118,7 @@ func TestORMapOfCounters(t *testing.T) {
 				},
 			}
 		}),
-		Model: func(t *rapid.T, h *mergetest.History[*M], final *M) {
+		Model: func(t *rapid.T, h *crdttest.History[*M], final *M) {
 			want := map[string]int64{}
 			present := map[string]bool{}
 			for _, a := range h.Events {

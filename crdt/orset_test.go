@@ -9,23 +9,23 @@ import (
 	"testing"
 
 	"github.com/converge-go/converge/crdt"
-	"github.com/converge-go/converge/merge/mergetest"
+	"github.com/converge-go/converge/crdt/crdttest"
 	"pgregory.net/rapid"
 )
 
 // orsetOp draws an add or a remove of one of n elements.
-func orsetOp[E comparable](elem *rapid.Generator[E]) *rapid.Generator[mergetest.Op[*crdt.ORSet[E]]] {
-	return rapid.Custom(func(t *rapid.T) mergetest.Op[*crdt.ORSet[E]] {
+func orsetOp[E comparable](elem *rapid.Generator[E]) *rapid.Generator[crdttest.Op[*crdt.ORSet[E]]] {
+	return rapid.Custom(func(t *rapid.T) crdttest.Op[*crdt.ORSet[E]] {
 		e := elem.Draw(t, "elem")
 		if rapid.IntRange(0, 2).Draw(t, "kind") == 0 {
-			return mergetest.Op[*crdt.ORSet[E]]{
+			return crdttest.Op[*crdt.ORSet[E]]{
 				Name: fmt.Sprintf("remove %v", e), Arg: e,
-				Apply: func(r *mergetest.Replica, s *crdt.ORSet[E]) *crdt.ORSet[E] { return s.Remove(e) },
+				Apply: func(r *crdttest.Replica, s *crdt.ORSet[E]) *crdt.ORSet[E] { return s.Remove(e) },
 			}
 		}
-		return mergetest.Op[*crdt.ORSet[E]]{
+		return crdttest.Op[*crdt.ORSet[E]]{
 			Name: fmt.Sprintf("add %v", e), Arg: e,
-			Apply: func(r *mergetest.Replica, s *crdt.ORSet[E]) *crdt.ORSet[E] { return s.Add(r.ID, e) },
+			Apply: func(r *crdttest.Replica, s *crdt.ORSet[E]) *crdt.ORSet[E] { return s.Add(r.ID, e) },
 		}
 	})
 }
@@ -38,7 +38,7 @@ func orsetOp[E comparable](elem *rapid.Generator[E]) *rapid.Generator[mergetest.
 // delivered in any order, so an add observed only by a later add that a
 // remove then observed is gone too, which the transitive rule says and the
 // plain visibility relation would not.
-func orsetModel[E comparable](t *rapid.T, h *mergetest.History[*crdt.ORSet[E]], final *crdt.ORSet[E]) {
+func orsetModel[E comparable](t *rapid.T, h *crdttest.History[*crdt.ORSet[E]], final *crdt.ORSet[E]) {
 	want := map[E]bool{}
 	for _, a := range h.Events {
 		if a.Op.Name[:3] != "add" {
@@ -87,7 +87,7 @@ func orsetInvariant[E comparable](t *rapid.T, s *crdt.ORSet[E]) {
 }
 
 func TestORSet(t *testing.T) {
-	mergetest.Check(t, mergetest.Spec[*crdt.ORSet[string]]{
+	crdttest.Check(t, crdttest.Spec[*crdt.ORSet[string]]{
 		New:       func() *crdt.ORSet[string] { return new(crdt.ORSet[string]) },
 		Op:        orsetOp(rapid.SampledFrom([]string{"a", "b", "c", "d", "e", "f", "g", "h", "i", "j", "k", "l"})),
 		Invariant: orsetInvariant[string],
@@ -97,7 +97,7 @@ func TestORSet(t *testing.T) {
 
 func TestORSetFewElements(t *testing.T) {
 	// Two elements: adds and removes of the same element collide often.
-	mergetest.Check(t, mergetest.Spec[*crdt.ORSet[int]]{
+	crdttest.Check(t, crdttest.Spec[*crdt.ORSet[int]]{
 		New:       func() *crdt.ORSet[int] { return new(crdt.ORSet[int]) },
 		Op:        orsetOp(rapid.IntRange(-1, 0)),
 		Invariant: orsetInvariant[int],
@@ -108,7 +108,7 @@ func TestORSetFewElements(t *testing.T) {
 type orPoint struct{ X, Y int16 }
 
 func TestORSetStructElements(t *testing.T) {
-	mergetest.Check(t, mergetest.Spec[*crdt.ORSet[orPoint]]{
+	crdttest.Check(t, crdttest.Spec[*crdt.ORSet[orPoint]]{
 		New:       func() *crdt.ORSet[orPoint] { return new(crdt.ORSet[orPoint]) },
 		Op:        orsetOp(rapid.SampledFrom([]orPoint{{0, 0}, {1, -1}, {300, 2}, {-300, 7}})),
 		Invariant: orsetInvariant[orPoint],

@@ -7,8 +7,8 @@ import (
 	"time"
 
 	"github.com/converge-go/converge/crdt"
+	"github.com/converge-go/converge/crdt/crdttest"
 	"github.com/converge-go/converge/hlc"
-	"github.com/converge-go/converge/merge/mergetest"
 	"github.com/converge-go/converge/vclock"
 	"github.com/vmihailenco/msgpack/v5"
 	"pgregory.net/rapid"
@@ -24,7 +24,7 @@ type userProfile struct {
 	visits crdt.CCounter
 }
 
-func (p *userProfile) setField(r *mergetest.Replica, k, v string) *userProfile {
+func (p *userProfile) setField(r *crdttest.Replica, k, v string) *userProfile {
 	return &userProfile{fields: *p.fields.Update(k, func(reg *crdt.LWWRegister[string]) *crdt.LWWRegister[string] {
 		return reg.Set(r.ID, v, r.Clock.Now())
 	})}
@@ -42,6 +42,22 @@ func (p *userProfile) Clone() *userProfile {
 
 func (p *userProfile) Equal(o *userProfile) bool {
 	return p.fields.Equal(&o.fields) && p.tags.Equal(&o.tags) && p.visits.Equal(&o.visits)
+}
+
+// ValidateMerge validates each part against the other's.
+func (p *userProfile) ValidateMerge(o *userProfile) error {
+	if err := p.fields.ValidateMerge(&o.fields); err != nil {
+		return err
+	}
+	if err := p.tags.ValidateMerge(&o.tags); err != nil {
+		return err
+	}
+	return p.visits.ValidateMerge(&o.visits)
+}
+
+func (p *userProfile) AppendBinary(b []byte) ([]byte, error) {
+	m, err := p.MarshalBinary()
+	return append(b, m...), err
 }
 
 func (p *userProfile) MarshalBinary() ([]byte, error) {
@@ -79,32 +95,32 @@ func (p *userProfile) field(k string) string {
 // TestProfileConverges plays random userProfile edits, removals of fields
 // included, over 3 replicas with clocks skewed by up to ±500 ms.
 func TestProfileConverges(t *testing.T) {
-	mergetest.CheckConvergence(t, mergetest.Spec[*userProfile]{
+	crdttest.CheckConvergence(t, crdttest.Spec[*userProfile]{
 		New:  func() *userProfile { return new(userProfile) },
 		Skew: 500 * time.Millisecond,
-		Op: rapid.Custom(func(t *rapid.T) mergetest.Op[*userProfile] {
+		Op: rapid.Custom(func(t *rapid.T) crdttest.Op[*userProfile] {
 			field := rapid.SampledFrom([]string{"name", "email"}).Draw(t, "field")
 			val := rapid.SampledFrom([]string{"Ada", "ada@example.org", "Grace"}).Draw(t, "val")
 			tag := rapid.SampledFrom([]string{"vip", "beta"}).Draw(t, "tag")
 			switch rapid.IntRange(0, 5).Draw(t, "kind") {
 			case 0:
-				return mergetest.Op[*userProfile]{Name: "remove " + field, Apply: func(r *mergetest.Replica, p *userProfile) *userProfile {
+				return crdttest.Op[*userProfile]{Name: "remove " + field, Apply: func(r *crdttest.Replica, p *userProfile) *userProfile {
 					return &userProfile{fields: *p.fields.Remove(field)}
 				}}
 			case 1:
-				return mergetest.Op[*userProfile]{Name: "tag " + tag, Apply: func(r *mergetest.Replica, p *userProfile) *userProfile {
+				return crdttest.Op[*userProfile]{Name: "tag " + tag, Apply: func(r *crdttest.Replica, p *userProfile) *userProfile {
 					return &userProfile{tags: *p.tags.Add(r.ID, tag)}
 				}}
 			case 2:
-				return mergetest.Op[*userProfile]{Name: "untag " + tag, Apply: func(r *mergetest.Replica, p *userProfile) *userProfile {
+				return crdttest.Op[*userProfile]{Name: "untag " + tag, Apply: func(r *crdttest.Replica, p *userProfile) *userProfile {
 					return &userProfile{tags: *p.tags.Remove(tag)}
 				}}
 			case 3:
-				return mergetest.Op[*userProfile]{Name: "visit", Apply: func(r *mergetest.Replica, p *userProfile) *userProfile {
+				return crdttest.Op[*userProfile]{Name: "visit", Apply: func(r *crdttest.Replica, p *userProfile) *userProfile {
 					return &userProfile{visits: *p.visits.Inc(r.ID, 1)}
 				}}
 			}
-			return mergetest.Op[*userProfile]{Name: "set " + field + " " + val, Apply: func(r *mergetest.Replica, p *userProfile) *userProfile {
+			return crdttest.Op[*userProfile]{Name: "set " + field + " " + val, Apply: func(r *crdttest.Replica, p *userProfile) *userProfile {
 				return p.setField(r, field, val)
 			}}
 		}),
@@ -116,18 +132,18 @@ func TestProfileConverges(t *testing.T) {
 // visits. The result is what the documentation says.
 func TestProfileScenario(t *testing.T) {
 	now := time.Date(2026, 11, 25, 12, 0, 0, 0, time.UTC).UnixNano()
-	mk := func(id vclock.ReplicaID, skew time.Duration) *mergetest.Replica {
-		return &mergetest.Replica{ID: id, Clock: hlc.New(hlc.WithPhysicalClock(func() int64 { return now + int64(skew) }))}
+	mk := func(id vclock.ReplicaID, skew time.Duration) *crdttest.Replica {
+		return &crdttest.Replica{ID: id, Clock: hlc.New(hlc.WithPhysicalClock(func() int64 { return now + int64(skew) }))}
 	}
 	us, eu, ap := mk("us-east", 0), mk("eu-west", 50*time.Millisecond), mk("ap-south", -30*time.Millisecond)
 	var pus, peu, pap userProfile
-	send := func(from *mergetest.Replica, d *userProfile, to ...*userProfile) {
+	send := func(from *crdttest.Replica, d *userProfile, to ...*userProfile) {
 		ts := from.Clock.Now()
 		for _, p := range to {
 			p.Merge(d)
 		}
 		// Receivers take the sender's clock in, as a transport does.
-		for _, r := range []*mergetest.Replica{us, eu, ap} {
+		for _, r := range []*crdttest.Replica{us, eu, ap} {
 			if r != from {
 				if _, err := r.Clock.Update(ts); err != nil {
 					t.Fatal(err)
@@ -151,8 +167,8 @@ func TestProfileScenario(t *testing.T) {
 	tagUS := &userProfile{tags: *pus.tags.Add(us.ID, "vip")}
 	tagEU := &userProfile{tags: *peu.tags.Add(eu.ID, "beta")}
 	var visits []*userProfile
-	for _, r := range []*mergetest.Replica{us, eu, ap} {
-		p := map[*mergetest.Replica]*userProfile{us: &pus, eu: &peu, ap: &pap}[r]
+	for _, r := range []*crdttest.Replica{us, eu, ap} {
+		p := map[*crdttest.Replica]*userProfile{us: &pus, eu: &peu, ap: &pap}[r]
 		visits = append(visits, &userProfile{visits: *p.visits.Inc(r.ID, 2)})
 	}
 	for _, d := range append([]*userProfile{rmEmail, newEmail, euName, usName, tagUS, tagEU}, visits...) {

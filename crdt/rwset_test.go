@@ -6,24 +6,24 @@ import (
 	"testing"
 
 	"github.com/converge-go/converge/crdt"
-	"github.com/converge-go/converge/merge/mergetest"
+	"github.com/converge-go/converge/crdt/crdttest"
 	"pgregory.net/rapid"
 )
 
 func TestRWSet(t *testing.T) {
-	mergetest.Check(t, mergetest.Spec[*crdt.RWSet[string]]{
+	crdttest.Check(t, crdttest.Spec[*crdt.RWSet[string]]{
 		New: func() *crdt.RWSet[string] { return new(crdt.RWSet[string]) },
-		Op: rapid.Custom(func(t *rapid.T) mergetest.Op[*crdt.RWSet[string]] {
+		Op: rapid.Custom(func(t *rapid.T) crdttest.Op[*crdt.RWSet[string]] {
 			e := rapid.SampledFrom([]string{"a", "b", "c", "d", "e", "f", "g", "h", "i", "j"}).Draw(t, "elem")
 			if rapid.Bool().Draw(t, "remove") {
-				return mergetest.Op[*crdt.RWSet[string]]{
+				return crdttest.Op[*crdt.RWSet[string]]{
 					Name: "remove " + e, Arg: e,
-					Apply: func(r *mergetest.Replica, s *crdt.RWSet[string]) *crdt.RWSet[string] { return s.Remove(r.ID, e) },
+					Apply: func(r *crdttest.Replica, s *crdt.RWSet[string]) *crdt.RWSet[string] { return s.Remove(r.ID, e) },
 				}
 			}
-			return mergetest.Op[*crdt.RWSet[string]]{
+			return crdttest.Op[*crdt.RWSet[string]]{
 				Name: "add " + e, Arg: e,
-				Apply: func(r *mergetest.Replica, s *crdt.RWSet[string]) *crdt.RWSet[string] { return s.Add(r.ID, e) },
+				Apply: func(r *crdttest.Replica, s *crdt.RWSet[string]) *crdt.RWSet[string] { return s.Add(r.ID, e) },
 			}
 		}),
 		Invariant: func(t *rapid.T, s *crdt.RWSet[string]) {
@@ -41,7 +41,7 @@ func TestRWSet(t *testing.T) {
 		},
 		// Remove wins: among the operations on x that no other operation on
 		// x observed, there is an add and no remove.
-		Model: func(t *rapid.T, h *mergetest.History[*crdt.RWSet[string]], final *crdt.RWSet[string]) {
+		Model: func(t *rapid.T, h *crdttest.History[*crdt.RWSet[string]], final *crdt.RWSet[string]) {
 			for _, x := range []string{"a", "b", "c", "d", "e", "f", "g", "h", "i", "j"} {
 				adds, removes := 0, 0
 				for _, a := range h.Events {

@@ -7,7 +7,7 @@ import (
 	"testing"
 
 	"github.com/converge-go/converge/crdt"
-	"github.com/converge-go/converge/merge/mergetest"
+	"github.com/converge-go/converge/crdt/crdttest"
 	"pgregory.net/rapid"
 )
 
@@ -21,26 +21,26 @@ func TestTwoPSet(t *testing.T)       { checkTwoPSet(t, setStrings) }
 func TestTwoPSetStruct(t *testing.T) { checkTwoPSet(t, setPoints) }
 
 func checkTwoPSet[E comparable](t *testing.T, pool []E) {
-	mergetest.Check(t, mergetest.Spec[*crdt.TwoPSet[E]]{
+	crdttest.Check(t, crdttest.Spec[*crdt.TwoPSet[E]]{
 		New: func() *crdt.TwoPSet[E] { return new(crdt.TwoPSet[E]) },
-		Op: rapid.Custom(func(t *rapid.T) mergetest.Op[*crdt.TwoPSet[E]] {
+		Op: rapid.Custom(func(t *rapid.T) crdttest.Op[*crdt.TwoPSet[E]] {
 			e := rapid.SampledFrom(pool).Draw(t, "e")
 			// Adds twice as often as removes, so that elements live a while.
 			if rapid.IntRange(0, 2).Draw(t, "kind") == 0 {
-				return mergetest.Op[*crdt.TwoPSet[E]]{
+				return crdttest.Op[*crdt.TwoPSet[E]]{
 					Name: fmt.Sprintf("remove %v", e), Arg: twoPOp[E]{true, e},
-					Apply: func(_ *mergetest.Replica, s *crdt.TwoPSet[E]) *crdt.TwoPSet[E] { return s.Remove(e) },
+					Apply: func(_ *crdttest.Replica, s *crdt.TwoPSet[E]) *crdt.TwoPSet[E] { return s.Remove(e) },
 				}
 			}
-			return mergetest.Op[*crdt.TwoPSet[E]]{
+			return crdttest.Op[*crdt.TwoPSet[E]]{
 				Name: fmt.Sprintf("add %v", e), Arg: twoPOp[E]{false, e},
-				Apply: func(_ *mergetest.Replica, s *crdt.TwoPSet[E]) *crdt.TwoPSet[E] { return s.Add(e) },
+				Apply: func(_ *crdttest.Replica, s *crdt.TwoPSet[E]) *crdt.TwoPSet[E] { return s.Add(e) },
 			}
 		}),
 		Invariant: func(t *rapid.T, s *crdt.TwoPSet[E]) {
 			checkSetView(t, s.All(), s.Len(), s.Contains, gsetKey[E])
 		},
-		Model: func(t *rapid.T, h *mergetest.History[*crdt.TwoPSet[E]], final *crdt.TwoPSet[E]) {
+		Model: func(t *rapid.T, h *crdttest.History[*crdt.TwoPSet[E]], final *crdt.TwoPSet[E]) {
 			// An element is in the set if it was added and never removed,
 			// whatever the order of the add and the remove.
 			added, removed := map[E]bool{}, map[E]bool{}

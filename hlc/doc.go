@@ -65,7 +65,19 @@
 // is down, a new Clock could issue a Timestamp the old one already issued.
 // Persist [Clock.Last] from time to time (or a Timestamp you stored anyway)
 // and start the new Clock with [WithFloor]: every Timestamp it issues is
-// greater than the floor.
+// greater than the floor. [Clock.Raise] raises a Clock already in use to a
+// floor learnt later, as a replica restored from a store does (package
+// merge's Open persists and restores the floor itself).
+//
+// # Clock jumps
+//
+// A Clock that reads the system clock compares, about once per
+// millisecond, the wall clock with the process's monotonic clock: a
+// change of their difference beyond the max offset is a jump of the wall
+// clock (an NTP step, an operator's change, a suspended machine), counted
+// in [Stats] as ForwardJumps or BackwardJumps. A backward jump never takes
+// a Clock back — Timestamps keep growing on the logical part — but the
+// count tells an operator that the clock it depends on misbehaves.
 //
 // # Concurrency
 //
@@ -74,8 +86,9 @@
 // next value and install it with a compare-and-swap, retrying if another
 // goroutine got there first. Neither allocates. The counters of [Stats] are
 // separate atomics touched only on the rare paths (a remote ahead of the
-// physical clock, a rejection, a carry), so that Now costs one clock reading
-// and one compare-and-swap. The zero Clock is ready to use, like New().
+// physical clock, a rejection, a carry, a jump check once per
+// millisecond), so that Now costs one clock reading and one
+// compare-and-swap. The zero Clock is ready to use, like New().
 //
 // # Text format
 //

@@ -1,10 +1,10 @@
 // Package merge keeps replicas of a CRDT in step: delta anti-entropy
 // between replicas that the caller connects by any transport, digests to
-// tell equal replicas apart cheaply, and resolvers that turn the siblings
-// of concurrent writes into the value an application reads.
+// tell equal replicas apart cheaply, and durable replicas that survive
+// restarts.
 //
 // A [Replica] holds one state of any type with the crdt contract (see
-// [State]). [Replica.Update] applies a local change and keeps its delta;
+// crdt.State). [Replica.Update] applies a local change and keeps its delta;
 // [Replica.Sync] returns the bytes to send a peer; [Replica.Receive] takes
 // a peer's bytes and returns the reply. The Replica never touches the
 // network, starts no goroutine and sets no timer: the caller moves the
@@ -170,9 +170,10 @@
 // known peer — before it decodes the payload, within [crdt.DecodeOptions]
 // bounds, so that a hostile length claim, or a stranger's large payload,
 // allocates nothing. It then checks the message against the replica
-// before it changes anything: the incarnation, the acknowledgement, the
-// clock offset, the state type's ValidateMerge, and what the payload
-// claims (see Claims). A refused message returns a [*MessageError] and
+// before it changes anything: the incarnation, what the payload claims
+// (its timestamps and its events of this replica's writer; see Claims),
+// the state type's ValidateMerge, and the clock offset. An
+// acknowledgement of deltas never sent is ignored, not refused. A refused message returns a [*MessageError] and
 // leaves the state as it was.
 //
 // # Claims
@@ -281,15 +282,9 @@
 //
 // # Resolvers
 //
-// Values that are not CRDTs — a profile, an address — are stored in a
-// crdt.MVRegister, which keeps concurrent writes as siblings, and
-// resolved when read by one of three strategies. Last-writer-wins by
-// hybrid logical clock: store [Stamped] values and read with
-// [LastWriterWins], which picks what a crdt.LWWRegister would keep (and
-// [StampOf] makes an LWWRegister's write comparable, to see which write a
-// merge would lose). An application function: any [Resolver], a
-// func(siblings []V) V that combines the values. Keep-all: [KeepAll]
-// returns every sibling, for the application or its user to choose.
-// [Resolve] reads a register through a Resolver; [Settle] also writes the
-// resolution back, so that it replaces the siblings everywhere.
+// The siblings a crdt.MVRegister keeps of concurrent writes are resolved
+// where the register is: crdt.Stamped, crdt.LastWriterWins and the
+// register's Resolve, Siblings and Settle methods. A Replica of such a
+// register settles a conflict in Update, as the Replica's Update example
+// shows.
 package merge

@@ -11,8 +11,10 @@ import (
 // ErrMalformed is matched (errors.Is) by the errors of [Replica.Receive] for
 // a message that is not a valid encoding: truncated, corrupted (its
 // checksum does not match), of the wrong shape, not canonical, or whose
-// fields contradict each other or the receiver (an acknowledgement of
-// deltas never issued). It is the same value as crdt.ErrMalformed.
+// fields contradict each other (an acknowledgement without an
+// incarnation). An acknowledgement of more deltas than the receiver sent
+// is not malformed: it is ignored and counted in PeerLag.AcksIgnored. It
+// is the same value as crdt.ErrMalformed.
 var ErrMalformed = wire.ErrMalformed
 
 // ErrUnsupported is matched (errors.Is) by the errors of [Replica.Receive]

@@ -6,7 +6,6 @@ import (
 	"fmt"
 	"io"
 	"math/rand/v2"
-	"strings"
 	"time"
 
 	"github.com/converge-go/converge/crdt"
@@ -18,7 +17,7 @@ import (
 // mesh makes a full mesh of replicas whose clocks read *now. Their
 // incarnation numbers come from a seeded source, so that the writer IDs,
 // and the outputs below, are the same on every run.
-func mesh[T merge.State[T]](now *int64, newState func() T, ids ...vclock.ReplicaID) map[vclock.ReplicaID]*merge.Replica[T] {
+func mesh[T crdt.State[T]](now *int64, newState func() T, ids ...vclock.ReplicaID) map[vclock.ReplicaID]*merge.Replica[T] {
 	reps := map[vclock.ReplicaID]*merge.Replica[T]{}
 	for i, id := range ids {
 		clock := hlc.New(hlc.WithPhysicalClock(func() int64 { return *now }))
@@ -36,7 +35,7 @@ func mesh[T merge.State[T]](now *int64, newState func() T, ids ...vclock.Replica
 
 // exchange is a transport: it hands from's message to to, and to's reply
 // back to from. A real one moves the bytes over the network.
-func exchange[T merge.State[T]](from, to *merge.Replica[T], msg []byte) {
+func exchange[T crdt.State[T]](from, to *merge.Replica[T], msg []byte) {
 	for msg != nil {
 		reply, err := to.Receive(msg)
 		if err != nil {
@@ -176,14 +175,14 @@ func ExampleDigestOf() {
 // cannot talk: a real conflict. The register keeps both writes; the
 // last-writer-wins resolver reads the later by hybrid logical clock, and
 // Settle writes the resolution back.
-func ExampleLastWriterWins() {
+func ExampleReplica_Update() {
 	now := time.Date(2026, 11, 25, 12, 0, 0, 0, time.UTC).UnixNano()
-	type reg = crdt.MVRegister[merge.Stamped[string]]
+	type reg = crdt.MVRegister[crdt.Stamped[string]]
 	reps := mesh(&now, func() *reg { return new(reg) }, "us-east", "eu-west")
 	us, eu := reps["us-east"], reps["eu-west"]
 
 	set := func(r *merge.Replica[*reg], theme string) {
-		r.Update(func(w vclock.ReplicaID, m *reg) *reg { return m.Set(w, merge.Stamp(theme, r.ID(), r.Clock())) })
+		r.Update(func(w vclock.ReplicaID, m *reg) *reg { return m.Set(w, crdt.Stamp(theme, r.ID(), r.Clock())) })
 	}
 	set(us, "light")
 	now += int64(30 * time.Millisecond)
@@ -194,104 +193,26 @@ func ExampleLastWriterWins() {
 	}
 
 	us.Read(func(m *reg) {
-		siblings, conflict := merge.KeepAll(m)
+		siblings, conflict := m.Siblings()
 		fmt.Println("conflict:", conflict, siblings)
-		v, _ := merge.Resolve(m, merge.LastWriterWins[string])
+		v, _ := m.Resolve(crdt.LastWriterWins[string])
 		fmt.Println("reads:", v.Value)
 	})
 	// us-east settles the conflict; the delta replaces both siblings.
 	us.Update(func(w vclock.ReplicaID, m *reg) *reg {
-		_, delta, _ := merge.Settle(m, w, merge.LastWriterWins[string])
+		_, delta, _ := m.Settle(w, crdt.LastWriterWins[string])
 		return delta
 	})
 	msg, _ := us.Sync("eu-west")
 	exchange(us, eu, msg)
 	eu.Read(func(m *reg) {
-		siblings, conflict := merge.KeepAll(m)
+		siblings, conflict := m.Siblings()
 		fmt.Println("conflict:", conflict, siblings)
 	})
 	// Output:
 	// conflict: true [dark (eu-west at 2026-11-25T12:00:00.030Z/0) light (us-east at 2026-11-25T12:00:00.000Z/0)]
 	// reads: dark
 	// conflict: false [dark (eu-west at 2026-11-25T12:00:00.030Z/0)]
-}
-
-// Two regions raise a team's seat limit at once. The application's rule
-// is that the larger limit wins, whatever the clocks say: a Resolver
-// that is an application function.
-func ExampleResolver() {
-	var us, eu crdt.MVRegister[int]
-	us.Set("us-east", 10)
-	eu.Merge(&us)
-	us.Set("us-east", 25) // concurrent with the write below
-	eu.Set("eu-west", 40)
-	us.Merge(&eu)
-	eu.Merge(&us)
-
-	var larger merge.Resolver[int] = func(siblings []int) int {
-		best := siblings[0]
-		for _, v := range siblings[1:] {
-			best = max(best, v)
-		}
-		return best
-	}
-	fmt.Println("siblings:", us.Values())
-	v, _ := merge.Resolve(&us, larger)
-	w, _ := merge.Resolve(&eu, larger)
-	fmt.Println("us-east reads", v, "and eu-west reads", w)
-	// Output:
-	// siblings: [40 25]
-	// us-east reads 40 and eu-west reads 40
-}
-
-// Keep-all leaves the conflict to the user: both concurrent edits of a
-// shipping address are shown, and the one the user picks replaces them.
-func ExampleKeepAll() {
-	var us, eu crdt.MVRegister[string]
-	us.Set("us-east", "1 Main St, Springfield")
-	eu.Set("eu-west", "1 Main Street, Springfield")
-	us.Merge(&eu)
-
-	siblings, conflict := merge.KeepAll(&us)
-	if conflict {
-		fmt.Println("which address?", strings.Join(siblings, " | "))
-	}
-	delta := us.Set("us-east", siblings[1]) // the user's choice
-	eu.Merge(delta)
-	siblings, conflict = merge.KeepAll(&eu)
-	fmt.Println(conflict, siblings)
-	// Output:
-	// which address? 1 Main Street, Springfield | 1 Main St, Springfield
-	// false [1 Main St, Springfield]
-}
-
-// An LWWRegister loses one of two concurrent writes when it merges.
-// StampOf and LastWriterWins tell beforehand which one, so that it can be
-// logged, or counted as a lost write.
-func ExampleStampOf() {
-	now := time.Date(2026, 11, 25, 12, 0, 0, 0, time.UTC).UnixNano()
-	usClock := hlc.New(hlc.WithPhysicalClock(func() int64 { return now + int64(40*time.Millisecond) })) // runs fast
-	euClock := hlc.New(hlc.WithPhysicalClock(func() int64 { return now }))
-
-	var us, eu crdt.LWWRegister[string]
-	us.Set("us-east", "Ada", usClock.Now())
-	now += int64(20 * time.Millisecond) // eu-west writes 20 ms later, by true time
-	eu.Set("eu-west", "Ada Lovelace", euClock.Now())
-
-	a, _ := merge.StampOf(&us)
-	b, _ := merge.StampOf(&eu)
-	winner := merge.LastWriterWins([]merge.Stamped[string]{a, b})
-	lost := a
-	if winner == a {
-		lost = b
-	}
-	us.Merge(&eu)
-	v, _ := us.Get()
-	fmt.Println("kept:", v)
-	fmt.Println("lost:", lost)
-	// Output:
-	// kept: Ada
-	// lost: Ada Lovelace (eu-west at 2026-11-25T12:00:00.020Z/0)
 }
 
 // A message corrupted on the way is refused, and changes nothing.

@@ -27,7 +27,7 @@ type tb interface {
 
 // A cluster is a full mesh of replicas with virtual clocks and a network
 // the test controls packet by packet.
-type cluster[T merge.State[T]] struct {
+type cluster[T crdt.State[T]] struct {
 	t     tb
 	now   int64 // virtual Unix ns; every clock reads it plus its skew
 	skew  []int64
@@ -51,7 +51,7 @@ type packet struct {
 
 func (p packet) String() string { return fmt.Sprintf("%d→%d (%d bytes)", p.from, p.to, len(p.data)) }
 
-func newCluster[T merge.State[T]](t tb, n int, newState func() T, opts ...merge.Option) *cluster[T] {
+func newCluster[T crdt.State[T]](t tb, n int, newState func() T, opts ...merge.Option) *cluster[T] {
 	c := &cluster[T]{t: t, now: epoch, skew: make([]int64, n), ids: regionIDs[:n]}
 	for i := 0; i < n; i++ {
 		clock := hlc.New(hlc.WithPhysicalClock(func() int64 { return c.now + c.skew[i] }))

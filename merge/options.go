@@ -84,7 +84,7 @@ func WithMaxBufferBytes(n int) Option {
 // unacknowledged delta again (default [DefaultRetransmitTimeout]); until
 // then it sends only deltas the peer has not been sent. Every
 // acknowledgement that makes progress restarts the wait. Each
-// retransmission that goes unanswered doubles the wait, up to 32 times d,
+// retransmission that goes unanswered doubles the wait, up to 8 times d,
 // so that a partitioned peer is not sent the full state every d; the wait
 // returns to d when a message from the peer arrives. Set d above the
 // round trip to the farthest peer. d <= 0 resends every unacknowledged

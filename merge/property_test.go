@@ -22,7 +22,7 @@ type op[T any] struct {
 // three replicas, followed by quiescence with retransmission, ends with
 // every replica holding the same state. model, if set, checks the final
 // state against the ops that ran.
-func checkConvergence[T merge.State[T]](t *testing.T, newState func() T, gen *rapid.Generator[op[T]], model func(t *rapid.T, ops []op[T], final T)) {
+func checkConvergence[T crdt.State[T]](t *testing.T, newState func() T, gen *rapid.Generator[op[T]], model func(t *rapid.T, ops []op[T], final T)) {
 	rapid.Check(t, func(rt *rapid.T) {
 		maxDeltas := rapid.IntRange(0, 6).Draw(rt, "maxDeltas")
 		rto := time.Duration(rapid.IntRange(0, 300).Draw(rt, "rtoMs")) * time.Millisecond

@@ -20,9 +20,11 @@ import (
 // the checksum and the envelope; the recipient and the sender, a known
 // peer, before the payload is decoded; the payload, decoded within
 // [crdt.DecodeOptions] bounds; then the message against the replica — an
-// earlier incarnation of its sender, an acknowledgement of deltas never
-// sent, the clock offset, the state type's ValidateMerge, and what the
-// payload claims (see Claims in the package documentation). A refused
+// earlier incarnation of its sender, what the payload claims (its
+// timestamps and its events of this replica's writer; see Claims in the
+// package documentation), the state type's ValidateMerge, and the clock
+// offset. An acknowledgement of deltas never sent is ignored, and the
+// rest of the message taken. A refused
 // message returns a [*MessageError], is counted, and leaves the state as
 // it was; a refusal that needs a repair schedules it for the next Sync
 // (see Repairs). Duplicated, reordered and stale messages of the current
@@ -433,11 +435,7 @@ const maxOverrule = 16
 // wrong; after it this sender's payload passes. So a forged event costs
 // rounds, never a link.
 func (r *Replica[T]) validate(p *peer, sender vclock.ReplicaID, payload T) (overruled *T, n int, err error) {
-	v, ok := any(r.state).(validator[T])
-	if !ok {
-		return nil, 0, nil
-	}
-	err = v.ValidateMerge(payload)
+	err = r.state.ValidateMerge(payload)
 	var copied T
 	for n = 0; err != nil; n++ {
 		var ve *crdt.ValidationError
@@ -468,7 +466,7 @@ func (r *Replica[T]) validate(p *peer, sender vclock.ReplicaID, payload T) (over
 			return nil, 0, err
 		}
 		c.Clamp(ve.Writer, ve.Counter-1)
-		err = any(copied).(validator[T]).ValidateMerge(payload)
+		err = copied.ValidateMerge(payload)
 	}
 	if n == 0 {
 		return nil, 0, nil

@@ -13,44 +13,6 @@ import (
 	"github.com/converge-go/converge/vclock"
 )
 
-// A State is what a [Replica] replicates: a join-semilattice with a
-// canonical encoding, such as every type of package crdt. T is the
-// pointer type itself, such as *crdt.ORSet[string].
-//
-// A Replica checks every payload a peer sends before it merges it, with
-// the methods below that T also has, as the crdt types all do:
-//
-//   - ValidateMerge(T) error: the payload must not contradict the state
-//     (one event carrying different data in each).
-//   - Version() *vclock.Clock: what the payload claims of each writer's
-//     events must be no more than that writer has issued (see Claims in
-//     the package documentation).
-//   - MaxTimestamp() hlc.Timestamp: no timestamp in the payload may be
-//     later than the clock reading of the message that carries it.
-//   - Clamp(id vclock.ReplicaID, n uint64): a payload relaying events of
-//     a peer's writer beyond those the peer has shown is taken without
-//     them.
-//
-// A type without one of them is not checked that way. And if T has a
-// method Edits() uint64 counting the changes its mutators made, as the
-// crdt types do, [Replica.Update] checks that the delta its callback
-// returns records every change the callback made.
-type State[T any] interface {
-	// Merge joins other into the receiver; it must not change other, and
-	// must be commutative, associative and idempotent.
-	Merge(other T)
-	// Clone returns an independent copy.
-	Clone() T
-	// AppendBinary appends the canonical encoding: equal states give
-	// identical bytes.
-	AppendBinary(b []byte) ([]byte, error)
-	// UnmarshalBinary replaces the receiver, a new state, with the one
-	// encoded in data, without keeping data.
-	UnmarshalBinary(data []byte) error
-}
-
-type validator[T any] interface{ ValidateMerge(other T) error }
-
 // versioner is a state that reports the largest event counter it holds of
 // each writer.
 type versioner interface{ Version() *vclock.Clock }
@@ -74,7 +36,16 @@ type editor interface{ Edits() uint64 }
 // costly part of Receive — decoding the message and its payload — runs
 // before the lock is taken. It must not be copied. Make one with [New];
 // the zero Replica is not usable, and its methods panic saying so.
-type Replica[T State[T]] struct {
+//
+// T is the state's pointer type, such as *crdt.ORSet[string]: any
+// [crdt.State], converge's types or yours. A payload is merged only once
+// the state's ValidateMerge accepts it, and, where T has the optional
+// methods crdt.State lists, once its claimed events (Version) and
+// timestamps (MaxTimestamp) pass the checks of the package
+// documentation; Clamp lets a payload relaying too much be taken in part,
+// and Edits lets [Replica.Update] check that its delta records every
+// change the callback made.
+type Replica[T crdt.State[T]] struct {
 	id       vclock.ReplicaID
 	clock    *hlc.Clock
 	newState func() T
@@ -186,7 +157,7 @@ const repairAfter = 3
 // restarts from. To restore a persisted state, merge it in with Update
 // (see Restarts in the package documentation). New panics if id is
 // empty or newState is nil or returns the same value twice.
-func New[T State[T]](id vclock.ReplicaID, newState func() T, opts ...Option) *Replica[T] {
+func New[T crdt.State[T]](id vclock.ReplicaID, newState func() T, opts ...Option) *Replica[T] {
 	if id == "" {
 		panic("merge: New with an empty ReplicaID")
 	}

@@ -355,7 +355,7 @@ func TestDigestExchange(t *testing.T) {
 // restarting does, and restores state into it, if not nil, as the process
 // restores what it persisted: merged in by an Update, so that the restored
 // state goes to the peers as a delta.
-func restart[T merge.State[T]](c *cluster[T], i int, newState func() T, state T, opts ...merge.Option) {
+func restart[T crdt.State[T]](c *cluster[T], i int, newState func() T, state T, opts ...merge.Option) {
 	c.t.Helper()
 	c.advance(time.Second)
 	clock := hlc.New(hlc.WithPhysicalClock(func() int64 { return c.now + c.skew[i] }))

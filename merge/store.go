@@ -80,7 +80,7 @@ var ErrCompactRange = errors.New("merge: compaction out of range")
 //
 // Open fails if the store cannot be read or holds what the state type
 // cannot decode.
-func Open[T State[T]](id vclock.ReplicaID, newState func() T, store Store, opts ...Option) (*Replica[T], error) {
+func Open[T crdt.State[T]](id vclock.ReplicaID, newState func() T, store Store, opts ...Option) (*Replica[T], error) {
 	if store == nil {
 		return nil, fmt.Errorf("merge: Open %s with a nil Store", id)
 	}

@@ -16,7 +16,7 @@ import (
 
 // reopen replaces replica i with one opened from store, as a process
 // restarting does, with the peers of the cluster.
-func reopen[T merge.State[T]](c *cluster[T], i int, newState func() T, store merge.Store, opts ...merge.Option) {
+func reopen[T crdt.State[T]](c *cluster[T], i int, newState func() T, store merge.Store, opts ...merge.Option) {
 	c.t.Helper()
 	clock := hlc.New(hlc.WithPhysicalClock(func() int64 { return c.now + c.skew[i] }))
 	r, err := merge.Open(c.ids[i], newState, store, append([]merge.Option{merge.WithClock(clock), c.random()}, opts...)...)

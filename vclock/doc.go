@@ -14,9 +14,11 @@
 // A [Dot] names a single event: replica r's n-th. A [Context] is a set of
 // dots kept compact, as in Almeida, Shoker and Baquero's delta-state CRDTs:
 // a version vector for the contiguous run of each replica and a dot cloud
-// for the dots beyond a gap. The OR-set and OR-map of package crdt use it to
-// remember removed elements without tombstones: a dot in the context but not
-// in the store was removed.
+// for the dots beyond a gap. It is how the causal types of package crdt
+// remember removed elements without tombstones — a dot in the context but
+// not in the store was removed — and what their Context methods return;
+// inside a state crdt keeps the same structure in a form of its own, with
+// replicas interned as small integers.
 //
 // # Laws
 //

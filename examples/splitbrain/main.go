@@ -9,7 +9,7 @@
 // The account is three converge types, each replicated by merge.Replica:
 // the cart a crdt.ORSet, the likes a crdt.PNCounter, the profile a
 // crdt.ORMap of crdt.MVRegister (concurrent writes to a field are kept as
-// siblings; see merge.KeepAll). The network is a deterministic merge/sim
+// siblings; see crdt.MVRegister.Siblings). The network is a deterministic merge/sim
 // with the cross-region latencies of sim.DefaultLatency, so the output is the same
 // on every run.
 //
@@ -256,7 +256,7 @@ func run(w io.Writer) error {
 	fmt.Fprintf(w, "  cart     %v\n", carts.Replica(us).State())
 	fmt.Fprintf(w, "  likes    %d\n", counts.Replica(us).State().Value())
 	fmt.Fprintf(w, "  profile  %v\n", profiles.Replica(us).State())
-	bio, conflict := merge.KeepAll(profileField(profiles.Replica(us), "bio"))
+	bio, conflict := profileField(profiles.Replica(us), "bio").Siblings()
 	if conflict {
 		fmt.Fprintf(w, "  bio was written on both sides: both kept for the application to settle, %q\n", bio)
 	}

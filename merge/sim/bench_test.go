@@ -5,7 +5,6 @@ import (
 	"time"
 
 	"github.com/converge-go/converge/crdt"
-	"github.com/converge-go/converge/merge"
 	"github.com/converge-go/converge/merge/sim"
 )
 
@@ -24,7 +23,7 @@ func BenchmarkSimulate1M(b *testing.B) {
 	})
 }
 
-func benchSimulate[T merge.State[T]](b *testing.B, model func() sim.Model[T]) {
+func benchSimulate[T crdt.State[T]](b *testing.B, model func() sim.Model[T]) {
 	const ops = 1000000
 	b.ReportAllocs()
 	var rep sim.Report

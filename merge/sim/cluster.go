@@ -5,6 +5,7 @@ import (
 	"math/rand/v2"
 	"time"
 
+	"github.com/converge-go/converge/crdt"
 	"github.com/converge-go/converge/hlc"
 	"github.com/converge-go/converge/merge"
 	"github.com/converge-go/converge/vclock"
@@ -44,7 +45,7 @@ type ClusterConfig struct {
 	// from an outage: send each peer a digest (Replica.SyncDigest), so
 	// that a peer whose state differs answers with its full state at
 	// once instead of after its retransmission timeout, which backs off
-	// up to 32 s while a peer is silent.
+	// to 8 times its value (8 s by default) while a peer is silent.
 	SkipRecoveryDigest bool
 	// ReplicaOptions are passed to merge.New after merge.WithClock;
 	// ClockOptions to the hlc.New of each node's clock, after
@@ -85,7 +86,7 @@ type Op struct {
 // Replica.Read, under the replica's lock, so they must not call the
 // Replica. A Model keeps the history of one run: use a new one for each
 // Cluster.
-type Model[T merge.State[T]] interface {
+type Model[T crdt.State[T]] interface {
 	// New returns a new, empty state.
 	New() T
 	// Write draws a write, applies it to state as node op.Replica and
@@ -112,7 +113,7 @@ type Summarizer[T any] interface {
 // A Cluster runs a merge.Replica on every node of a [Sim], connected in a
 // full mesh through the Sim's network, and plays a workload on them.
 // Make one with [NewCluster], then call Run once.
-type Cluster[T merge.State[T]] struct {
+type Cluster[T crdt.State[T]] struct {
 	sim   *Sim
 	model Model[T]
 	cfg   ClusterConfig
@@ -146,7 +147,7 @@ type Cluster[T merge.State[T]] struct {
 // with an hlc.Clock reading the node's physical clock, and each a peer of
 // every other: it takes over the nodes' Handlers and schedules their sync
 // ticks. It fails if cfg is inconsistent.
-func NewCluster[T merge.State[T]](s *Sim, model Model[T], cfg ClusterConfig) (*Cluster[T], error) {
+func NewCluster[T crdt.State[T]](s *Sim, model Model[T], cfg ClusterConfig) (*Cluster[T], error) {
 	if cfg.Ops == 0 {
 		cfg.Ops = DefaultOps
 	}

@@ -15,7 +15,7 @@ const sec = time.Second
 
 // lagOf returns what node from's replica knows of how far peer lags behind
 // it.
-func lagOf[T merge.State[T]](t *testing.T, c *sim.Cluster[T], from, peer sim.NodeID) merge.PeerLag {
+func lagOf[T crdt.State[T]](t *testing.T, c *sim.Cluster[T], from, peer sim.NodeID) merge.PeerLag {
 	t.Helper()
 	name := vclock.ReplicaID(c.Sim().Node(peer).Name)
 	for _, l := range c.Replica(from).Lag() {
@@ -73,7 +73,7 @@ func TestPartitionBlocksReplication(t *testing.T) {
 
 // upOnly wraps a Model and fails the test if an operation runs at a node
 // that is down.
-type upOnly[T merge.State[T]] struct {
+type upOnly[T crdt.State[T]] struct {
 	sim.Model[T]
 	t   *testing.T
 	s   *sim.Sim

@@ -6,7 +6,6 @@ import (
 	"time"
 
 	"github.com/converge-go/converge/crdt"
-	"github.com/converge-go/converge/merge"
 	"github.com/converge-go/converge/merge/sim"
 )
 
@@ -46,7 +45,7 @@ func scenarioOps() int {
 
 // play runs model on a Cluster over s and returns the cluster and its
 // report.
-func play[T merge.State[T]](t testing.TB, s *sim.Sim, model sim.Model[T], cfg sim.ClusterConfig) (*sim.Cluster[T], sim.Report) {
+func play[T crdt.State[T]](t testing.TB, s *sim.Sim, model sim.Model[T], cfg sim.ClusterConfig) (*sim.Cluster[T], sim.Report) {
 	t.Helper()
 	c, err := sim.NewCluster(s, model, cfg)
 	if err != nil {
@@ -57,7 +56,7 @@ func play[T merge.State[T]](t testing.TB, s *sim.Sim, model sim.Model[T], cfg si
 
 // scenario plays ops operations of model over 50 s in the faulty
 // scenario.
-func scenario[T merge.State[T]](t testing.TB, seed uint64, model sim.Model[T], ops int) (*sim.Cluster[T], sim.Report) {
+func scenario[T crdt.State[T]](t testing.TB, seed uint64, model sim.Model[T], ops int) (*sim.Cluster[T], sim.Report) {
 	t.Helper()
 	return play(t, newSim(t, faultyConfig(seed)), model, sim.ClusterConfig{Ops: ops, Duration: 50 * time.Second})
 }
@@ -79,7 +78,7 @@ func TestScenario(t *testing.T) {
 }
 
 type equaler[T any] interface {
-	merge.State[T]
+	crdt.State[T]
 	Equal(T) bool
 }
 

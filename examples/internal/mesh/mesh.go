@@ -7,6 +7,7 @@ package mesh
 import (
 	"fmt"
 
+	"github.com/converge-go/converge/crdt"
 	"github.com/converge-go/converge/hlc"
 	"github.com/converge-go/converge/merge"
 	"github.com/converge-go/converge/merge/sim"
@@ -18,7 +19,7 @@ import (
 // of every other. Its messages start with its tag, so that several
 // meshes, and other traffic, share the network: a node's handler passes
 // a message whose first byte is the tag to Receive.
-type Mesh[T merge.State[T]] struct {
+type Mesh[T crdt.State[T]] struct {
 	s    *sim.Sim
 	tag  byte
 	reps []*merge.Replica[T]
@@ -26,7 +27,7 @@ type Mesh[T merge.State[T]] struct {
 
 // New returns a Mesh over every node of s, node i's replica reading
 // clocks[i] and starting from newState().
-func New[T merge.State[T]](s *sim.Sim, tag byte, clocks []*hlc.Clock, newState func() T) *Mesh[T] {
+func New[T crdt.State[T]](s *sim.Sim, tag byte, clocks []*hlc.Clock, newState func() T) *Mesh[T] {
 	m := &Mesh[T]{s: s, tag: tag}
 	for i, n := range s.Nodes() {
 		m.reps = append(m.reps, merge.New(vclock.ReplicaID(n.Region), newState, merge.WithClock(clocks[i]), merge.WithRandom(s.Entropy(fmt.Sprintf("mesh %d incarnation %d", tag, i)))))

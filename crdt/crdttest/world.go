@@ -1,10 +1,11 @@
-package mergetest
+package crdttest
 
 import (
 	"fmt"
 	"math/bits"
 	"time"
 
+	"github.com/converge-go/converge/crdt"
 	"github.com/converge-go/converge/hlc"
 	"github.com/converge-go/converge/vclock"
 	"pgregory.net/rapid"
@@ -71,7 +72,7 @@ func (s bitset) all(n int) bool {
 // epoch is the virtual time a case starts at, so that timestamps look real.
 var epoch = time.Date(2026, 1, 1, 0, 0, 0, 0, time.UTC).UnixNano()
 
-type world[T State[T]] struct {
+type world[T crdt.State[T]] struct {
 	spec  Spec[T]
 	reps  []*replica[T]
 	now   int64 // virtual Unix ns
@@ -93,9 +94,9 @@ type message struct {
 	includes bitset // events whose effects the message carries
 }
 
-func newWorld[T State[T]](t *rapid.T, spec Spec[T], n int) *world[T] {
+func newWorld[T crdt.State[T]](t *rapid.T, spec Spec[T], n int) *world[T] {
 	if spec.New == nil || spec.Op == nil {
-		t.Fatalf("mergetest: Spec.New and Spec.Op are required")
+		t.Fatalf("crdttest: Spec.New and Spec.Op are required")
 	}
 	w := &world[T]{spec: spec, now: epoch}
 	ids := []vclock.ReplicaID{"us-east", "eu-west", "ap-south", "us-west", "sa-east"}

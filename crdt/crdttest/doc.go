@@ -1,4 +1,4 @@
-// Package mergetest checks that a replicated data type is a correct
+// Package crdttest checks that a replicated data type is a correct
 // state-based CRDT, in the manner of net/http/httptest: give it a way to make
 // an empty state and a generator of random operations, and it checks the
 // laws every replica relies on.
@@ -8,7 +8,8 @@
 //   - Laws: Merge is commutative, associative and idempotent, judged both by
 //     Equal and by identical MarshalBinary bytes, on states reached by random
 //     operations and deliveries and on the deltas those operations returned;
-//     and Merge never changes its argument.
+//     and Merge never changes its argument; ValidateMerge accepts every
+//     pair of them, and AppendBinary agrees with MarshalBinary.
 //   - Deltas: merging the delta an operation returned into the state before
 //     the operation gives the state after it, also when a third replica's
 //     state is merged in first.
@@ -42,4 +43,4 @@
 //
 // Each check runs rapid's -rapid.checks cases (converge's own tests run
 // 1,000). A case makes at most [Spec.MaxSteps] steps.
-package mergetest
+package crdttest

@@ -1,11 +1,11 @@
-package mergetest_test
+package crdttest_test
 
 import (
 	"encoding/binary"
 	"errors"
 	"fmt"
 
-	"github.com/converge-go/converge/merge/mergetest"
+	"github.com/converge-go/converge/crdt/crdttest"
 	"pgregory.net/rapid"
 )
 
@@ -26,9 +26,12 @@ func (m *Max) Merge(o *Max)      { m.v = max(m.v, o.v) }
 func (m *Max) Clone() *Max       { return &Max{m.v} }
 func (m *Max) Equal(o *Max) bool { return m.v == o.v }
 
+// ValidateMerge accepts any other Max: a value carries no event that two
+// replicas could write differently.
+func (m *Max) ValidateMerge(o *Max) error { return nil }
+
 // AppendBinary appends a version byte and the value as a uvarint: one
-// value, one encoding. (merge.Replica needs AppendBinary; mergetest needs
-// MarshalBinary.)
+// value, one encoding.
 func (m *Max) AppendBinary(b []byte) ([]byte, error) {
 	return binary.AppendUvarint(append(b, 1), m.v), nil
 }
@@ -49,21 +52,21 @@ func (m *Max) UnmarshalBinary(b []byte) error {
 	return nil
 }
 
-// maxSpec tells mergetest how to make an empty Max, how to draw a random
+// maxSpec tells crdttest how to make an empty Max, how to draw a random
 // operation, and what the result of a run must be: the largest value
 // written anywhere.
-func maxSpec() mergetest.Spec[*Max] {
-	return mergetest.Spec[*Max]{
+func maxSpec() crdttest.Spec[*Max] {
+	return crdttest.Spec[*Max]{
 		New: func() *Max { return new(Max) },
-		Op: rapid.Custom(func(t *rapid.T) mergetest.Op[*Max] {
+		Op: rapid.Custom(func(t *rapid.T) crdttest.Op[*Max] {
 			v := rapid.Uint64Range(0, 1000).Draw(t, "v")
-			return mergetest.Op[*Max]{
+			return crdttest.Op[*Max]{
 				Name:  fmt.Sprint("set ", v),
 				Arg:   v,
-				Apply: func(_ *mergetest.Replica, m *Max) *Max { return m.Set(v) },
+				Apply: func(_ *crdttest.Replica, m *Max) *Max { return m.Set(v) },
 			}
 		}),
-		Model: func(t *rapid.T, h *mergetest.History[*Max], final *Max) {
+		Model: func(t *rapid.T, h *crdttest.History[*Max], final *Max) {
 			var want uint64
 			for _, e := range h.Events {
 				want = max(want, e.Op.Arg.(uint64))
@@ -75,10 +78,10 @@ func maxSpec() mergetest.Spec[*Max] {
 	}
 }
 
-// A Spec describes a type to mergetest; a test then runs every check on
+// A Spec describes a type to crdttest; a test then runs every check on
 // it with one call:
 //
-//	func TestMax(t *testing.T) { mergetest.Check(t, maxSpec()) }
+//	func TestMax(t *testing.T) { crdttest.Check(t, maxSpec()) }
 //
 // (An Example has no *testing.T to run the checks with; converge runs
 // this one in TestUserDefinedType.) Here, what the checks verify, by hand

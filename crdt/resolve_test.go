@@ -1,4 +1,4 @@
-package merge_test
+package crdt_test
 
 import (
 	"slices"
@@ -7,25 +7,27 @@ import (
 
 	"github.com/converge-go/converge/crdt"
 	"github.com/converge-go/converge/hlc"
-	"github.com/converge-go/converge/merge"
 	"github.com/converge-go/converge/vclock"
 	"pgregory.net/rapid"
 )
 
-type profile struct {
+// epoch is the physical time the tests' clocks start at.
+var epoch = time.Date(2026, 11, 25, 12, 0, 0, 0, time.UTC).UnixNano()
+
+type stampedProfile struct {
 	Name  string
 	Email string
 }
 
 func TestStampedRoundTrip(t *testing.T) {
 	clock := hlc.New(hlc.WithPhysicalClock(func() int64 { return epoch }))
-	var m crdt.MVRegister[merge.Stamped[profile]]
-	m.Set("us-east", merge.Stamp(profile{"Ada", "ada@example.com"}, "us-east", clock))
+	var m crdt.MVRegister[crdt.Stamped[stampedProfile]]
+	m.Set("us-east", crdt.Stamp(stampedProfile{"Ada", "ada@example.com"}, "us-east", clock))
 	b, err := m.MarshalBinary()
 	if err != nil {
 		t.Fatal(err)
 	}
-	var got crdt.MVRegister[merge.Stamped[profile]]
+	var got crdt.MVRegister[crdt.Stamped[stampedProfile]]
 	if err := got.UnmarshalBinary(b); err != nil {
 		t.Fatal(err)
 	}
@@ -47,11 +49,11 @@ func TestLastWriterWinsMatchesLWWRegister(t *testing.T) {
 			id    vclock.ReplicaID
 			clock *hlc.Clock
 			lww   crdt.LWWRegister[string]
-			mv    crdt.MVRegister[merge.Stamped[string]]
+			mv    crdt.MVRegister[crdt.Stamped[string]]
 		}
 		now := epoch
 		var reps []*replica
-		for _, id := range regionIDs[:3] {
+		for _, id := range []vclock.ReplicaID{"us-east", "eu-west", "ap-south"} {
 			skew := rapid.Int64Range(-int64(50*time.Millisecond), int64(50*time.Millisecond)).Draw(t, "skew")
 			reps = append(reps, &replica{id: id, clock: hlc.New(hlc.WithPhysicalClock(func() int64 { return now + skew }), hlc.WithMaxOffset(0))})
 		}
@@ -60,7 +62,7 @@ func TestLastWriterWinsMatchesLWWRegister(t *testing.T) {
 			now += rapid.Int64Range(0, int64(20*time.Millisecond)).Draw(t, "elapse")
 			r := reps[rapid.IntRange(0, 2).Draw(t, "at")]
 			if rapid.Bool().Draw(t, "write") {
-				v := merge.Stamp(rapid.SampledFrom([]string{"red", "green", "blue"}).Draw(t, "v"), r.id, r.clock)
+				v := crdt.Stamp(rapid.SampledFrom([]string{"red", "green", "blue"}).Draw(t, "v"), r.id, r.clock)
 				r.lww.Set(r.id, v.Value, v.At)
 				r.mv.Set(r.id, v)
 				continue
@@ -77,8 +79,8 @@ func TestLastWriterWinsMatchesLWWRegister(t *testing.T) {
 			}
 		}
 		for _, r := range reps {
-			want, ok := merge.StampOf(&r.lww)
-			got, ok2 := merge.Resolve(&r.mv, merge.LastWriterWins[string])
+			want, ok := r.lww.Stamped()
+			got, ok2 := r.mv.Resolve(crdt.LastWriterWins[string])
 			if ok != ok2 || got != want {
 				t.Fatalf("%s: LastWriterWins read %v (%v), LWWRegister holds %v (%v); siblings %v", r.id, got, ok2, want, ok, r.mv.Values())
 			}
@@ -86,53 +88,53 @@ func TestLastWriterWinsMatchesLWWRegister(t *testing.T) {
 	})
 }
 
-func TestResolveKeepAllSettle(t *testing.T) {
+func TestResolveSiblingsSettle(t *testing.T) {
 	var a, b crdt.MVRegister[int]
-	if _, ok := merge.Resolve(&a, func([]int) int { panic("called") }); ok {
+	if _, ok := a.Resolve(func([]int) int { panic("called") }); ok {
 		t.Fatal("Resolve of an unwritten register reported a value")
 	}
-	if _, d, ok := merge.Settle(&a, "us-east", func([]int) int { panic("called") }); ok || d != nil {
+	if _, d, ok := a.Settle("us-east", func([]int) int { panic("called") }); ok || d != nil {
 		t.Fatal("Settle of an unwritten register")
 	}
 	a.Set("us-east", 3)
-	if v, d, ok := merge.Settle(&a, "us-east", func([]int) int { panic("called") }); !ok || v != 3 || d != nil {
+	if v, d, ok := a.Settle("us-east", func([]int) int { panic("called") }); !ok || v != 3 || d != nil {
 		t.Fatalf("Settle of one value: got %v, %v, %v", v, d, ok)
 	}
 	b.Set("eu-west", 5)
 	a.Merge(&b)
 	b.Merge(&a)
 	maxOf := func(vs []int) int { return slices.Max(vs) }
-	if vs, conflict := merge.KeepAll(&a); !conflict || !slices.Equal(vs, []int{5, 3}) {
-		t.Fatalf("KeepAll: got %v, %v; want [5 3] (eu-west < us-east by ID), true", vs, conflict)
+	if vs, conflict := a.Siblings(); !conflict || !slices.Equal(vs, []int{5, 3}) {
+		t.Fatalf("Siblings: got %v, %v; want [5 3] (eu-west < us-east by ID), true", vs, conflict)
 	}
-	if v, ok := merge.Resolve(&a, maxOf); !ok || v != 5 {
+	if v, ok := a.Resolve(maxOf); !ok || v != 5 {
 		t.Fatalf("Resolve: got %v, %v", v, ok)
 	}
-	v, d, ok := merge.Settle(&a, "us-east", maxOf)
+	v, d, ok := a.Settle("us-east", maxOf)
 	if !ok || v != 5 || d == nil {
 		t.Fatalf("Settle: got %v, %v, %v", v, d, ok)
 	}
 	b.Merge(d)
-	if vs, conflict := merge.KeepAll(&b); conflict || !slices.Equal(vs, []int{5}) {
+	if vs, conflict := b.Siblings(); conflict || !slices.Equal(vs, []int{5}) {
 		t.Fatalf("after settling: got %v, %v", vs, conflict)
 	}
 }
 
-func TestStampOfUnset(t *testing.T) {
+func TestStampedUnset(t *testing.T) {
 	var r crdt.LWWRegister[string]
-	if _, ok := merge.StampOf(&r); ok {
-		t.Fatal("StampOf an unset register reported a write")
+	if _, ok := r.Stamped(); ok {
+		t.Fatal("Stamped of an unset register reported a write")
 	}
 }
 
 func TestNewer(t *testing.T) {
-	a := merge.Stamped[int]{At: 5, By: "a"}
-	b := merge.Stamped[int]{At: 5, By: "b"}
-	c := merge.Stamped[int]{At: 6, By: "a"}
+	a := crdt.Stamped[int]{At: 5, By: "a"}
+	b := crdt.Stamped[int]{At: 5, By: "b"}
+	c := crdt.Stamped[int]{At: 6, By: "a"}
 	if !b.Newer(a) || a.Newer(b) || !c.Newer(b) || a.Newer(a) {
 		t.Fatal("Newer is not (At, By) order")
 	}
-	if got := merge.LastWriterWins([]merge.Stamped[int]{a, c, b}); got != c {
+	if got := crdt.LastWriterWins([]crdt.Stamped[int]{a, c, b}); got != c {
 		t.Fatalf("got %v, want %v", got, c)
 	}
 }

@@ -1,23 +1,29 @@
-package merge
+package crdt
 
 import (
 	"fmt"
 
-	"github.com/converge-go/converge/crdt"
 	"github.com/converge-go/converge/hlc"
 	"github.com/converge-go/converge/vclock"
 	"github.com/vmihailenco/msgpack/v5"
 )
 
+// Resolvers. An MVRegister keeps concurrent writes as siblings; an
+// application reads it through one of three strategies: last-writer-wins
+// by hybrid logical clock (store [Stamped] values and resolve with
+// [LastWriterWins]), an application function that combines the siblings
+// (any [Resolver]), or keep-all ([MVRegister.Siblings]: show the
+// conflict, and let a new write settle it).
+
 // A Stamped is a value together with the hybrid logical clock reading and
 // the replica of its write: what last-writer-wins needs to order values
-// that are not CRDTs. Store Stamped values in a crdt.MVRegister to keep
+// that are not CRDTs. Store Stamped values in an [MVRegister] to keep
 // concurrent writes as siblings and resolve them with [LastWriterWins]
-// when reading; an LWWRegister holds the same triple ([StampOf]).
+// when reading; an [LWWRegister] holds the same triple
+// ([LWWRegister.Stamped]).
 //
-// A Stamped encodes (msgpack, and so as a crdt element) as the array
-// [at, by, value]. V must be a type the crdt package can hold as a
-// register value.
+// A Stamped encodes (msgpack, and so as a register value) as the array
+// [at, by, value]. V must be a type an MVRegister can hold.
 type Stamped[V any] struct {
 	Value V
 	At    hlc.Timestamp
@@ -34,11 +40,11 @@ func Stamp[V any](v V, id vclock.ReplicaID, clock *hlc.Clock) Stamped[V] {
 	return Stamped[V]{Value: v, At: clock.Now(), By: id}
 }
 
-// StampOf returns the write an LWWRegister holds as a Stamped, and false
-// if it was never set. With it, the writes of LWWRegisters can be compared
-// by [LastWriterWins] before they are merged, to see which one a merge
-// keeps and which it loses.
-func StampOf[V any](r *crdt.LWWRegister[V]) (Stamped[V], bool) {
+// Stamped returns the write r holds as a Stamped, and false if r was
+// never set. With it, the writes of two LWWRegisters can be compared by
+// [LastWriterWins] before they are merged, to see which one a merge keeps
+// and which it loses.
+func (r *LWWRegister[V]) Stamped() (Stamped[V], bool) {
 	v, ok := r.Get()
 	if !ok {
 		return Stamped[V]{}, false
@@ -47,7 +53,7 @@ func StampOf[V any](r *crdt.LWWRegister[V]) (Stamped[V], bool) {
 }
 
 // Newer reports whether s orders after o by last-writer-wins: a larger At,
-// or the same At and a larger By — the order of crdt.LWWRegister.
+// or the same At and a larger By — the order of [LWWRegister].
 func (s Stamped[V]) Newer(o Stamped[V]) bool {
 	if s.At != o.At {
 		return s.At > o.At
@@ -82,7 +88,7 @@ func (s *Stamped[V]) DecodeMsgpack(dec *msgpack.Decoder) error {
 		return err
 	}
 	if n != 3 {
-		return fmt.Errorf("merge: a Stamped is an array of 3, got %d", n)
+		return fmt.Errorf("crdt: a Stamped is an array of 3, got %d", n)
 	}
 	var v Stamped[V]
 	at, err := dec.DecodeUint64()
@@ -101,14 +107,14 @@ func (s *Stamped[V]) DecodeMsgpack(dec *msgpack.Decoder) error {
 	return nil
 }
 
-// A Resolver turns the siblings of a crdt.MVRegister — the values of
-// writes none of which had seen the others — into the one value an
-// application reads. It is called with two siblings or more, in the
-// register's order, which is the same on every replica, and must be
-// deterministic, so that every replica resolves the same siblings to the
-// same value. Any func([]V) V is one: an application function that
-// combines the values (the union of two carts, the larger of two
-// quotas), or [LastWriterWins].
+// A Resolver turns the siblings of an [MVRegister] — the values of writes
+// none of which had seen the others — into the one value an application
+// reads. It is called with two siblings or more, in the register's order,
+// which is the same on every replica, and must be deterministic, so that
+// every replica resolves the same siblings to the same value. Any
+// func([]V) V is one: an application function that combines the values
+// (the union of two carts, the larger of two quotas), or
+// [LastWriterWins].
 type Resolver[V any] func(siblings []V) V
 
 // LastWriterWins is the last-writer-wins Resolver: it returns the sibling
@@ -132,8 +138,9 @@ func LastWriterWins[V any](siblings []Stamped[V]) Stamped[V] {
 
 // Resolve reads m through resolve: its value if it has one, resolve of its
 // siblings if concurrent writes left several, and false if it was never
-// written. It does not change m; see [Settle] to write the resolution back.
-func Resolve[V any](m *crdt.MVRegister[V], resolve Resolver[V]) (V, bool) {
+// written. It does not change m; see [MVRegister.Settle] to write the
+// resolution back.
+func (m *MVRegister[V]) Resolve(resolve Resolver[V]) (V, bool) {
 	vs := m.Values()
 	switch len(vs) {
 	case 0:
@@ -145,27 +152,28 @@ func Resolve[V any](m *crdt.MVRegister[V], resolve Resolver[V]) (V, bool) {
 	return resolve(vs), true
 }
 
-// KeepAll is the keep-all strategy: it returns every sibling of m, in the
-// register's order, and whether there is more than one — a conflict for
-// the application, or its user, to settle by writing a new value with
-// m.Set (or [Settle]), which replaces the siblings that replica has seen.
-// Nothing is lost in the meantime.
-func KeepAll[V any](m *crdt.MVRegister[V]) (siblings []V, conflict bool) {
+// Siblings is the keep-all strategy: it returns every value m holds, in
+// the register's order, and whether there is more than one — a conflict
+// for the application, or its user, to settle by writing a new value with
+// Set (or [MVRegister.Settle]), which replaces the siblings that replica
+// has seen. Nothing is lost in the meantime.
+func (m *MVRegister[V]) Siblings() (siblings []V, conflict bool) {
 	vs := m.Values()
 	return vs, len(vs) > 1
 }
 
 // Settle resolves m's siblings, if it has several, and writes the result
-// back as replica id, so that it replaces them on every replica that
-// merges the returned delta. It returns the value read, as [Resolve] does,
-// and the delta, which is nil if there was nothing to settle. Inside
-// [Replica.Update]:
+// back as writer id, so that it replaces them on every replica that
+// merges the returned delta. It returns the value read, as
+// [MVRegister.Resolve] does, and the delta, which is nil if there was
+// nothing to settle. Inside a merge.Replica's Update, whose callback
+// gets the writer ID to write as:
 //
-//	rep.Update(func(m *crdt.MVRegister[T]) *crdt.MVRegister[T] {
-//		_, delta, _ := merge.Settle(m, id, resolve)
+//	rep.Update(func(w vclock.ReplicaID, m *crdt.MVRegister[T]) *crdt.MVRegister[T] {
+//		_, delta, _ := m.Settle(w, resolve)
 //		return delta // nil: nothing to replicate
 //	})
-func Settle[V any](m *crdt.MVRegister[V], id vclock.ReplicaID, resolve Resolver[V]) (v V, delta *crdt.MVRegister[V], ok bool) {
+func (m *MVRegister[V]) Settle(id vclock.ReplicaID, resolve Resolver[V]) (v V, delta *MVRegister[V], ok bool) {
 	vs := m.Values()
 	switch len(vs) {
 	case 0:

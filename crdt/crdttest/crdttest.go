@@ -1,4 +1,4 @@
-package mergetest
+package crdttest
 
 import (
 	"bytes"
@@ -6,27 +6,12 @@ import (
 	"testing"
 	"time"
 
+	"github.com/converge-go/converge/crdt"
 	"github.com/converge-go/converge/hlc"
 	"github.com/converge-go/converge/vclock"
 	"github.com/vmihailenco/msgpack/v5"
 	"pgregory.net/rapid"
 )
-
-// A State is what mergetest checks: a join-semilattice with converge's crdt
-// contract. T is the pointer type itself, such as *crdt.GCounter.
-type State[T any] interface {
-	// Merge joins other into the receiver; it must not change other.
-	Merge(other T)
-	// Clone returns an independent copy.
-	Clone() T
-	// Equal reports whether two states are the same.
-	Equal(other T) bool
-	// MarshalBinary returns the canonical encoding: Equal states give
-	// identical bytes.
-	MarshalBinary() ([]byte, error)
-	// UnmarshalBinary replaces the receiver with a decoded state.
-	UnmarshalBinary(data []byte) error
-}
 
 // A Replica is what an operation sees of the replica it runs on: the
 // writer's ID and its hybrid logical clock, whose physical clock is skewed
@@ -48,7 +33,7 @@ type Op[T any] struct {
 }
 
 // A Spec describes the type under test.
-type Spec[T State[T]] struct {
+type Spec[T crdt.State[T]] struct {
 	// New returns an empty state (required).
 	New func() T
 	// Op draws a random operation (required).
@@ -70,7 +55,7 @@ type Spec[T State[T]] struct {
 
 // Check runs [CheckLaws], [CheckDeltas], [CheckRoundTrip] and
 // [CheckConvergence] as subtests.
-func Check[T State[T]](t *testing.T, spec Spec[T]) {
+func Check[T crdt.State[T]](t *testing.T, spec Spec[T]) {
 	t.Helper()
 	t.Run("Laws", func(t *testing.T) { CheckLaws(t, spec) })
 	t.Run("Deltas", func(t *testing.T) { CheckDeltas(t, spec) })
@@ -80,7 +65,7 @@ func Check[T State[T]](t *testing.T, spec Spec[T]) {
 
 // pool runs a random world without the final synchronization and returns
 // the states and deltas it produced: the inputs for the law checks.
-func pool[T State[T]](t *rapid.T, spec Spec[T]) []T {
+func pool[T crdt.State[T]](t *rapid.T, spec Spec[T]) []T {
 	w := newWorld(t, spec, rapid.IntRange(1, 4).Draw(t, "replicas"))
 	w.run(t, false)
 	var out []T
@@ -94,9 +79,10 @@ func pool[T State[T]](t *rapid.T, spec Spec[T]) []T {
 }
 
 // CheckLaws checks that Merge is commutative, associative and idempotent,
-// by Equal and by encoded bytes, and leaves its argument unchanged. The
-// inputs are states and deltas of random runs.
-func CheckLaws[T State[T]](t *testing.T, spec Spec[T]) {
+// by Equal and by encoded bytes, and leaves its argument unchanged, and
+// that ValidateMerge accepts every pair. The inputs are states and
+// deltas of random runs of correct replicas.
+func CheckLaws[T crdt.State[T]](t *testing.T, spec Spec[T]) {
 	t.Helper()
 	rapid.Check(t, func(t *rapid.T) {
 		p := pool(t, spec)
@@ -114,6 +100,13 @@ func CheckLaws[T State[T]](t *testing.T, spec Spec[T]) {
 			}
 			return z
 		}
+		// States and deltas of correct replicas never contradict each
+		// other: ValidateMerge accepts every pair, both ways.
+		for _, pair := range [][2]T{{a, b}, {b, a}, {a, c}, {join(a, b), c}} {
+			if err := pair[0].ValidateMerge(pair[1]); err != nil {
+				t.Fatalf("ValidateMerge refused two states of correct replicas: %v\n%x\n%x", err, encode(t, pair[0]), encode(t, pair[1]))
+			}
+		}
 		same(t, "commutativity: a⊔b vs b⊔a", join(a, b), join(b, a))
 		same(t, "associativity: (a⊔b)⊔c vs a⊔(b⊔c)", join(join(a, b), c), join(a, join(b, c)))
 		same(t, "idempotence: a⊔a vs a", join(a, a), a)
@@ -127,7 +120,7 @@ func CheckLaws[T State[T]](t *testing.T, spec Spec[T]) {
 // CheckDeltas checks that merging an operation's delta into the state
 // before it gives the state after it, directly and after a third replica's
 // state is merged in.
-func CheckDeltas[T State[T]](t *testing.T, spec Spec[T]) {
+func CheckDeltas[T crdt.State[T]](t *testing.T, spec Spec[T]) {
 	t.Helper()
 	rapid.Check(t, func(t *rapid.T) {
 		w := newWorld(t, spec, rapid.IntRange(2, 4).Draw(t, "replicas"))
@@ -154,7 +147,7 @@ func CheckDeltas[T State[T]](t *testing.T, spec Spec[T]) {
 
 // CheckRoundTrip checks that states and deltas survive MarshalBinary and
 // UnmarshalBinary, and the msgpack hooks if T has them.
-func CheckRoundTrip[T State[T]](t *testing.T, spec Spec[T]) {
+func CheckRoundTrip[T crdt.State[T]](t *testing.T, spec Spec[T]) {
 	t.Helper()
 	rapid.Check(t, func(t *rapid.T) {
 		for _, x := range pool(t, spec) {
@@ -187,7 +180,7 @@ func CheckRoundTrip[T State[T]](t *testing.T, spec Spec[T]) {
 // deliveries — reordered, duplicated, dropped and covered by a full-state
 // merge — and checks that they end Equal with identical bytes, then runs
 // the model check.
-func CheckConvergence[T State[T]](t *testing.T, spec Spec[T]) {
+func CheckConvergence[T crdt.State[T]](t *testing.T, spec Spec[T]) {
 	t.Helper()
 	rapid.Check(t, func(t *rapid.T) {
 		w := newWorld(t, spec, rapid.IntRange(2, 5).Draw(t, "replicas"))
@@ -205,7 +198,7 @@ func CheckConvergence[T State[T]](t *testing.T, spec Spec[T]) {
 }
 
 // same fails unless x and y are Equal and encode identically.
-func same[T State[T]](t *rapid.T, what string, x, y T) {
+func same[T crdt.State[T]](t *rapid.T, what string, x, y T) {
 	t.Helper()
 	xb, yb := encode(t, x), encode(t, y)
 	if !x.Equal(y) {
@@ -219,16 +212,24 @@ func same[T State[T]](t *rapid.T, what string, x, y T) {
 	}
 }
 
-func encode[T State[T]](t *rapid.T, x T) []byte {
+func encode[T crdt.State[T]](t *rapid.T, x T) []byte {
 	t.Helper()
 	b, err := x.MarshalBinary()
 	if err != nil {
 		t.Fatalf("MarshalBinary: %v", err)
 	}
+	prefix := []byte("prefix")
+	a, err := x.AppendBinary(prefix[:len(prefix):len(prefix)])
+	if err != nil {
+		t.Fatalf("AppendBinary: %v", err)
+	}
+	if !bytes.Equal(a[:len(prefix)], prefix) || !bytes.Equal(a[len(prefix):], b) {
+		t.Fatalf("AppendBinary(%q) gave %x, want the prefix and MarshalBinary's %x", prefix, a, b)
+	}
 	return b
 }
 
-func decode[T State[T]](t *rapid.T, spec Spec[T], b []byte) T {
+func decode[T crdt.State[T]](t *rapid.T, spec Spec[T], b []byte) T {
 	t.Helper()
 	y := spec.New()
 	if err := y.UnmarshalBinary(b); err != nil {
