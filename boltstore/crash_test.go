@@ -43,7 +43,8 @@ func newSet() *crdt.ORSet[string] { return new(crdt.ORSet[string]) }
 
 // crashChild is the process TestSIGKILL kills: replica us-east on the
 // store at path, writing from four goroutines and compacting from a
-// fifth. On stdout it prints "W element" once an Update has returned,
+// fifth. On stdout it prints "R" once the replica is open, "W element"
+// once an Update has returned,
 // "M base64" for each message to eu-west, and "C+" and "C-" around each
 // compaction; on stdin it reads eu-west's messages, one base64 line
 // each.
@@ -76,6 +77,7 @@ func crashChild(path, run string) {
 			say("M " + base64.StdEncoding.EncodeToString(msg))
 		}
 	}
+	say("R")
 	go func() {
 		in := bufio.NewScanner(os.Stdin)
 		in.Buffer(nil, 64<<20)
@@ -160,7 +162,8 @@ func TestSIGKILL(t *testing.T) {
 		}
 		var mu sync.Mutex
 		compacting := false
-		done := make(chan error)
+		ready := make(chan struct{})
+		done := make(chan error, 1)
 		go func() {
 			in := bufio.NewScanner(stdout)
 			in.Buffer(nil, 64<<20)
@@ -168,6 +171,8 @@ func TestSIGKILL(t *testing.T) {
 				line := in.Text()
 				mu.Lock()
 				switch {
+				case line == "R":
+					close(ready)
 				case strings.HasPrefix(line, "W "):
 					acked[line[2:]] = true
 				case line == "C+":
@@ -198,6 +203,16 @@ func TestSIGKILL(t *testing.T) {
 			}
 			done <- in.Err()
 		}()
+		// The kill lands 20–80 ms after the replica is open, however
+		// long the process took to start (the race detector, a loaded
+		// machine).
+		select {
+		case <-ready:
+		case err := <-done:
+			t.Fatalf("run %d: the child stopped before it was ready: %v", run, err)
+		case <-time.After(time.Minute):
+			t.Fatalf("run %d: the child was not ready after a minute", run)
+		}
 		time.Sleep(time.Duration(20+rng.IntN(60)) * time.Millisecond)
 		mu.Lock()
 		if compacting {

@@ -35,7 +35,10 @@ type point struct {
 
 func TestGSet(t *testing.T)        { checkGSet(t, setStrings) }
 func TestGSetInteger(t *testing.T) { checkGSet(t, setSKUs) }
-func TestGSetStruct(t *testing.T)  { checkGSet(t, setPoints) }
+func TestGSetStruct(t *testing.T) {
+	t.Parallel()
+	checkGSet(t, setPoints)
+}
 
 func checkGSet[E comparable](t *testing.T, pool []E) {
 	crdttest.Check(t, crdttest.Spec[*crdt.GSet[E]]{

@@ -26,8 +26,11 @@ var (
 	lwwProfiles = []profile{{}, {Name: "ana", Age: 30}, {Name: "ana", Age: 31}, {Name: "bo", Admin: true}}
 )
 
-func TestLWWRegister(t *testing.T)       { checkLWWRegister(t, lwwStrings) }
-func TestLWWRegisterStruct(t *testing.T) { checkLWWRegister(t, lwwProfiles) }
+func TestLWWRegister(t *testing.T) { checkLWWRegister(t, lwwStrings) }
+func TestLWWRegisterStruct(t *testing.T) {
+	t.Parallel()
+	checkLWWRegister(t, lwwProfiles)
+}
 
 func checkLWWRegister[V comparable](t *testing.T, pool []V) {
 	crdttest.Check(t, crdttest.Spec[*crdt.LWWRegister[V]]{

@@ -99,6 +99,7 @@ func checkMap[V crdt.Value[V]](t *testing.T, ops *rapid.Generator[innerOp[V]]) {
 }
 
 func TestORMapOfEveryType(t *testing.T) {
+	t.Parallel()
 	t.Run("ORSet", func(t *testing.T) { checkMap(t, orsetOps) })
 	t.Run("RWSet", func(t *testing.T) { checkMap(t, rwsetOps) })
 	t.Run("EWFlag", func(t *testing.T) { checkMap(t, ewOps) })
@@ -109,6 +110,7 @@ func TestORMapOfEveryType(t *testing.T) {
 }
 
 func TestORMapTwoLevels(t *testing.T) {
+	t.Parallel()
 	t.Run("ORSet", func(t *testing.T) { checkMap(t, mapOp(orsetOps)) })
 	t.Run("RWSet", func(t *testing.T) { checkMap(t, mapOp(rwsetOps)) })
 	t.Run("EWFlag", func(t *testing.T) { checkMap(t, mapOp(ewOps)) })
@@ -119,6 +121,7 @@ func TestORMapTwoLevels(t *testing.T) {
 }
 
 func TestORMapThreeLevels(t *testing.T) {
+	t.Parallel()
 	checkMap(t, mapOp(mapOp(ccOps)))
 }
 

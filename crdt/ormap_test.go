@@ -22,6 +22,7 @@ type cartOp struct {
 // in key k's set iff some add of it was observed by no later operation on
 // that element of k, nor by a removal of k.
 func TestORMapOfSets(t *testing.T) {
+	t.Parallel()
 	type M = crdt.ORMap[string, *crdt.ORSet[string]]
 	crdttest.Check(t, crdttest.Spec[*M]{
 		New: func() *M { return new(M) },
@@ -97,6 +98,7 @@ type counterOp struct {
 // TestORMapOfCounters: a key's counter is the sum of the increments no
 // later reset or removal of the key observed.
 func TestORMapOfCounters(t *testing.T) {
+	t.Parallel()
 	type M = crdt.ORMap[string, *crdt.CCounter]
 	crdttest.Check(t, crdttest.Spec[*M]{
 		New:       func() *M { return new(M) },

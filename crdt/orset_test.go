@@ -108,6 +108,7 @@ func TestORSetFewElements(t *testing.T) {
 type orPoint struct{ X, Y int16 }
 
 func TestORSetStructElements(t *testing.T) {
+	t.Parallel()
 	crdttest.Check(t, crdttest.Spec[*crdt.ORSet[orPoint]]{
 		New:       func() *crdt.ORSet[orPoint] { return new(crdt.ORSet[orPoint]) },
 		Op:        orsetOp(rapid.SampledFrom([]orPoint{{0, 0}, {1, -1}, {300, 2}, {-300, 7}})),

@@ -11,6 +11,7 @@ import (
 )
 
 func TestRWSet(t *testing.T) {
+	t.Parallel()
 	crdttest.Check(t, crdttest.Spec[*crdt.RWSet[string]]{
 		New: func() *crdt.RWSet[string] { return new(crdt.RWSet[string]) },
 		Op: rapid.Custom(func(t *rapid.T) crdttest.Op[*crdt.RWSet[string]] {

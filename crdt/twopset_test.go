@@ -17,8 +17,11 @@ type twoPOp[E comparable] struct {
 	e      E
 }
 
-func TestTwoPSet(t *testing.T)       { checkTwoPSet(t, setStrings) }
-func TestTwoPSetStruct(t *testing.T) { checkTwoPSet(t, setPoints) }
+func TestTwoPSet(t *testing.T) { checkTwoPSet(t, setStrings) }
+func TestTwoPSetStruct(t *testing.T) {
+	t.Parallel()
+	checkTwoPSet(t, setPoints)
+}
 
 func checkTwoPSet[E comparable](t *testing.T, pool []E) {
 	crdttest.Check(t, crdttest.Spec[*crdt.TwoPSet[E]]{

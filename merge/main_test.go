@@ -6,5 +6,6 @@ import (
 	"github.com/converge-go/converge/internal/proptest"
 )
 
-// TestMain runs every rapid property of the package 1000 times.
+// TestMain sets the cases of every rapid property of the package (see
+// internal/proptest: 1000, or 250 under the race detector).
 func TestMain(m *testing.M) { proptest.Main(m) }

@@ -42,5 +42,6 @@
 // # Sizes
 //
 // Each check runs rapid's -rapid.checks cases (converge's own tests run
-// 1,000). A case makes at most [Spec.MaxSteps] steps.
+// 1,000, or 250 under the race detector). A case makes at most
+// [Spec.MaxSteps] steps.
 package crdttest
