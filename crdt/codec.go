@@ -1,6 +1,7 @@
 package crdt
 
 import (
+	"encoding"
 	"fmt"
 
 	"github.com/converge-go/converge/internal/wire"
@@ -12,12 +13,8 @@ func decodeErr(typ string, err error) error {
 	return fmt.Errorf("crdt: decoding %s: %w", typ, err)
 }
 
-type binaryAppender interface {
-	AppendBinary(b []byte) ([]byte, error)
-}
-
 // encodeTo is the body of every EncodeMsgpack hook.
-func encodeTo(enc *msgpack.Encoder, v binaryAppender) error {
+func encodeTo(enc *msgpack.Encoder, v encoding.BinaryAppender) error {
 	b, err := v.AppendBinary(nil)
 	if err != nil {
 		return err

@@ -2,6 +2,7 @@ package merge
 
 import (
 	"crypto/sha256"
+	"encoding"
 	"encoding/hex"
 )
 
@@ -15,18 +16,11 @@ type Digest [sha256.Size]byte
 // String returns the digest in lowercase hexadecimal, 64 characters.
 func (d Digest) String() string { return hex.EncodeToString(d[:]) }
 
-// An Appender is a value with a canonical binary encoding: every converge
-// type, and any [State].
-type Appender interface {
-	// AppendBinary appends the canonical encoding to b: equal values give
-	// identical bytes.
-	AppendBinary(b []byte) ([]byte, error)
-}
-
-// DigestOf returns the digest of v's canonical encoding. It costs one
-// encoding and one hash of it, O(size of v); [Replica.Digest] caches it
-// while the state does not change.
-func DigestOf(v Appender) (Digest, error) {
+// DigestOf returns the digest of v's canonical encoding (its
+// AppendBinary bytes: every converge type's, and any crdt.State's). It
+// costs one encoding and one hash of it, O(size of v); [Replica.Digest]
+// caches it while the state does not change.
+func DigestOf(v encoding.BinaryAppender) (Digest, error) {
 	b, err := v.AppendBinary(nil)
 	if err != nil {
 		return Digest{}, err

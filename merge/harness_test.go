@@ -2,6 +2,7 @@ package merge_test
 
 import (
 	"bytes"
+	"encoding"
 	"encoding/binary"
 	"fmt"
 	"hash/crc32"
@@ -205,7 +206,7 @@ func (c *cluster[T]) requireConverged() {
 	}
 }
 
-func encode(t tb, v merge.Appender) []byte {
+func encode(t tb, v encoding.BinaryAppender) []byte {
 	t.Helper()
 	b, err := v.AppendBinary(nil)
 	if err != nil {
