@@ -17,7 +17,6 @@ package converge_test
 //     the mutated bytes, and nothing may panic.
 
 import (
-	"bufio"
 	"bytes"
 	"encoding/hex"
 	"encoding/json"
@@ -35,6 +34,7 @@ import (
 
 	"github.com/converge-go/converge/crdt"
 	"github.com/converge-go/converge/hlc"
+	"github.com/converge-go/converge/internal/spectest"
 	"github.com/converge-go/converge/vclock"
 )
 
@@ -1059,46 +1059,12 @@ var (
 // comment), and a line Decodes to: `{json}` right after the block.
 func readExamples(t *testing.T) []docExample {
 	t.Helper()
-	f, err := os.Open(specPath)
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer f.Close()
-	var lines []string
-	sc := bufio.NewScanner(f)
-	for sc.Scan() {
-		lines = append(lines, sc.Text())
-	}
-	if err := sc.Err(); err != nil {
-		t.Fatal(err)
-	}
+	blocks, lines := spectest.Blocks(t, specPath, "hex", exampleRe)
 	var out []docExample
-	name := ""
-	for i := 0; i < len(lines); i++ {
-		if m := exampleRe.FindStringSubmatch(lines[i]); m != nil {
-			name = m[1]
-			continue
-		}
-		if lines[i] != "```hex" {
-			continue
-		}
-		ex := docExample{line: i + 1, name: name}
-		name = ""
-		if ex.name == "" {
-			t.Errorf("%s:%d: hex block without an <!-- example: ... --> line before it", specPath, ex.line)
-		}
-		var digits strings.Builder
-		for i++; i < len(lines) && lines[i] != "```"; i++ {
-			l, _, _ := strings.Cut(lines[i], "#")
-			digits.WriteString(strings.Join(strings.Fields(l), ""))
-		}
-		b, err := hex.DecodeString(digits.String())
-		if err != nil {
-			t.Errorf("%s:%d: %v", specPath, ex.line, err)
-			continue
-		}
-		ex.b = b
-		for i++; i < len(lines) && strings.TrimSpace(lines[i]) == ""; i++ {
+	for _, bl := range blocks {
+		ex := docExample{line: bl.Line, name: bl.Name, b: bl.Bytes}
+		i := bl.Next
+		for ; i < len(lines) && strings.TrimSpace(lines[i]) == ""; i++ {
 		}
 		m := []string(nil)
 		if i < len(lines) {

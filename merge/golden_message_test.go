@@ -18,7 +18,6 @@ package merge
 //     document's merge-message section is the vector it names.
 
 import (
-	"bufio"
 	"bytes"
 	"crypto/sha256"
 	"encoding/binary"
@@ -36,6 +35,7 @@ import (
 
 	"github.com/converge-go/converge/crdt"
 	"github.com/converge-go/converge/hlc"
+	"github.com/converge-go/converge/internal/spectest"
 	"github.com/converge-go/converge/internal/wire"
 	"github.com/converge-go/converge/vclock"
 )
@@ -654,63 +654,6 @@ func TestGoldenMessages(t *testing.T) {
 	}
 }
 
-// A messageExample is one annotated example of the document's merge
-// messages: a line <!-- message: name --> naming a vector of the golden
-// file, then a ```message block of hex pairs (# starts a comment).
-type messageExample struct {
-	line int
-	name string
-	b    []byte
-}
-
-var messageExampleRe = regexp.MustCompile(`^<!-- message: (.+) -->$`)
-
-func readMessageExamples(t *testing.T) []messageExample {
-	t.Helper()
-	fh, err := os.Open(wireFormatPath)
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer fh.Close()
-	var lines []string
-	sc := bufio.NewScanner(fh)
-	for sc.Scan() {
-		lines = append(lines, sc.Text())
-	}
-	if err := sc.Err(); err != nil {
-		t.Fatal(err)
-	}
-	var out []messageExample
-	name := ""
-	for i := 0; i < len(lines); i++ {
-		if m := messageExampleRe.FindStringSubmatch(lines[i]); m != nil {
-			name = m[1]
-			continue
-		}
-		if lines[i] != "```message" {
-			continue
-		}
-		ex := messageExample{line: i + 1, name: name}
-		name = ""
-		if ex.name == "" {
-			t.Errorf("%s:%d: message block without a <!-- message: ... --> line before it", wireFormatPath, ex.line)
-		}
-		var digits strings.Builder
-		for i++; i < len(lines) && lines[i] != "```"; i++ {
-			l, _, _ := strings.Cut(lines[i], "#")
-			digits.WriteString(strings.Join(strings.Fields(l), ""))
-		}
-		b, err := hex.DecodeString(digits.String())
-		if err != nil {
-			t.Errorf("%s:%d: %v", wireFormatPath, ex.line, err)
-			continue
-		}
-		ex.b = b
-		out = append(out, ex)
-	}
-	return out
-}
-
 // TestGoldenMessageExamples checks that each annotated example of the
 // document's merge messages is the golden vector it names, and that each
 // message kind has one.
@@ -726,15 +669,16 @@ func TestGoldenMessageExamples(t *testing.T) {
 		vectors[r.Name] = goldenParseHex(t, r.Name, "hex", r.Hex)
 	}
 	kinds := map[int]bool{}
-	for _, ex := range readMessageExamples(t) {
-		want, ok := vectors[ex.name]
+	examples, _ := spectest.Blocks(t, wireFormatPath, "message", regexp.MustCompile(`^<!-- message: (.+) -->$`))
+	for _, ex := range examples {
+		want, ok := vectors[ex.Name]
 		switch {
 		case !ok:
-			t.Errorf("%s:%d: no vector %q in %s", wireFormatPath, ex.line, ex.name, goldenMessagesPath)
-		case !bytes.Equal(ex.b, want):
-			t.Errorf("%s:%d (%s): the example is\n%x, the vector\n%x", wireFormatPath, ex.line, ex.name, ex.b, want)
+			t.Errorf("%s:%d: no vector %q in %s", wireFormatPath, ex.Line, ex.Name, goldenMessagesPath)
+		case !bytes.Equal(ex.Bytes, want):
+			t.Errorf("%s:%d (%s): the example is\n%x, the vector\n%x", wireFormatPath, ex.Line, ex.Name, ex.Bytes, want)
 		default:
-			kinds[kindOf[ex.name]] = true
+			kinds[kindOf[ex.Name]] = true
 		}
 	}
 	for k, name := range goldenMsgKinds {
