@@ -166,19 +166,28 @@ func readDotMap[E comparable](r *wire.Reader, tagged bool) dotMap[E] {
 // ctx, the root's context just read; gone must be empty unless partial.
 func readDotStore[E comparable](r *wire.Reader, ctx *dotCtx, partial, tagged bool) dotMap[E] {
 	m := dotMap[E]{ctx: ctx, partial: partial}
-	k := kindOf[E]()
 	// Size the table once, but never beyond what the input could fill (an
 	// element takes at least 8 bytes in any set worth a table) nor beyond
 	// the Reader's allowance.
 	if n := min(countEntries(*r), r.Remaining()/8); n > smallStore {
 		m.st.reserve(r.Presize(n, tableEntryBytes[E]()))
 	}
-	// In a table, an element seen for the first time is inserted with one
-	// probe and recognized as new by it, saving a lookup per element;
-	// one seen again (it has several dots) lost its first value to the
-	// insert, so its dots are read again in a second pass.
-	var dups map[E]struct{}
 	entries := *r
+	if dups := m.readEntries(r, tagged); len(dups) > 0 && !r.Failed() {
+		m.rereadDups(entries, dups, tagged)
+	}
+	m.readGone(r)
+	return m
+}
+
+// readEntries reads the entries field — for each replica of the context,
+// in order, its dots as (counter gap, element) pairs — into m. In a
+// table, an element seen for the first time is inserted with one probe
+// and recognized as new by it, saving a lookup per element; one seen
+// again (it has several dots) lost its first value to the insert, and
+// readEntries returns those elements, whose dots must be read again.
+func (m *dotMap[E]) readEntries(r *wire.Reader, tagged bool) (dups map[E]struct{}) {
+	k := kindOf[E]()
 	at := r.Offset()
 	groups := r.ArrayLen()
 	if !r.Failed() && groups%2 != 0 {
@@ -189,7 +198,7 @@ func readDotStore[E comparable](r *wire.Reader, ctx *dotCtx, partial, tagged boo
 	for g := 0; g < groups/2 && !r.Failed(); g++ {
 		at := r.Offset()
 		p64 := r.Uint()
-		if !r.Failed() && (p64 >= uint64(len(ctx.ids)) || int(p64) <= prevP) {
+		if !r.Failed() && (p64 >= uint64(len(m.ctx.ids)) || int(p64) <= prevP) {
 			r.FailAt(at, "entries name no listed replica, or replicas out of order")
 			break
 		}
@@ -198,75 +207,98 @@ func readDotStore[E comparable](r *wire.Reader, ctx *dotCtx, partial, tagged boo
 		at = r.Offset()
 		n := r.ArrayLen()
 		if !r.Failed() && (n == 0 || n%2 != 0) {
-			r.FailAt(at, "entries of replica "+string(ctx.ids[p])+" are not (gap, element) pairs")
+			r.FailAt(at, "entries of replica "+string(m.ctx.ids[p])+" are not (gap, element) pairs")
 			break
 		}
 		var c uint64
 		for i := 0; i < n/2 && !r.Failed(); i++ {
-			at := r.Offset()
-			g := r.Uint()
-			var rm bool
-			if tagged {
-				rm = g&1 == 1
-				g >>= 1
-			}
-			if r.Failed() {
-				break
-			}
-			if g == 0 || g > maxDotCounter-c {
-				r.FailAt(at, "dot counter gap is zero or out of range")
-				break
-			}
-			c += g
-			d := tdot{dot{uint32(p), c}, rm}
-			if !m.ctx.has(d.dot) {
-				r.FailAt(at, "dot "+string(m.ctx.ids[p])+":"+strconv.FormatUint(c, 10)+" is not in the causal context")
+			d, ok := m.readDot(r, p, &c, tagged)
+			if !ok {
 				break
 			}
 			e, _ := readKey[E](r, k)
 			if r.Failed() {
 				break
 			}
-			if pv, ok := pack(d); ok && m.st.t != nil {
-				if m.st.putH(e, 0, pv) {
-					m.ctx.ent[d.r].live++
-					if d.rm {
-						m.nrm++
-					}
-				} else {
-					if dups == nil {
-						dups = make(map[E]struct{})
-					}
-					dups[e] = struct{}{}
-				}
-				continue
-			}
-			v, had := m.st.get(e)
-			switch {
-			case !had:
-				if pv, ok := pack(d); ok {
-					m.putNew(e, 0, pv)
-				} else {
-					m.replace(e, 0, false, []tdot{d})
-				}
-			case v == 0:
-				// Dots arrive in (replica, counter) order: append in
-				// place, so an element with k dots costs O(k), not O(k²).
-				m.st.extra[e] = append(m.st.extra[e], d)
-				m.ctx.ent[d.r].live++
-				if d.rm && !hasRm(m.st.extra[e][:len(m.st.extra[e])-1]) {
-					m.nrm++
-				}
-			default:
-				buf = append(m.st.expand(e, v, had, buf[:0]), d)
-				m.replace(e, v, had, buf)
-			}
+			buf = m.insertRead(e, d, &dups, buf)
 		}
 	}
-	if len(dups) > 0 && !r.Failed() {
-		m.rereadDups(entries, dups, tagged)
+	return dups
+}
+
+// readDot reads the counter gap (and, tagged, the removal tag) of replica
+// p's next dot after counter *c, advances *c and checks that the dot is
+// in the context.
+func (m *dotMap[E]) readDot(r *wire.Reader, p int, c *uint64, tagged bool) (tdot, bool) {
+	at := r.Offset()
+	g := r.Uint()
+	var rm bool
+	if tagged {
+		rm = g&1 == 1
+		g >>= 1
 	}
-	at = r.Offset()
+	if r.Failed() {
+		return tdot{}, false
+	}
+	if g == 0 || g > maxDotCounter-*c {
+		r.FailAt(at, "dot counter gap is zero or out of range")
+		return tdot{}, false
+	}
+	*c += g
+	d := tdot{dot{uint32(p), *c}, rm}
+	if !m.ctx.has(d.dot) {
+		r.FailAt(at, "dot "+string(m.ctx.ids[p])+":"+strconv.FormatUint(*c, 10)+" is not in the causal context")
+		return tdot{}, false
+	}
+	return d, true
+}
+
+// insertRead adds dot d of element e, just read, to m, keeping the live
+// and removal counts; an element a table already holds goes to *dups
+// instead (see readEntries). buf is scratch space, returned for reuse.
+func (m *dotMap[E]) insertRead(e E, d tdot, dups *map[E]struct{}, buf []tdot) []tdot {
+	if pv, ok := pack(d); ok && m.st.t != nil {
+		if m.st.putH(e, 0, pv) {
+			m.ctx.ent[d.r].live++
+			if d.rm {
+				m.nrm++
+			}
+		} else {
+			if *dups == nil {
+				*dups = make(map[E]struct{})
+			}
+			(*dups)[e] = struct{}{}
+		}
+		return buf
+	}
+	v, had := m.st.get(e)
+	switch {
+	case !had:
+		if pv, ok := pack(d); ok {
+			m.putNew(e, 0, pv)
+		} else {
+			m.replace(e, 0, false, []tdot{d})
+		}
+	case v == 0:
+		// Dots arrive in (replica, counter) order: append in place, so
+		// an element with k dots costs O(k), not O(k²).
+		m.st.extra[e] = append(m.st.extra[e], d)
+		m.ctx.ent[d.r].live++
+		if d.rm && !hasRm(m.st.extra[e][:len(m.st.extra[e])-1]) {
+			m.nrm++
+		}
+	default:
+		buf = append(m.st.expand(e, v, had, buf[:0]), d)
+		m.replace(e, v, had, buf)
+	}
+	return buf
+}
+
+// readGone reads the gone field: the elements a partial state (a delta)
+// removed, strictly ascending by encoding, none of them with dots.
+func (m *dotMap[E]) readGone(r *wire.Reader) {
+	k := kindOf[E]()
+	at := r.Offset()
 	n := r.ArrayLen()
 	if n > 0 && !m.partial && !r.Failed() {
 		r.FailAt(at, "a full state lists removed elements")
@@ -292,7 +324,6 @@ func readDotStore[E comparable](r *wire.Reader, ctx *dotCtx, partial, tagged boo
 		}
 		m.gone[e] = struct{}{}
 	}
-	return m
 }
 
 // countEntries returns how many (gap, element) pairs the entries at r
