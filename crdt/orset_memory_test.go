@@ -148,7 +148,9 @@ func TestORSetSparseEncodingAllocates(t *testing.T) {
 // TestValidateMergeKeepsNothing: validating a stale delta against a
 // 100k-element ORSet — the delta's dot is one the set has since removed,
 // so the check takes its slow path over all the set's dots — leaves the
-// heap the set holds within 1.1× of what it held before.
+// heap the set holds within 1.1× of what it held before. (An index of
+// every dot, built by the check and kept for the state's life, once grew
+// such a set's heap by 78%.)
 func TestValidateMergeKeepsNothing(t *testing.T) {
 	if testing.Short() {
 		t.Skip("allocates 100k elements; skipped in -short mode")

@@ -4,7 +4,6 @@ import (
 	"encoding/hex"
 	"errors"
 	"fmt"
-	"runtime"
 	"strings"
 	"testing"
 
@@ -115,45 +114,6 @@ func TestValidateMergeAcceptsRemovedDots(t *testing.T) {
 			t.Errorf("%v.ValidateMerge(x) = %v, want nil", o, err)
 		}
 	}
-}
-
-// TestValidateMergeKeepsNoIndex: validating a stale delta against a large
-// set built an index of every dot and kept it for the state's life: a
-// 100k-element ORSet's heap grew by 78%.
-func TestValidateMergeKeepsNoIndex(t *testing.T) {
-	if testing.Short() {
-		t.Skip("allocates a 100k-element set; skipped with -short")
-	}
-	const n = 100_000
-	var s crdt.ORSet[string]
-	var stale *crdt.ORSet[string]
-	for i := 0; i < n; i++ {
-		d := s.Add("us-east", fmt.Sprintf("item-%06d", i))
-		if i == 8 {
-			stale = d
-		}
-	}
-	// The delta of an add the set has seen and since overwritten.
-	s.Remove("item-000008")
-	s.Add("us-east", "item-000008")
-	before := heapInUse()
-	if err := s.ValidateMerge(stale); err != nil {
-		t.Fatalf("ValidateMerge of a stale delta: %v", err)
-	}
-	after := heapInUse()
-	runtime.KeepAlive(&s)
-	if float64(after) > 1.1*float64(before) {
-		t.Errorf("heap %d bytes after ValidateMerge, %d before: %.2fx, want at most 1.1x", after, before, float64(after)/float64(before))
-	}
-}
-
-// heapInUse returns the live heap after a collection.
-func heapInUse() uint64 {
-	var m runtime.MemStats
-	runtime.GC()
-	runtime.GC()
-	runtime.ReadMemStats(&m)
-	return m.HeapAlloc
 }
 
 // TestEncoderNeverWritesWhatDecodersRefuse: a context claiming every
