@@ -29,7 +29,7 @@ type snapshot struct {
 func snap(t tb, r *merge.Replica[*crdt.ORSet[string]]) snapshot {
 	t.Helper()
 	s := snapshot{state: encode(t, r.State()), stats: r.Stats(), last: r.Clock().Last()}
-	s.stats.Rejected, s.stats.ClockRejected = 0, 0
+	s.stats.Rejected, s.stats.ClockRejected, s.stats.Clock = 0, 0, hlc.Stats{}
 	for _, l := range r.Lag() {
 		l.Rejected, l.ClockRejected, l.StaleRefused, l.ClaimsRefused, l.OldestUnacked = 0, 0, 0, 0, 0
 		s.lag = append(s.lag, l)

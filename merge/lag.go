@@ -102,6 +102,11 @@ type Stats struct {
 	// peer. A nonzero count means a peer lies or forwards what a liar
 	// sent.
 	Renewals uint64
+	// Clock holds the counters of the replica's clock (hlc.Clock.Stats):
+	// remote readings it refused, the largest remote offset seen, logical
+	// overflows, and the jumps of the system's wall clock against its
+	// monotonic clock, forward and backward, beyond the max offset.
+	Clock hlc.Stats
 }
 
 // Lag returns the lag figures of every peer, in ascending ID order. It
@@ -142,5 +147,6 @@ func (r *Replica[T]) Stats() Stats {
 	s.Deltas = r.next
 	s.Buffered = len(r.buf)
 	s.BufferedBytes = r.bufSize
+	s.Clock = r.clock.Stats()
 	return s
 }

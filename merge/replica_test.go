@@ -508,7 +508,7 @@ func TestClockOffsetRejected(t *testing.T) {
 	if got := encode(t, c.reps[1].State()); !bytes.Equal(got, before) {
 		t.Fatal("a refused message changed the state")
 	}
-	if s := c.reps[1].Stats(); s.ClockRejected != 1 || s.Rejected != 1 {
+	if s := c.reps[1].Stats(); s.ClockRejected != 1 || s.Rejected != 1 || s.Clock.Rejected != 1 {
 		t.Fatalf("got %+v, want 1 clock rejection", s)
 	}
 	if l := c.reps[1].Lag()[0]; l.ClockRejected != 1 || l.Rejected != 1 || l.MessagesReceived != 0 {
