@@ -124,12 +124,8 @@ func appendDigest(e *envelope, reply bool, d Digest) []byte {
 // every field; it does not decode the payload.
 func decodeMessage(b []byte, lim wire.Limits) (message, error) {
 	var m message
-	n := len(b)
-	if n < checksumLen || b[n-checksumLen] != bin8 || b[n-checksumLen+1] != 4 {
-		return m, &wire.Error{Offset: max(n-checksumLen, 0), Reason: "no checksum at the end", Err: ErrMalformed}
-	}
-	if got, want := binary.BigEndian.Uint32(b[n-4:]), crc32.Checksum(b[:n-checksumLen], castagnoli); got != want {
-		return m, &wire.Error{Offset: n - 4, Reason: "checksum mismatch: the message was corrupted", Err: ErrMalformed}
+	if err := checkSum(b); err != nil {
+		return m, err
 	}
 	r := wire.NewReader(b, lim)
 	k, err := r.PeekKind()
@@ -145,6 +141,36 @@ func decodeMessage(b []byte, lim wire.Limits) (message, error) {
 	}
 	r.Header(k, nf)
 	m.kind = k
+	readEnvelope(&r, &m)
+	readBody(&r, &m)
+	// The last field is the checksum, already checked: a bin of exactly 4
+	// bytes, so it starts where the checked bytes do.
+	if at := r.Offset(); !r.Failed() && at != len(b)-checksumLen {
+		r.FailAt(at, "the last field is not the 4-byte checksum")
+	}
+	r.Bytes()
+	if err := r.End(); err != nil {
+		return message{}, err
+	}
+	return m, nil
+}
+
+// checkSum checks that b ends with its checksum: a bin of 4 bytes
+// holding the CRC-32C of the bytes before it.
+func checkSum(b []byte) error {
+	n := len(b)
+	if n < checksumLen || b[n-checksumLen] != bin8 || b[n-checksumLen+1] != 4 {
+		return &wire.Error{Offset: max(n-checksumLen, 0), Reason: "no checksum at the end", Err: ErrMalformed}
+	}
+	if got, want := binary.BigEndian.Uint32(b[n-4:]), crc32.Checksum(b[:n-checksumLen], castagnoli); got != want {
+		return &wire.Error{Offset: n - 4, Reason: "checksum mismatch: the message was corrupted", Err: ErrMalformed}
+	}
+	return nil
+}
+
+// readEnvelope reads the fields every message has, after its header:
+// sender, recipient, incarnation, time and acknowledgement.
+func readEnvelope(r *wire.Reader, m *message) {
 	at := r.Offset()
 	m.sender = vclock.ReplicaID(r.Str())
 	if !r.Failed() && m.sender == "" {
@@ -167,7 +193,12 @@ func decodeMessage(b []byte, lim wire.Limits) (message, error) {
 	if !r.Failed() && m.ackInc == 0 && m.ack != 0 {
 		r.FailAt(at, "an acknowledgement without the incarnation it is about")
 	}
-	switch k {
+}
+
+// readBody reads the fields of m's kind, between the envelope and the
+// checksum.
+func readBody(r *wire.Reader, m *message) {
+	switch m.kind {
 	case kindDelta:
 		at := r.Offset()
 		m.from, m.to = r.Uint(), r.Uint()
@@ -189,17 +220,7 @@ func decodeMessage(b []byte, lim wire.Limits) (message, error) {
 			copy(m.digest[:], d)
 		}
 	}
-	if m.payload == nil && (k == kindDelta || k == kindState) && !r.Failed() {
+	if m.payload == nil && (m.kind == kindDelta || m.kind == kindState) && !r.Failed() {
 		m.payload = []byte{} // an empty bin: the payload decoder will say why it is wrong
 	}
-	// The last field is the checksum, already checked: a bin of exactly 4
-	// bytes, so it starts where the checked bytes do.
-	if at := r.Offset(); !r.Failed() && at != n-checksumLen {
-		r.FailAt(at, "the last field is not the 4-byte checksum")
-	}
-	r.Bytes()
-	if err := r.End(); err != nil {
-		return message{}, err
-	}
-	return m, nil
 }
