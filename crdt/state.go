@@ -26,8 +26,7 @@ package crdt
 //	                              last-writer-wins types): a replica refuses
 //	                              one beyond its sender's clock
 type State[T any] interface {
-	// Merge joins other into the receiver. It must not change other, and
-	// must keep nothing of it that a later change of other would reach.
+	// Merge joins other into the receiver. It must not change other.
 	Merge(other T)
 	// Clone returns an independent copy.
 	Clone() T
