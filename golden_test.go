@@ -841,14 +841,7 @@ func render(t *testing.T, k goldenKind) []byte {
 		}
 		f.Cases = append(f.Cases, goldenJSON{c.name, c.desc, c.typ, c.v.String(), hex.EncodeToString(b)})
 	}
-	var buf bytes.Buffer
-	enc := json.NewEncoder(&buf)
-	enc.SetEscapeHTML(false)
-	enc.SetIndent("", "  ")
-	if err := enc.Encode(f); err != nil {
-		t.Fatal(err)
-	}
-	return buf.Bytes()
+	return spectest.JSON(t, f)
 }
 
 // A vector is one case read from a golden file.

@@ -415,14 +415,7 @@ func renderMessages(t *testing.T) []byte {
 		seen[r.name] = true
 		f.Rejected = append(f.Rejected, rejectedJSON{r.name, r.desc, hex.EncodeToString(r.b), r.sumOK, r.err})
 	}
-	var buf bytes.Buffer
-	enc := json.NewEncoder(&buf)
-	enc.SetEscapeHTML(false)
-	enc.SetIndent("", "  ")
-	if err := enc.Encode(f); err != nil {
-		t.Fatal(err)
-	}
-	return buf.Bytes()
+	return spectest.JSON(t, f)
 }
 
 // reportChanges says which vectors of the file, want, differ from what

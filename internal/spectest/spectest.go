@@ -5,7 +5,9 @@ package spectest
 
 import (
 	"bufio"
+	"bytes"
 	"encoding/hex"
+	"encoding/json"
 	"os"
 	"regexp"
 	"strings"
@@ -71,4 +73,18 @@ func Blocks(t testing.TB, path, fence string, marker *regexp.Regexp) (blocks []B
 		}
 	}
 	return blocks, lines
+}
+
+// JSON returns v as a golden file holds it: indented by two spaces, with
+// no HTML escaping, ending in a newline.
+func JSON(t testing.TB, v any) []byte {
+	t.Helper()
+	var buf bytes.Buffer
+	enc := json.NewEncoder(&buf)
+	enc.SetEscapeHTML(false)
+	enc.SetIndent("", "  ")
+	if err := enc.Encode(v); err != nil {
+		t.Fatal(err)
+	}
+	return buf.Bytes()
 }
