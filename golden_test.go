@@ -97,6 +97,7 @@ var goldenTypes = map[string]func() value{
 	"crdt.EWFlag":              func() value { return new(crdt.EWFlag) },
 	"crdt.DWFlag":              func() value { return new(crdt.DWFlag) },
 	"crdt.CCounter":            func() value { return new(crdt.CCounter) },
+	"crdt.BCounter":            func() value { return new(crdt.BCounter) },
 	"crdt.GSet[float32]":       func() value { return new(crdt.GSet[float32]) },    // only in the document
 	"crdt.GSet[any]":           func() value { return new(crdt.GSet[any]) },        // only in the document
 	"crdt.LWWRegister[any]":    func() value { return new(crdt.LWWRegister[any]) }, // only in the document
@@ -191,6 +192,7 @@ var goldenKinds = []goldenKind{
 	{"lwwmap.json", "LWWMap", 26, lwwmapCases},
 	{"ormap.json", "ORMap", 27, ormapCases},
 	{"ccounter.json", "CCounter", 28, ccounterCases},
+	{"bcounter.json", "BCounter", 29, bcounterCases},
 }
 
 func timestampCases() []goldenCase {
@@ -700,6 +702,41 @@ func ccounterCases() []goldenCase {
 		{"after-reset", "us-east added 3 and 4, reset, then added 1: one event, us-east:3; the context keeps 1..3", typ, &r},
 		{"concurrent-reset", "us-east reset its counter (it had seen only us-east:1) while eu-west, concurrently, added 5: eu-west's event survives", typ, concurrent},
 		{"large-amounts", "an Inc by 2^64-1, clamped to 2^63-1, and a Dec by 70000: amounts in the uint 64 and int 32 forms", typ, &big},
+	}
+}
+
+func bcounterCases() []goldenCase {
+	const typ = "crdt.BCounter"
+	must := func(d *crdt.BCounter, err error) *crdt.BCounter {
+		if err != nil {
+			panic(err)
+		}
+		return d
+	}
+	// us-east receives 100 units of stock and sells 3.
+	var us crdt.BCounter
+	stock := us.Inc("us-east", 100)
+	must(us.Dec("us-east", 3))
+
+	// us-east grants eu-west 40 of its rights; eu-west sells 2 of them.
+	eu := us.Clone()
+	give := must(us.Transfer("us-east", "eu-west", 40))
+	eu.Merge(give)
+	sale := must(eu.Dec("eu-west", 2))
+
+	// ap-south asks for 10; us-east grants them.
+	ap := eu.Clone()
+	ask := ap.Request("ap-south", 10)
+	us.Merge(eu)
+	us.Merge(ask)
+	us.Grant("us-east", 0)
+	return []goldenCase{
+		{"empty", "the zero BCounter: no replicas, value 0", typ, &crdt.BCounter{}},
+		{"inc-delta", "the delta of us-east's Inc by 100: its record alone, trailing zero totals left out", typ, stock},
+		{"transfer-delta", "the delta of us-east granting 40 to eu-west after selling 3: us-east's increments and the transfer, and eu-west's empty record", typ, give},
+		{"dec-delta", "the delta of eu-west selling 2 of the 40 it received: what justifies it (us-east's increments and its transfer to eu-west) and eu-west's decrements", typ, sale},
+		{"request-delta", "the delta of ap-south asking for 10 rights: its requests total alone", typ, ask},
+		{"granted", "us-east after granting ap-south's request: value 95; rights us-east 47, eu-west 38, ap-south 10", typ, &us},
 	}
 }
 

@@ -23,6 +23,7 @@ func TestDecodeRejectsNonCanonicalOrder(t *testing.T) {
 	lww := func() decoder { return new(crdt.LWWMap[string, int]) }
 	orset := func() decoder { return new(crdt.ORSet[string]) }
 	ormap := func() decoder { return new(crdt.ORMap[string, *crdt.CCounter]) }
+	bc := func() decoder { return new(crdt.BCounter) }
 	for _, tt := range []struct {
 		name   string
 		into   func() decoder
@@ -32,6 +33,14 @@ func TestDecodeRejectsNonCanonicalOrder(t *testing.T) {
 		{"GSet valid", gset, "93 01 12 92 a1 61 a1 62", ""},
 		{"GSet elements unsorted", gset, "93 01 12 92 a1 62 a1 61", "out of order or repeated"},
 		{"GSet element repeated", gset, "93 01 12 92 a1 61 a1 61", "out of order or repeated"},
+
+		{"BCounter valid", bc, "93 01 1d 92 94 a1 61 92 01 05 00 0a 92 a1 62 90", ""},
+		{"BCounter records unsorted", bc, "93 01 1d 92 92 a1 62 90 94 a1 61 92 00 05 00 0a", "out of order or repeated"},
+		{"BCounter record repeated", bc, "93 01 1d 92 94 a1 61 92 01 05 00 0a 92 a1 61 90", "out of order or repeated"},
+		{"BCounter transfers valid", bc, "93 01 1d 93 94 a1 61 94 01 05 02 05 00 0a 92 a1 62 90 92 a1 63 90", ""},
+		{"BCounter transfers unsorted", bc, "93 01 1d 93 94 a1 61 94 02 05 01 05 00 0a 92 a1 62 90 92 a1 63 90", "out of order"},
+		{"BCounter transfer repeated", bc, "93 01 1d 93 94 a1 61 94 01 05 01 05 00 0a 92 a1 62 90 92 a1 63 90", "out of order"},
+		{"BCounter transfer past the list", bc, "93 01 1d 92 94 a1 61 92 02 05 00 0a 92 a1 62 90", "out of range"},
 
 		{"TwoPSet valid", twop, "94 01 13 92 a1 61 a1 62 92 a1 63 a1 64", ""},
 		{"TwoPSet added unsorted", twop, "94 01 13 92 a1 62 a1 61 92 a1 63 a1 64", "out of order or repeated"},

@@ -24,6 +24,7 @@ const (
 	KindLWWMap      = wire.KindLWWMap
 	KindORMap       = wire.KindORMap
 	KindCCounter    = wire.KindCCounter
+	KindBCounter    = wire.KindBCounter
 )
 
 // PeekKind returns the kind of the value encoded in b without decoding it,
@@ -40,7 +41,7 @@ func PeekKind(b []byte) (Kind, error) {
 }
 
 // Decode decodes a value of any crdt kind: it reads the kind and returns a
-// *GCounter, *PNCounter, *CCounter, *EWFlag or *DWFlag, or for the generic
+// *GCounter, *PNCounter, *CCounter, *BCounter, *EWFlag or *DWFlag, or for the generic
 // types a *GSet[any], *TwoPSet[any], *ORSet[any], *RWSet[any],
 // *LWWRegister[any], *MVRegister[any] or *LWWMap[any, any], whose elements
 // are the Go values msgpack decodes to (string, int8, uint16, bool, ...).
@@ -116,6 +117,8 @@ func (o DecodeOptions) Decode(b []byte) (any, error) {
 		v = new(DWFlag)
 	case KindCCounter:
 		v = new(CCounter)
+	case KindBCounter:
+		v = new(BCounter)
 	case KindLWWMap:
 		v = new(LWWMap[any, any])
 	default:

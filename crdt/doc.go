@@ -5,7 +5,8 @@
 // # Types
 //
 //	Counters   GCounter (grow-only), PNCounter (up and down),
-//	           CCounter (causal: resets take away what they observed)
+//	           CCounter (causal: resets take away what they observed),
+//	           BCounter (bounded: never below zero, rights in escrow)
 //	Sets       GSet (grow-only), TwoPSet (remove once), ORSet (add-wins,
 //	           observed-remove, no tombstones), RWSet (remove-wins)
 //	Registers  LWWRegister (last writer by hybrid logical clock),

@@ -195,6 +195,7 @@ var goldenTypes = map[string]func() typedValue{
 	"vclock.Context":           func() typedValue { return new(vclock.Context) },
 	"crdt.GCounter":            func() typedValue { return new(crdt.GCounter) },
 	"crdt.PNCounter":           func() typedValue { return new(crdt.PNCounter) },
+	"crdt.BCounter":            func() typedValue { return new(crdt.BCounter) },
 	"crdt.GSet[string]":        func() typedValue { return new(crdt.GSet[string]) },
 	"crdt.GSet[int]":           func() typedValue { return new(crdt.GSet[int]) },
 	"crdt.GSet[Item]":          func() typedValue { return new(crdt.GSet[goldenItem]) },

@@ -54,6 +54,7 @@ var (
 	_ State[*GCounter]                      = (*GCounter)(nil)
 	_ State[*PNCounter]                     = (*PNCounter)(nil)
 	_ State[*CCounter]                      = (*CCounter)(nil)
+	_ State[*BCounter]                      = (*BCounter)(nil)
 	_ State[*GSet[string]]                  = (*GSet[string])(nil)
 	_ State[*TwoPSet[string]]               = (*TwoPSet[string])(nil)
 	_ State[*ORSet[string]]                 = (*ORSet[string])(nil)
