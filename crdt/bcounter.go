@@ -194,6 +194,22 @@ func (c *BCounter) All() iter.Seq2[vclock.ReplicaID, uint64] {
 	}
 }
 
+// Increments returns the total replica id has added.
+func (c *BCounter) Increments(id vclock.ReplicaID) uint64 {
+	if r := c.get(id); r != nil {
+		return r.inc
+	}
+	return 0
+}
+
+// Decrements returns the total replica id has subtracted.
+func (c *BCounter) Decrements(id vclock.ReplicaID) uint64 {
+	if r := c.get(id); r != nil {
+		return r.dec
+	}
+	return 0
+}
+
 // Requested returns the rights replica id asked for (Request) and has not
 // yet received by transfer, from any replica.
 func (c *BCounter) Requested(id vclock.ReplicaID) uint64 {

@@ -296,3 +296,37 @@ func seeded(seed uint64) io.Reader {
 	binary.LittleEndian.PutUint64(key[:], seed)
 	return rand.NewChaCha8(key)
 }
+
+func ExampleEscrow() {
+	now := time.Date(2026, 12, 1, 9, 0, 0, 0, time.UTC).UnixNano()
+	ids := []vclock.ReplicaID{"us-east", "eu-west"}
+	reps := mesh(&now, func() *crdt.BCounter { return new(crdt.BCounter) }, ids...)
+	us, eu := reps["us-east"], reps["eu-west"]
+	sync := func(from, to *merge.Replica[*crdt.BCounter]) {
+		msg, err := from.Sync(to.ID())
+		if err != nil {
+			panic(err)
+		}
+		exchange(from, to, msg)
+	}
+
+	// 100 units of stock arrive in us-east.
+	us.Update(func(w vclock.ReplicaID, stock *crdt.BCounter) *crdt.BCounter { return stock.Inc(w, 100) })
+	sync(us, eu)
+
+	// eu-west cannot sell what it does not hold: it asks for 20.
+	policy := merge.Escrow{Ask: 20, Keep: 10}
+	fmt.Println(policy.Dec(eu, 1) != nil)
+	sync(eu, us)
+
+	// us-east grants the request; eu-west then sells locally.
+	granted, _ := policy.Grant(us)
+	sync(us, eu)
+	fmt.Println("granted", granted, "sold", policy.Dec(eu, 1) == nil)
+	sync(eu, us)
+	fmt.Println(us.State().Value(), eu.State().Value())
+	// Output:
+	// true
+	// granted 20 sold true
+	// 99 99
+}

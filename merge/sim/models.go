@@ -1,6 +1,7 @@
 package sim
 
 import (
+	"cmp"
 	"slices"
 	"strconv"
 	"time"
@@ -253,4 +254,164 @@ func (m *CounterModel) Lost(c *crdt.PNCounter) int {
 // Summary returns a mix of the increments and decrements.
 func (m *CounterModel) Summary(c *crdt.PNCounter) uint64 {
 	return c.Increments().Value()*0x9e3779b97f4a7c15 ^ c.Decrements().Value()
+}
+
+// Defaults of a StockModel's fields left zero.
+const (
+	DefaultStock    = 10000
+	DefaultMaxSale  = 3
+	DefaultStockAsk = 50
+)
+
+// A StockModel is a [Model] of stock sold in every region at once, a
+// *crdt.BCounter: the first write puts Stock units at its node, and
+// every write after that is a sale of 1 to MaxSale units at its node.
+// A node sells from the rights it holds; one short of them refuses the
+// sale and asks for rights (Ask at least, as merge.Escrow does), and at
+// each of its writes a node first grants the requests it has seen from
+// the rights it holds beyond Keep. So stock moves where it sells, and the
+// counter never goes below zero.
+//
+// Reads check what a bounded counter promises: a read that finds the
+// value below zero, or a replica holding rights below zero, counts in
+// Negative (never, unless the library is wrong); it is stale if the
+// node misses a sale another node made before the horizon. A sale is
+// lost if the converged state does not count it; Oversold reports units
+// sold beyond the stock.
+//
+// The zero StockModel is ready to use. It keeps a record of 16 bytes per
+// sale for the run.
+type StockModel struct {
+	// Stock is the units put up for sale; 0 means DefaultStock.
+	Stock uint64
+	// MaxSale bounds a sale, drawn uniformly in [1, MaxSale]; 0 means
+	// DefaultMaxSale.
+	MaxSale int
+	// Ask is the least a node short of rights asks for; 0 means
+	// DefaultStockAsk.
+	Ask uint64
+	// Keep is what a node keeps of its rights when it grants requests.
+	Keep uint64
+
+	stocked  bool
+	sales    [][]counterWrite // per node, its totals after each sale
+	ids      []vclock.ReplicaID
+	sold     uint64
+	refused  int
+	negative int
+}
+
+var (
+	_ Model[*crdt.BCounter]      = (*StockModel)(nil)
+	_ Summarizer[*crdt.BCounter] = (*StockModel)(nil)
+)
+
+// New returns a counter with no stock.
+func (m *StockModel) New() *crdt.BCounter { return new(crdt.BCounter) }
+
+// Write puts the stock up, or grants requests and sells.
+func (m *StockModel) Write(op Op, c *crdt.BCounter) *crdt.BCounter {
+	for int(op.Node) >= len(m.sales) {
+		m.sales = append(m.sales, nil)
+		m.ids = append(m.ids, "")
+	}
+	m.ids[op.Node] = op.Replica
+	if !m.stocked {
+		m.stocked = true
+		return c.Inc(op.Replica, cmp.Or(m.Stock, DefaultStock))
+	}
+	delta, _ := c.Grant(op.Replica, m.Keep)
+	join := func(d *crdt.BCounter) {
+		if delta == nil {
+			delta = d
+		} else {
+			delta.Merge(d)
+		}
+	}
+	n := 1 + op.Rand.Uint64N(uint64(cmp.Or(m.MaxSale, DefaultMaxSale)))
+	if d, err := c.Dec(op.Replica, n); err == nil {
+		m.sold += n
+		m.sales[op.Node] = append(m.sales[op.Node], counterWrite{at: op.At, dec: c.Decrements(op.Replica)})
+		join(d)
+	} else {
+		m.refused++
+		need := max(n-c.Rights(op.Replica), cmp.Or(m.Ask, DefaultStockAsk))
+		if asked := c.Requested(op.Replica); asked < need {
+			join(c.Request(op.Replica, need-asked))
+		}
+	}
+	m.check(c)
+	return delta
+}
+
+// check counts a state whose value is below zero or not the sum of the
+// rights: some replica holds fewer than zero.
+func (m *StockModel) check(c *crdt.BCounter) {
+	var sum uint64
+	for _, r := range c.All() {
+		sum += r
+	}
+	if v := c.Value(); v < 0 || uint64(v) != sum {
+		m.negative++
+	}
+}
+
+// Read checks the counter, and every other node's sales up to the horizon.
+func (m *StockModel) Read(op Op, c *crdt.BCounter) bool {
+	m.check(c)
+	for node, ws := range m.sales {
+		if NodeID(node) == op.Node || len(ws) == 0 {
+			continue
+		}
+		i, _ := slices.BinarySearchFunc(ws, op.Horizon, func(w counterWrite, t time.Duration) int {
+			if w.at <= t {
+				return -1
+			}
+			return 1
+		})
+		if i > 0 && c.Decrements(m.ids[node]) < ws[i-1].dec {
+			return true
+		}
+	}
+	return false
+}
+
+// Lost counts the sales c does not count.
+func (m *StockModel) Lost(c *crdt.BCounter) int {
+	lost := 0
+	for node, ws := range m.sales {
+		dec := c.Decrements(m.ids[node])
+		for _, w := range ws {
+			if w.dec > dec {
+				lost++
+			}
+		}
+	}
+	return lost
+}
+
+// Summary returns the value and the total of the requests.
+func (m *StockModel) Summary(c *crdt.BCounter) uint64 {
+	var asked uint64
+	for _, id := range m.ids {
+		asked += c.Requested(id)
+	}
+	return uint64(c.Value())*0x9e3779b97f4a7c15 ^ asked
+}
+
+// Sold returns the units sold, Refused the sales refused for want of
+// rights at their node.
+func (m *StockModel) Sold() uint64 { return m.sold }
+
+// Refused returns the number of sales refused for want of rights at
+// their node.
+func (m *StockModel) Refused() int { return m.refused }
+
+// Negative returns the number of reads and writes that found the value
+// below zero or a replica holding rights below zero.
+func (m *StockModel) Negative() int { return m.negative }
+
+// Oversold returns the units sold beyond the stock.
+func (m *StockModel) Oversold() uint64 {
+	return m.sold - min(m.sold, cmp.Or(m.Stock, DefaultStock))
 }
