@@ -373,12 +373,12 @@ func (c *BCounter) Request(id vclock.ReplicaID, n uint64) *BCounter {
 
 // Grant transfers, as replica id, what other replicas requested and have
 // not received, from id's rights beyond keep, in ascending order of the
-// requesters' IDs; it returns the delta and the amount granted, or nil
-// and 0 when it grants nothing.
+// requesters' IDs; it returns the delta (empty, and changing nothing,
+// when it grants nothing) and the amount granted.
 func (c *BCounter) Grant(id vclock.ReplicaID, keep uint64) (delta *BCounter, granted uint64) {
 	spare := c.Rights(id)
 	if spare <= keep {
-		return nil, 0
+		return new(BCounter), 0
 	}
 	spare -= keep
 	type ask struct {
@@ -409,6 +409,9 @@ func (c *BCounter) Grant(id vclock.ReplicaID, keep uint64) (delta *BCounter, gra
 		}
 		granted += n
 		spare -= n
+	}
+	if delta == nil {
+		delta = new(BCounter)
 	}
 	return delta, granted
 }

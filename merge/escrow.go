@@ -71,7 +71,9 @@ func (e Escrow) Dec(r *Replica[*crdt.BCounter], n uint64) error {
 func (e Escrow) Grant(r *Replica[*crdt.BCounter]) (granted uint64, err error) {
 	err = r.Update(func(w vclock.ReplicaID, c *crdt.BCounter) *crdt.BCounter {
 		d, n := c.Grant(w, e.Keep)
-		granted = n
+		if granted = n; n == 0 {
+			return nil // nothing to send
+		}
 		return d
 	})
 	return granted, err

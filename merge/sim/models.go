@@ -320,7 +320,10 @@ func (m *StockModel) Write(op Op, c *crdt.BCounter) *crdt.BCounter {
 		m.stocked = true
 		return c.Inc(op.Replica, cmp.Or(m.Stock, DefaultStock))
 	}
-	delta, _ := c.Grant(op.Replica, m.Keep)
+	var delta *crdt.BCounter
+	if d, n := c.Grant(op.Replica, m.Keep); n > 0 {
+		delta = d
+	}
 	join := func(d *crdt.BCounter) {
 		if delta == nil {
 			delta = d
