@@ -102,7 +102,8 @@
 // random among those up, a read with probability ReadFraction, else a
 // write. A [Model] draws each operation and judges it: [ORSetModel] adds
 // unique elements to a *crdt.ORSet[string] and removes some,
-// [CounterModel] increments and decrements a *crdt.PNCounter; a Model of
+// [CounterModel] increments and decrements a *crdt.PNCounter,
+// [StockModel] sells stock in every region from a *crdt.BCounter; a Model of
 // one's own type can be written against the same interface. Once the
 // last operation has run and the last fault has healed, the quiescent
 // phase begins: no operations, the ticks go on, and every
