@@ -30,6 +30,11 @@
 //     and ap-south's vote decides which side of a US–Europe split may
 //     write; the minority side goes read-only.
 //
+// Then it sells stock: 10,000 units of one product in every region at
+// once, through merge.Replica over merge/sim, kept as a level in an LWW
+// register, in a plain counter and in a bounded counter, and prints the
+// units each sold and oversold.
+//
 // Usage:
 //
 //	go run ./examples/regions [-seed N] [-duration D] [-skew D] [-chart FILE.svg]
@@ -84,7 +89,12 @@ func run(out io.Writer, cfg config) error {
 	if err != nil {
 		return err
 	}
+	invs, err := inventories(sc, cfg.seed)
+	if err != nil {
+		return err
+	}
 	report(out, cfg, sc, wl, results)
+	reportInventory(out, invs)
 	if cfg.chart != "" {
 		if err := chart(cfg.chart, sc, results); err != nil {
 			return err

@@ -261,3 +261,44 @@ func TestReadmeTable(t *testing.T) {
 		}
 	}
 }
+
+// TestInventory: stock kept in an LWW register or a plain counter is
+// oversold when every region sells at once; a bounded counter never
+// oversells, and still sells nearly all of it.
+func TestInventory(t *testing.T) {
+	out, _ := output(t)
+	lines := section(t, out, "inventory:")
+	byName := map[string][]string{}
+	for _, l := range lines[1:] {
+		for _, name := range []string{"stock level in an LWW register", "stock in a counter (PNCounter)", "bounded counter (BCounter, escrow)"} {
+			if rest, ok := strings.CutPrefix(l, name+" "); ok {
+				byName[name] = strings.Fields(rest)
+			}
+		}
+	}
+	if len(byName) != 3 {
+		t.Fatalf("inventory table has %d of 3 designs:\n%s", len(byName), strings.Join(lines, "\n"))
+	}
+	for name, f := range byName {
+		sold, oversold := atoi(t, f[0]), atoi(t, f[1])
+		if f[4] != "yes" {
+			t.Errorf("%s: did not converge", name)
+		}
+		switch name {
+		case "bounded counter (BCounter, escrow)":
+			if oversold != 0 || sold > stockUnits {
+				t.Errorf("%s: sold %d, oversold %d of %d", name, sold, oversold, stockUnits)
+			}
+			if sold < stockUnits*9/10 {
+				t.Errorf("%s: sold only %d of %d: rights stranded", name, sold, stockUnits)
+			}
+			if left := atoi(t, f[3]); left != stockUnits-sold {
+				t.Errorf("%s: shows %d left after selling %d of %d", name, left, sold, stockUnits)
+			}
+		default:
+			if oversold == 0 {
+				t.Errorf("%s: oversold nothing; the scenario should make it oversell", name)
+			}
+		}
+	}
+}
