@@ -56,7 +56,7 @@ func main() {
 	flag.Uint64Var(&cfg.seed, "seed", 1, "seed of the workload and the network")
 	flag.DurationVar(&cfg.duration, "duration", 10*time.Minute, "virtual time of traffic; the faults are laid out on it")
 	flag.DurationVar(&cfg.skew, "skew", 50*time.Millisecond, "how far eu-west's clocks run ahead")
-	flag.StringVar(&cfg.chart, "chart", "", "write a chart of replica divergence over time to this SVG file")
+	flag.StringVar(&cfg.chart, "chart", "", "write a chart of what each design trades (writes lost, writes rejected, p50 write latency) to this SVG file")
 	flag.Parse()
 	if fi, err := os.Stderr.Stat(); err == nil && fi.Mode()&os.ModeCharDevice != 0 {
 		cfg.progress = os.Stderr

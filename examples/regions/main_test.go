@@ -3,7 +3,10 @@ package main
 import (
 	"bytes"
 	"fmt"
+	"html"
+	"image/png"
 	"os"
+	"os/exec"
 	"path/filepath"
 	"strconv"
 	"strings"
@@ -201,16 +204,100 @@ func TestQuorumMinorityReadOnly(t *testing.T) {
 	}
 }
 
-// TestChart checks that -chart wrote an SVG with a line per design.
+// TestChart checks that -chart wrote an SVG with a row per design and
+// the three panels.
 func TestChart(t *testing.T) {
 	_, svg := output(t)
 	if !strings.HasPrefix(svg, "<?xml") || !strings.Contains(svg, "<svg") {
 		t.Fatalf("chart is not SVG: %.100q", svg)
 	}
 	for _, d := range designs {
-		if !strings.Contains(svg, d.name) {
-			t.Errorf("chart has no legend entry %q", d.name)
+		if !strings.Contains(svg, ">"+html.EscapeString(d.name)+"<") {
+			t.Errorf("chart has no row %q", d.name)
 		}
+	}
+	for _, p := range panels {
+		if !strings.Contains(svg, ">"+p.title+"<") {
+			t.Errorf("chart has no panel %q", p.title)
+		}
+	}
+	if !strings.Contains(svg, "sans-serif") {
+		t.Error("chart names no generic font family to fall back on")
+	}
+}
+
+// TestChartRenders renders the chart with rsvg-convert, with whatever
+// fonts the machine has (a plain Debian: DejaVu), and checks that
+// nothing is drawn in the margins around the canvas or in the gaps
+// between the names and the panels: text that does not fit would run
+// into them.
+func TestChartRenders(t *testing.T) {
+	bin, err := exec.LookPath("rsvg-convert")
+	if err != nil {
+		t.Skip("rsvg-convert not installed (Debian: apt-get install librsvg2-bin); .ci/run installs it")
+	}
+	_, svg := output(t)
+	dir := t.TempDir()
+	in, out := filepath.Join(dir, "chart.svg"), filepath.Join(dir, "chart.png")
+	if err := os.WriteFile(in, []byte(svg), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	if msg, err := exec.Command(bin, "-o", out, in).CombinedOutput(); err != nil {
+		t.Fatalf("rsvg-convert: %v\n%s", err, msg)
+	}
+	f, err := os.Open(out)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer f.Close()
+	img, err := png.Decode(f)
+	if err != nil {
+		t.Fatal(err)
+	}
+	h := chartHeight(len(designs))
+	if b := img.Bounds(); b.Dx() != chartWidth || b.Dy() != h {
+		t.Fatalf("rendered %v, want %dx%d", b, chartWidth, h)
+	}
+	blank := func(x, y int) bool {
+		r, g, b, _ := img.At(x, y).RGBA()
+		return r>>8 >= 0xf0 && g>>8 >= 0xf0 && b>>8 >= 0xf0 // white, or a row's stripe
+	}
+	check := func(what string, x0, x1, y0, y1 int) {
+		t.Helper()
+		for x := x0; x < x1; x++ {
+			for y := y0; y < y1; y++ {
+				if !blank(x, y) {
+					t.Errorf("%s: drawn at (%d, %d): text runs past its room", what, x, y)
+					return
+				}
+			}
+		}
+	}
+	edge := chartMargin / 2
+	check("left margin", 0, edge, 0, h)
+	check("right margin", chartWidth-edge, chartWidth, 0, h)
+	check("top margin", 0, chartWidth, 0, edge)
+	check("bottom margin", 0, chartWidth, h-edge, h)
+	rows := chartTop + len(designs)*chartRowH
+	x := chartMargin + chartNameW
+	check("gap after the names", x-chartGap, x-2, chartTop, rows)
+	for k := 1; k < len(panels); k++ {
+		x := chartMargin + chartNameW + k*(chartPanelW+chartGap)
+		check(fmt.Sprintf("gap before panel %q", panels[k].title), x-chartGap, x-2, chartTop, rows)
+	}
+	// Something was drawn: a bar of every panel.
+	drawn := 0
+	for k := range panels {
+		x := chartMargin + chartNameW + k*(chartPanelW+chartGap)
+		for y := chartTop; y < rows; y++ {
+			if !blank(x+1, y) {
+				drawn++
+				break
+			}
+		}
+	}
+	if drawn != len(panels) {
+		t.Errorf("bars drawn in %d of %d panels", drawn, len(panels))
 	}
 }
 

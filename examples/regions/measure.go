@@ -29,9 +29,7 @@ type result struct {
 	lostFrom, lostTo time.Duration
 	lostNearOutage   int
 
-	notes      []string
-	sampleAt   []time.Duration
-	divergence []float64
+	notes []string
 }
 
 // measure judges the run against the true history of the writes. The
@@ -40,7 +38,7 @@ func (w *world) measure() result {
 	res := result{
 		design: w.design, writes: len(w.writes), converged: w.converged,
 		reads: w.reads, staleReads: w.staleReads,
-		notes: w.notes, sampleAt: w.sampleAt, divergence: w.divergence,
+		notes: w.notes,
 	}
 	if w.converged {
 		res.convergence = w.convergedAt - w.sc.outageEnd

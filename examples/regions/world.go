@@ -18,7 +18,6 @@ const (
 	staleAfter     = time.Second      // a read missing a write acknowledged this long ago is stale
 	checkEvery     = 10 * time.Millisecond
 	convergeWithin = 2 * time.Minute
-	samples        = 240 // divergence samples over the run, for the chart
 )
 
 // A scenario is the one set of faults every design goes through, laid
@@ -124,8 +123,6 @@ type world struct {
 	// Measurements.
 	reads, staleReads int
 	acks              [][nRegions][]ackRec // per item, per origin
-	divergence        []float64            // per sample
-	sampleAt          []time.Duration
 	converged         bool
 	convergedAt       time.Duration
 	notes             []string
@@ -342,11 +339,6 @@ func (w *world) run(progress func(float64)) {
 		s.Schedule(o.at, func() { w.issue(o, wr) })
 	}
 	s.Every(healthEvery, healthEvery, w.healthCheck)
-	step := sc.duration / samples
-	s.Every(0, step, func() bool {
-		w.sample()
-		return s.Now() < sc.duration+convergeWithin
-	})
 	s.Every(sc.outageEnd, checkEvery, func() bool {
 		if w.agree() {
 			w.converged, w.convergedAt = true, s.Now()
@@ -361,7 +353,7 @@ func (w *world) run(progress func(float64)) {
 		if progress != nil {
 			progress(float64(min(t, sc.duration)) / float64(sc.duration))
 		}
-		// Stop once converged and a little of the aftermath is sampled.
+		// Stop once converged and a little of the aftermath has run.
 		if t >= end || w.converged && t >= max(w.convergedAt, sc.duration)+sc.duration/20 {
 			break
 		}
@@ -376,23 +368,6 @@ func (w *world) agree() bool {
 		}
 	}
 	return true
-}
-
-// sample records the divergence: the number of items whose value is not
-// the same at every replica (down ones included).
-func (w *world) sample() {
-	d := 0
-	r0 := w.reps[0].obs
-	for i := range r0 {
-		for n := 1; n < nRegions; n++ {
-			if w.reps[n].obs[i] != r0[i] {
-				d++
-				break
-			}
-		}
-	}
-	w.divergence = append(w.divergence, float64(d))
-	w.sampleAt = append(w.sampleAt, w.now())
 }
 
 func (w *world) note(format string, args ...any) {
