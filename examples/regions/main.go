@@ -37,7 +37,7 @@
 //
 // Usage:
 //
-//	go run ./examples/regions [-seed N] [-duration D] [-skew D] [-chart FILE.svg]
+//	go run ./examples/regions [-seed N] [-duration D] [-skew D] [-chart FILE.svg] [-html FILE.html]
 package main
 
 import (
@@ -57,6 +57,7 @@ func main() {
 	flag.DurationVar(&cfg.duration, "duration", 10*time.Minute, "virtual time of traffic; the faults are laid out on it")
 	flag.DurationVar(&cfg.skew, "skew", 50*time.Millisecond, "how far eu-west's clocks run ahead")
 	flag.StringVar(&cfg.chart, "chart", "", "write a chart of what each design trades (writes lost, writes rejected, p50 write latency) to this SVG file")
+	flag.StringVar(&cfg.html, "html", "", "write a self-contained HTML report (tables, chart, trade-offs) to this file")
 	flag.Parse()
 	if fi, err := os.Stderr.Stat(); err == nil && fi.Mode()&os.ModeCharDevice != 0 {
 		cfg.progress = os.Stderr
@@ -73,6 +74,7 @@ type config struct {
 	duration time.Duration
 	skew     time.Duration
 	chart    string
+	html     string
 	progress io.Writer // a terminal for the progress line, or nil
 }
 
@@ -100,6 +102,12 @@ func run(out io.Writer, cfg config) error {
 			return err
 		}
 		fmt.Fprintf(out, "\nchart: %s\n", cfg.chart)
+	}
+	if cfg.html != "" {
+		if err := writeHTML(cfg.html, cfg, sc, wl, results, invs); err != nil {
+			return err
+		}
+		fmt.Fprintf(out, "\nreport: %s\n", cfg.html)
 	}
 	return nil
 }

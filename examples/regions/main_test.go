@@ -2,6 +2,8 @@ package main
 
 import (
 	"bytes"
+	"context"
+	"encoding/json"
 	"fmt"
 	"html"
 	"image/png"
@@ -20,27 +22,45 @@ type row struct {
 	converged                                    string
 }
 
-// output runs the program with its defaults and a chart, once for all
-// the tests of this file.
-var output = func() func(t *testing.T) (string, string) {
-	var out, svg string
-	return func(t *testing.T) (string, string) {
+// output runs the program with its defaults, a chart and an HTML report,
+// once for all the tests of this file, and returns what it printed and
+// the chart.
+func output(t *testing.T) (string, string) {
+	t.Helper()
+	r := outputs(t)
+	return r.out, r.svg
+}
+
+// A runOutput is what one run of the program wrote.
+type runOutput struct{ out, svg, html string }
+
+var outputs = func() func(t *testing.T) runOutput {
+	var r runOutput
+	return func(t *testing.T) runOutput {
 		t.Helper()
-		if out == "" {
-			dir := t.TempDir()
-			file := filepath.Join(dir, "regions.svg")
-			var b bytes.Buffer
-			cfg := config{seed: 1, duration: 10 * time.Minute, skew: 50 * time.Millisecond, chart: file}
-			if err := run(&b, cfg); err != nil {
-				t.Fatal(err)
-			}
-			data, err := os.ReadFile(file)
+		if r.out == "" {
+			dir, err := os.MkdirTemp("", "regions")
 			if err != nil {
 				t.Fatal(err)
 			}
-			out, svg = b.String(), string(data)
+			defer os.RemoveAll(dir)
+			chart, report := filepath.Join(dir, "regions.svg"), filepath.Join(dir, "regions.html")
+			var b bytes.Buffer
+			cfg := config{seed: 1, duration: 10 * time.Minute, skew: 50 * time.Millisecond, chart: chart, html: report}
+			if err := run(&b, cfg); err != nil {
+				t.Fatal(err)
+			}
+			svg, err := os.ReadFile(chart)
+			if err != nil {
+				t.Fatal(err)
+			}
+			page, err := os.ReadFile(report)
+			if err != nil {
+				t.Fatal(err)
+			}
+			r = runOutput{b.String(), string(svg), string(page)}
 		}
-		return out, svg
+		return r
 	}
 }()
 
@@ -386,6 +406,137 @@ func TestInventory(t *testing.T) {
 			if oversold == 0 {
 				t.Errorf("%s: oversold nothing; the scenario should make it oversell", name)
 			}
+		}
+	}
+}
+
+// TestHTMLReport checks that -html wrote one self-contained page: the
+// four tables with a row per design, the chart inline, what each design
+// trades, and nothing fetched from the network.
+func TestHTMLReport(t *testing.T) {
+	page := outputs(t).html
+	if !strings.HasPrefix(page, "<!DOCTYPE html>") {
+		t.Fatalf("not an HTML page: %.80q", page)
+	}
+	if n := strings.Count(page, "<table>"); n != 4 {
+		t.Errorf("%d tables, want 4", n)
+	}
+	if !strings.Contains(page, "<svg") || strings.Contains(page, "<?xml") {
+		t.Error("the chart is not inline")
+	}
+	text := html.UnescapeString(page)
+	for _, d := range designs {
+		if c := strings.Count(text, d.name); c < 5 {
+			t.Errorf("%q appears %d times: want a row in each design table, the chart and the trade-offs", d.name, c)
+		}
+		if !strings.Contains(text, d.trades) {
+			t.Errorf("no trade-off paragraph for %q", d.name)
+		}
+	}
+	for _, ref := range []string{"src=", "href=", "@import", "url("} {
+		if strings.Contains(page, ref) {
+			t.Errorf("the page refers to %q: it must load nothing", ref)
+		}
+	}
+}
+
+// pageCheck is run in the page by TestHTMLReportInChromium, after it
+// has laid out: it counts the tables, rows and charts, lists elements
+// that stick out of the window, and writes the result as JSON into a
+// <pre id="check">.
+const pageCheck = `<script>
+(function () {
+  var w = document.documentElement.clientWidth, bad = [];
+  document.querySelectorAll("body *").forEach(function (el) {
+    var r = el.getBoundingClientRect();
+    if (r.width > 0 && (r.right > w + 1 || r.left < -1)) {
+      bad.push(el.tagName + " " + (el.textContent || "").trim().slice(0, 40));
+    }
+  });
+  var out = {
+    tables: document.querySelectorAll("table").length,
+    rows: document.querySelectorAll("tr").length,
+    charts: document.querySelectorAll("svg rect").length,
+    overflow: bad,
+    wide: document.documentElement.scrollWidth > w
+  };
+  var pre = document.createElement("pre");
+  pre.id = "check";
+  pre.textContent = JSON.stringify(out);
+  document.body.appendChild(pre);
+})();
+</script>`
+
+// TestHTMLReportInChromium opens the report in headless Chromium at two
+// window widths, takes a screenshot, and checks from inside the page that
+// the tables and the chart are there and that nothing overflows the
+// window.
+func TestHTMLReportInChromium(t *testing.T) {
+	var bin string
+	for _, name := range []string{"chromium", "chromium-browser", "google-chrome"} {
+		if p, err := exec.LookPath(name); err == nil {
+			bin = p
+			break
+		}
+	}
+	if bin == "" {
+		t.Skip("no Chromium (Debian: apt-get install chromium); .ci/run installs it")
+	}
+	page := outputs(t).html
+	dir := t.TempDir()
+	file := filepath.Join(dir, "report.html")
+	if err := os.WriteFile(file, []byte(strings.Replace(page, "</body>", pageCheck+"\n</body>", 1)), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	chrome := func(args ...string) []byte {
+		t.Helper()
+		ctx, cancel := context.WithTimeout(context.Background(), time.Minute)
+		defer cancel()
+		args = append([]string{"--headless", "--no-sandbox", "--disable-gpu", "--hide-scrollbars"}, args...)
+		out, err := exec.CommandContext(ctx, bin, append(args, "file://"+file)...).Output()
+		if err != nil {
+			t.Fatalf("%s %v: %v", bin, args, err)
+		}
+		return out
+	}
+	for _, width := range []int{1280, 900} {
+		size := fmt.Sprintf("--window-size=%d,2400", width)
+		dom := string(chrome(size, "--virtual-time-budget=2000", "--dump-dom"))
+		_, after, ok := strings.Cut(dom, `<pre id="check">`)
+		js, _, ok2 := strings.Cut(after, "</pre>")
+		if !ok || !ok2 {
+			t.Fatalf("width %d: the page check did not run:\n%.400s", width, dom)
+		}
+		var got struct {
+			Tables, Rows, Charts int
+			Overflow             []string
+			Wide                 bool
+		}
+		if err := json.Unmarshal([]byte(html.UnescapeString(js)), &got); err != nil {
+			t.Fatalf("width %d: %v in %q", width, err, js)
+		}
+		if want := 3*(len(designs)+1) + 4; got.Tables != 4 || got.Rows != want {
+			t.Errorf("width %d: %d tables, %d rows; want 4 and %d", width, got.Tables, got.Rows, want)
+		}
+		if got.Charts < len(designs) {
+			t.Errorf("width %d: the chart has %d shapes", width, got.Charts)
+		}
+		if got.Wide || len(got.Overflow) > 0 {
+			t.Errorf("width %d: the page is wider than the window (%v); sticking out: %q", width, got.Wide, got.Overflow)
+		}
+		shot := filepath.Join(dir, fmt.Sprintf("report-%d.png", width))
+		chrome(size, "--screenshot="+shot)
+		f, err := os.Open(shot)
+		if err != nil {
+			t.Fatalf("width %d: no screenshot: %v", width, err)
+		}
+		img, err := png.Decode(f)
+		f.Close()
+		if err != nil {
+			t.Fatalf("width %d: screenshot: %v", width, err)
+		}
+		if b := img.Bounds(); b.Dx() != width {
+			t.Errorf("width %d: screenshot %v", width, b)
 		}
 	}
 }
