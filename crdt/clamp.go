@@ -181,6 +181,8 @@ func (f *EWFlag) inClamp(k keeper)        { f.m.clampStore(k) }
 func (f *DWFlag) inClamp(k keeper)        { f.m.clampStore(k) }
 func (m *MVRegister[V]) inClamp(k keeper) { m.f.clampStore(k) }
 func (c *CCounter) inClamp(k keeper)      { c.f.clampStore(k) }
+func (c *GCounter) inClamp(k keeper)      { c.em.clampStore(k); c.sync() }
+func (c *PNCounter) inClamp(k keeper)     { c.em.clampStore(k); c.sync() }
 
 func (r *LWWRegister[V]) inClamp(k keeper) {
 	keep := r.sibs[:0]
@@ -197,8 +199,16 @@ func (r *LWWRegister[V]) inClamp(k keeper) {
 }
 
 // Clamp lowers replica id's count to n, if it is above: the counter as if
-// it had seen none of id's increments beyond n.
+// it had seen none of id's increments beyond n. For a counter inside an
+// ORMap, it removes instead the events of id beyond counter n from the
+// map's context, and the entries they wrote (see [GCounter.Version]).
 func (c *GCounter) Clamp(id vclock.ReplicaID, n uint64) {
+	if c.em != nil {
+		if emClamp(c.em, id, n) {
+			c.sync()
+		}
+		return
+	}
 	if c.Get(id) <= n {
 		return
 	}
@@ -212,8 +222,15 @@ func (c *GCounter) Clamp(id vclock.ReplicaID, n uint64) {
 }
 
 // Clamp lowers replica id's increment and decrement counts to n, those
-// that are above (see [PNCounter.Version]).
+// that are above (see [PNCounter.Version]); inside an ORMap, it clamps as
+// [GCounter.Clamp] does.
 func (c *PNCounter) Clamp(id vclock.ReplicaID, n uint64) {
+	if c.em != nil {
+		if emClamp(c.em, id, n) {
+			c.sync()
+		}
+		return
+	}
 	c.p.Clamp(id, n)
 	c.n.Clamp(id, n)
 }
