@@ -199,14 +199,11 @@ func (r *LWWRegister[V]) inClamp(k keeper) {
 }
 
 // Clamp lowers replica id's count to n, if it is above: the counter as if
-// it had seen none of id's increments beyond n. For a counter inside an
-// ORMap, it removes instead the events of id beyond counter n from the
-// map's context, and the entries they wrote (see [GCounter.Version]).
+// it had seen none of id's increments beyond n. A counter inside an ORMap
+// shares the map's context with the map's other values: clamp the map
+// (ORMap.Clamp reaches every value); Clamp of the counter does nothing.
 func (c *GCounter) Clamp(id vclock.ReplicaID, n uint64) {
 	if c.em != nil {
-		if emClamp(c.em, id, n) {
-			c.sync()
-		}
 		return
 	}
 	if c.Get(id) <= n {
@@ -222,13 +219,10 @@ func (c *GCounter) Clamp(id vclock.ReplicaID, n uint64) {
 }
 
 // Clamp lowers replica id's increment and decrement counts to n, those
-// that are above (see [PNCounter.Version]); inside an ORMap, it clamps as
-// [GCounter.Clamp] does.
+// that are above (see [PNCounter.Version]); inside an ORMap it does
+// nothing, as [GCounter.Clamp].
 func (c *PNCounter) Clamp(id vclock.ReplicaID, n uint64) {
 	if c.em != nil {
-		if emClamp(c.em, id, n) {
-			c.sync()
-		}
 		return
 	}
 	c.p.Clamp(id, n)

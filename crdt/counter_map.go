@@ -210,19 +210,6 @@ func emJoin(f, o *emStore, env *joinEnv) {
 	f.join(o, env)
 }
 
-// emClamp clamps f's context to n for replica id and drops the entries
-// above, reporting whether f changed.
-func emClamp(f *emStore, id vclock.ReplicaID, n uint64) bool {
-	if f.ctx == nil {
-		return false
-	}
-	r, ok := f.ctx.clamp(id, n)
-	if ok {
-		f.clampStore(below(r, n))
-	}
-	return ok
-}
-
 // GCounter as an ORMap value.
 
 // sync recomputes the sums from the nested store.

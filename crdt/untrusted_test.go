@@ -44,6 +44,24 @@ func TestValidateMergeFindsADotReusedUnderAnotherKey(t *testing.T) {
 		y.Update("b", func(c *crdt.CCounter) *crdt.CCounter { return c.Inc(r, 7) })
 		checkRefusedBothWays(t, "counters", &x, &y)
 	})
+	t.Run("ORMap of PNCounter", func(t *testing.T) {
+		var x, y crdt.ORMap[string, *crdt.PNCounter]
+		x.Update("a", func(c *crdt.PNCounter) *crdt.PNCounter { return c.Inc(r, 5) })
+		y.Update("b", func(c *crdt.PNCounter) *crdt.PNCounter { return c.Dec(r, 7) })
+		checkRefusedBothWays(t, "pn counters", &x, &y)
+	})
+	t.Run("ORMap of PNCounter, one key, other counts", func(t *testing.T) {
+		var x, y crdt.ORMap[string, *crdt.PNCounter]
+		x.Update("a", func(c *crdt.PNCounter) *crdt.PNCounter { return c.Inc(r, 5) })
+		d := y.Update("a", func(c *crdt.PNCounter) *crdt.PNCounter { return c.Inc(r, 6) })
+		checkRefusedBothWays(t, "same key, other count", &x, d)
+	})
+	t.Run("ORMap of GCounter", func(t *testing.T) {
+		var x, y crdt.ORMap[string, *crdt.GCounter]
+		x.Update("a", func(c *crdt.GCounter) *crdt.GCounter { return c.Inc(r, 5) })
+		y.Update("b", func(c *crdt.GCounter) *crdt.GCounter { return c.Inc(r, 5) })
+		checkRefusedBothWays(t, "g counters", &x, &y)
+	})
 	t.Run("ORMap of ORSet", func(t *testing.T) {
 		var x, y crdt.ORMap[string, *crdt.ORSet[string]]
 		x.Update("a", func(s *crdt.ORSet[string]) *crdt.ORSet[string] { return s.Add(r, "hat") })

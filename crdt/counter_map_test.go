@@ -1,0 +1,171 @@
+package crdt_test
+
+import (
+	"bytes"
+	"errors"
+	"testing"
+	"time"
+
+	"github.com/converge-go/converge/crdt"
+	"github.com/converge-go/converge/crdt/crdttest"
+	"github.com/converge-go/converge/vclock"
+	"pgregory.net/rapid"
+)
+
+type pnMap = crdt.ORMap[string, *crdt.PNCounter]
+
+func pnInc(id vclock.ReplicaID, n uint64) func(*crdt.PNCounter) *crdt.PNCounter {
+	return func(c *crdt.PNCounter) *crdt.PNCounter { return c.Inc(id, n) }
+}
+
+func ccInc(id vclock.ReplicaID, n uint64) func(*crdt.CCounter) *crdt.CCounter {
+	return func(c *crdt.CCounter) *crdt.CCounter { return c.Inc(id, n) }
+}
+
+// TestORMapOfPNCounter checks the laws, deltas, round trips and
+// convergence of a map of PNCounters, with callbacks that join two deltas.
+func TestORMapOfPNCounter(t *testing.T) {
+	t.Parallel()
+	gen := mapOp(pnOps)
+	crdttest.Check(t, crdttest.Spec[*pnMap]{
+		New:       func() *pnMap { return new(pnMap) },
+		Skew:      200 * time.Millisecond,
+		Invariant: internalOK[*pnMap],
+		Op: rapid.Custom(func(t *rapid.T) crdttest.Op[*pnMap] {
+			op := gen.Draw(t, "op")
+			return crdttest.Op[*pnMap]{Name: op.name, Apply: op.apply}
+		}),
+	})
+}
+
+// TestORMapCounterRemoveVersusIncrement: a removal concurrent with an
+// increment by a brings the key back with a's whole count, 2+3+1, those
+// the remover had seen included, and b's count gone. A CCounter under the
+// same history keeps only the increment the remover had not seen.
+func TestORMapCounterRemoveVersusIncrement(t *testing.T) {
+	var a, b, c pnMap
+	var ca, cb, cc crdt.ORMap[string, *crdt.CCounter]
+	b.Merge(a.Update("k", pnInc("a", 2)))
+	b.Merge(a.Update("k", pnInc("a", 3)))
+	a.Merge(b.Update("k", pnInc("b", 7)))
+	c.Merge(a.Clone())
+	cb.Merge(ca.Update("k", ccInc("a", 2)))
+	cb.Merge(ca.Update("k", ccInc("a", 3)))
+	ca.Merge(cb.Update("k", ccInc("b", 7)))
+	cc.Merge(ca.Clone())
+	if v, _ := c.Get("k"); v.Value() != 12 {
+		t.Fatalf("before the removal: %v, want 12", v)
+	}
+
+	// Concurrently: c removes k, a increments it by 1.
+	rm, inc := c.Remove("k"), a.Update("k", pnInc("a", 1))
+	crm, cinc := cc.Remove("k"), ca.Update("k", ccInc("a", 1))
+
+	for _, order := range [][2]*pnMap{{rm, inc}, {inc, rm}} {
+		x := b.Clone()
+		x.Merge(order[0])
+		x.Merge(order[1])
+		v, ok := x.Get("k")
+		if !ok || v.Value() != 6 || v.Increments().Get("a") != 6 || v.Increments().Get("b") != 0 {
+			t.Errorf("PNCounter: got %v (present %v), want k = 6, all of a's, none of b's", x, ok)
+		}
+		y := x.Clone()
+		y.Merge(a.Clone())
+		y.Merge(c.Clone())
+		if !y.Equal(x) {
+			t.Errorf("replicas disagree: %v and %v", x, y)
+		}
+	}
+	for _, order := range [][2]*crdt.ORMap[string, *crdt.CCounter]{{crm, cinc}, {cinc, crm}} {
+		x := cb.Clone()
+		x.Merge(order[0])
+		x.Merge(order[1])
+		if v, ok := x.Get("k"); !ok || v.Value() != 1 {
+			t.Errorf("CCounter: got %v, want k = 1, the increment the remover had not seen", x)
+		}
+	}
+}
+
+// TestORMapCounterRemovalThenIncrement: an increment after the replica has
+// seen the removal starts the key afresh.
+func TestORMapCounterRemovalThenIncrement(t *testing.T) {
+	var a, b pnMap
+	b.Merge(a.Update("k", pnInc("a", 5)))
+	a.Merge(b.Remove("k"))
+	b.Merge(a.Update("k", pnInc("a", 1)))
+	for _, m := range []*pnMap{&a, &b} {
+		if v, _ := m.Get("k"); v.Value() != 1 {
+			t.Errorf("got %v, want k = 1", m)
+		}
+	}
+}
+
+// TestORMapCounterTwoEntriesOfOneReplica: a replica that has not yet seen
+// a removal can hold two entries of replica a — the one the removal took
+// away at a, and the one a wrote after it. That state comes from correct
+// replicas, so it must encode and decode; both entries count until the
+// removal arrives.
+func TestORMapCounterTwoEntriesOfOneReplica(t *testing.T) {
+	var a, b, c pnMap
+	d1 := a.Update("k", pnInc("a", 5))
+	b.Merge(d1)
+	c.Merge(d1)
+	rm := c.Remove("k")
+	a.Merge(rm)
+	b.Merge(a.Update("k", pnInc("a", 1)))
+	v, _ := b.Get("k")
+	if v.Value() != 6 {
+		t.Fatalf("b before the removal: %v, want 6 (5 and 1, two entries of a)", &b)
+	}
+	var back pnMap
+	if err := back.UnmarshalBinary(mustMarshal(t, &b)); err != nil {
+		t.Fatalf("a state with two entries of one replica: %v", err)
+	}
+	if !back.Equal(&b) {
+		t.Fatalf("round trip: %v, want %v", &back, &b)
+	}
+	b.Merge(rm)
+	if v, _ := b.Get("k"); v.Value() != 1 || !b.Equal(&a) {
+		t.Fatalf("after the removal: %v, want %v", &b, &a)
+	}
+}
+
+// TestORMapCounterRefusesMalformed: an entry whose dot the context lacks,
+// and entries out of dot order or repeated, are refused as malformed.
+func TestORMapCounterRefusesMalformed(t *testing.T) {
+	var m pnMap
+	m.Update("k", pnInc("a", 1))
+	good := mustMarshal(t, &m)
+	// The nested counter: [17, [replica 0, counter 1, inc 1, dec 0]].
+	entry := []byte{0x92, 0x11, 0x94, 0x00, 0x01, 0x01, 0x00}
+	if !bytes.Contains(good, entry) {
+		t.Fatalf("encoding % x lacks the nested counter % x", good, entry)
+	}
+	for name, bad := range map[string][]byte{
+		"dot not in context": {0x92, 0x11, 0x94, 0x00, 0x02, 0x01, 0x00},
+		"no such replica":    {0x92, 0x11, 0x94, 0x01, 0x01, 0x01, 0x00},
+		"repeated dot":       {0x92, 0x11, 0x98, 0x00, 0x01, 0x01, 0x00, 0x00, 0x01, 0x02, 0x00},
+		"not 4-tuples":       {0x92, 0x11, 0x93, 0x00, 0x01, 0x01},
+		"GCounter's kind":    {0x92, 0x10, 0x94, 0x00, 0x01, 0x01, 0x00},
+	} {
+		var x pnMap
+		err := x.UnmarshalBinary(bytes.Replace(good, entry, bad, 1))
+		if !errors.Is(err, crdt.ErrMalformed) {
+			t.Errorf("%s: got %v, want ErrMalformed", name, err)
+		}
+	}
+}
+
+// TestORMapCounterVersion: the map's Version counts each increment's dot,
+// and so does the nested counter's.
+func TestORMapCounterVersion(t *testing.T) {
+	var m crdt.ORMap[string, *crdt.GCounter]
+	for range 3 {
+		m.Update("k", func(c *crdt.GCounter) *crdt.GCounter { return c.Inc("a", 10) })
+	}
+	m.Update("j", func(c *crdt.GCounter) *crdt.GCounter { return c.Inc("a", 1) })
+	v, _ := m.Get("k")
+	if m.Version().Get("a") != 4 || v.Version().Get("a") != 4 || v.Value() != 30 {
+		t.Fatalf("Version %v, nested %v, value %d; want a:4, a:4, 30", m.Version(), v.Version(), v.Value())
+	}
+}
