@@ -48,7 +48,7 @@ func addSat(a, b uint64) uint64 {
 // emInc adds (dp, dn) to replica id's entry of f, under a new dot, and
 // returns the delta: the new entry, with the replaced dots and the new one
 // in its context.
-func emInc(f *emStore, id vclock.ReplicaID, dp, dn uint64) *emStore {
+func emInc(f *emStore, id vclock.ReplicaID, dp, dn uint64) (*emStore, counts) {
 	nd, d := f.newDot(id)
 	var c counts
 	keep := f.es[:0]
@@ -70,7 +70,28 @@ func emInc(f *emStore, id vclock.ReplicaID, dp, dn uint64) *emStore {
 	d.ctx.add(dd)
 	d.ctx.ent[dd.r].live++
 	d.es = []funEntry[counts]{{dd, c}}
-	return d
+	return d, c
+}
+
+// setSum sets id's sum in v to n, which the caller knows exactly.
+func setSum(v *vv.Vector[vclock.ReplicaID], id vclock.ReplicaID, n uint64) {
+	i, ok := v.Search(id)
+	switch {
+	case ok && n == 0:
+		*v = slices.Delete(*v, i, i+1)
+	case ok:
+		(*v)[i].N = n
+	case n > 0:
+		*v = slices.Insert(*v, i, vv.Entry[vclock.ReplicaID]{ID: id, N: n})
+	}
+}
+
+// oneSum returns the sums of a delta holding one entry, of id.
+func oneSum(id vclock.ReplicaID, n uint64) vv.Vector[vclock.ReplicaID] {
+	if n == 0 {
+		return nil
+	}
+	return vv.Vector[vclock.ReplicaID]{{ID: id, N: n}}
 }
 
 // emSums returns the sums of f's increments and decrements per replica.
@@ -220,9 +241,9 @@ func (c *GCounter) sync() {
 
 // incIn is Inc for a counter inside an ORMap, writing the delta into d.
 func (c *GCounter) incIn(id vclock.ReplicaID, n uint64, d *GCounter) {
-	*d = GCounter{em: emInc(c.em, id, n, 0)}
-	c.sync()
-	d.sync()
+	em, sum := emInc(c.em, id, n, 0)
+	*d = GCounter{em: em, v: oneSum(id, sum.p)}
+	setSum(&c.v, id, sum.p) // id's entries were replaced by one
 }
 
 // mergeIn is Merge for a counter inside an ORMap: o must be one too (the
@@ -287,9 +308,11 @@ func (c *PNCounter) sync() {
 // addIn is Inc and Dec for a counter inside an ORMap, writing the delta
 // into d.
 func (c *PNCounter) addIn(id vclock.ReplicaID, dp, dn uint64, d *PNCounter) {
-	*d = PNCounter{em: emInc(c.em, id, dp, dn)}
-	c.sync()
-	d.sync()
+	em, sum := emInc(c.em, id, dp, dn)
+	*d = PNCounter{em: em}
+	d.p.v, d.n.v = oneSum(id, sum.p), oneSum(id, sum.n)
+	setSum(&c.p.v, id, sum.p) // id's entries were replaced by one
+	setSum(&c.n.v, id, sum.n)
 }
 
 // mergeIn is Merge for a counter inside an ORMap (see GCounter.mergeIn).
