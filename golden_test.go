@@ -191,7 +191,7 @@ var goldenKinds = []goldenKind{
 	{"ewflag.json", "EWFlag", 24, ewflagCases},
 	{"dwflag.json", "DWFlag", 25, dwflagCases},
 	{"lwwmap.json", "LWWMap", 26, lwwmapCases},
-	{"ormap.json", "ORMap", 27, ormapCases},
+	{"ormap.json", "ORMap", 27, func() []goldenCase { return append(ormapCases(), ormapCounterCases()...) }},
 	{"ccounter.json", "CCounter", 28, ccounterCases},
 }
 
@@ -802,6 +802,31 @@ func ormapCases() []goldenCase {
 	rw.Update("blocked", func(s *crdt.RWSet[string]) *crdt.RWSet[string] { return s.Add("us-east", "mallory") })
 	rw.Update("blocked", func(s *crdt.RWSet[string]) *crdt.RWSet[string] { return s.Remove("us-east", "eve") })
 
+	return []goldenCase{
+		{"empty", "the zero ORMap: a full state with no replicas, no keys", cartType, &Cart{}},
+		{"one-key", "us-east added 2 socks: key socks holds a CCounter with event us-east:1", cartType, &one},
+		{"cart", "us-east added 2 socks and a hat; eu-west, having seen the socks, added one more: socks holds two events", cartType, cart},
+		{"update-delta", "the delta of us-east's Update of socks, Inc by 1: a partial map holding that increment alone", cartType, updateDelta},
+		{"remove-delta", "the delta of us-east's Remove(socks) after two increments: context {us-east:1..2}, no entries, socks listed as removed", cartType, removeDelta},
+		{"removed", "the full state after that Remove: the context keeps the dots, no key (no tombstone)", cartType, removed},
+		{"update-wins", "us-east removed socks while eu-west, concurrently, added one: socks survives holding eu-west's increment alone", cartType, addWins},
+		{"profile", "LWWRegister values: us-east wrote name; us-east and eu-west (5 ms ahead) wrote email concurrently: email keeps both writes, eu-west's is read", profileType, profile},
+		{"profile-delta", "the delta of us-east's second write to name: the write, and in the context the write it replaced", profileType, profileDelta},
+		{"tags", "ORSet values: us-east added red and blue to colors, eu-west added M to sizes", tagsType, tags},
+		{"tags-delta", "the delta of us-east adding green to colors: a partial map holding a partial set", tagsType, tagsDelta},
+		{"element-remove-delta", "the delta of us-east removing red from colors: the nested set's delta holds no dot, so the map lists colors as a removed key with red's dot in the context; applying it drops only that dot", tagsType, elemRemoveDelta},
+		{"two-levels", "ORMap values of CCounters: carts ada (socks 2, hat 1) and bob (scarf 1), all dots in the outer context", cartsType, nested},
+		{"two-levels-delta", "the delta of an increment of ada's socks: a partial map holding a partial map holding one event", cartsType, nestedDelta},
+		{"mvregister", "MVRegister values: us-east and eu-west wrote color concurrently: two siblings", "crdt.ORMap[string, *crdt.MVRegister[string]]", mvSiblings},
+		{"ewflag", "EWFlag values: us-east enabled dark-mode", "crdt.ORMap[string, *crdt.EWFlag]", &ew},
+		{"dwflag", "DWFlag values: us-east enabled beta while eu-west disabled it: the key is present, the flag disabled", "crdt.ORMap[string, *crdt.DWFlag]", dw},
+		{"rwset", "RWSet values: us-east added mallory to blocked and removed eve (never added): eve keeps its removal dot", "crdt.ORMap[string, *crdt.RWSet[string]]", &rw},
+	}
+}
+
+// ormapCounterCases are the ORMap vectors of GCounter and PNCounter
+// values: one entry a replica, each with a dot.
+func ormapCounterCases() []goldenCase {
 	type Stock = crdt.ORMap[string, *crdt.PNCounter]
 	const stockType = "crdt.ORMap[string, *crdt.PNCounter]"
 	pn := func(id vclock.ReplicaID, n uint64, dec bool) func(*crdt.PNCounter) *crdt.PNCounter {
@@ -838,24 +863,6 @@ func ormapCases() []goldenCase {
 	}
 
 	return []goldenCase{
-		{"empty", "the zero ORMap: a full state with no replicas, no keys", cartType, &Cart{}},
-		{"one-key", "us-east added 2 socks: key socks holds a CCounter with event us-east:1", cartType, &one},
-		{"cart", "us-east added 2 socks and a hat; eu-west, having seen the socks, added one more: socks holds two events", cartType, cart},
-		{"update-delta", "the delta of us-east's Update of socks, Inc by 1: a partial map holding that increment alone", cartType, updateDelta},
-		{"remove-delta", "the delta of us-east's Remove(socks) after two increments: context {us-east:1..2}, no entries, socks listed as removed", cartType, removeDelta},
-		{"removed", "the full state after that Remove: the context keeps the dots, no key (no tombstone)", cartType, removed},
-		{"update-wins", "us-east removed socks while eu-west, concurrently, added one: socks survives holding eu-west's increment alone", cartType, addWins},
-		{"profile", "LWWRegister values: us-east wrote name; us-east and eu-west (5 ms ahead) wrote email concurrently: email keeps both writes, eu-west's is read", profileType, profile},
-		{"profile-delta", "the delta of us-east's second write to name: the write, and in the context the write it replaced", profileType, profileDelta},
-		{"tags", "ORSet values: us-east added red and blue to colors, eu-west added M to sizes", tagsType, tags},
-		{"tags-delta", "the delta of us-east adding green to colors: a partial map holding a partial set", tagsType, tagsDelta},
-		{"element-remove-delta", "the delta of us-east removing red from colors: the nested set's delta holds no dot, so the map lists colors as a removed key with red's dot in the context; applying it drops only that dot", tagsType, elemRemoveDelta},
-		{"two-levels", "ORMap values of CCounters: carts ada (socks 2, hat 1) and bob (scarf 1), all dots in the outer context", cartsType, nested},
-		{"two-levels-delta", "the delta of an increment of ada's socks: a partial map holding a partial map holding one event", cartsType, nestedDelta},
-		{"mvregister", "MVRegister values: us-east and eu-west wrote color concurrently: two siblings", "crdt.ORMap[string, *crdt.MVRegister[string]]", mvSiblings},
-		{"ewflag", "EWFlag values: us-east enabled dark-mode", "crdt.ORMap[string, *crdt.EWFlag]", &ew},
-		{"dwflag", "DWFlag values: us-east enabled beta while eu-west disabled it: the key is present, the flag disabled", "crdt.ORMap[string, *crdt.DWFlag]", dw},
-		{"rwset", "RWSet values: us-east added mallory to blocked and removed eve (never added): eve keeps its removal dot", "crdt.ORMap[string, *crdt.RWSet[string]]", &rw},
 		{"pncounter", "PNCounter values: us-east added 3 then 2 to hats, one entry (us-east:2, up 5, down 0); eu-west took 1, one entry (eu-west:1, up 0, down 1)", stockType, stock},
 		{"pncounter-delta", "the delta of us-east's second increment of hats: the entry (us-east:2, up 5, down 0), and in the context the dot us-east:1 it replaced", stockType, stockDelta},
 		{"pncounter-update-wins", "us-east removed hats, having seen eu-west's increments 4 and 1, while eu-west, concurrently, added 2: hats returns with eu-west's whole count 7 and none of us-east's 9", stockType, stockWins},

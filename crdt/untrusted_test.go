@@ -44,24 +44,6 @@ func TestValidateMergeFindsADotReusedUnderAnotherKey(t *testing.T) {
 		y.Update("b", func(c *crdt.CCounter) *crdt.CCounter { return c.Inc(r, 7) })
 		checkRefusedBothWays(t, "counters", &x, &y)
 	})
-	t.Run("ORMap of PNCounter", func(t *testing.T) {
-		var x, y crdt.ORMap[string, *crdt.PNCounter]
-		x.Update("a", func(c *crdt.PNCounter) *crdt.PNCounter { return c.Inc(r, 5) })
-		y.Update("b", func(c *crdt.PNCounter) *crdt.PNCounter { return c.Dec(r, 7) })
-		checkRefusedBothWays(t, "pn counters", &x, &y)
-	})
-	t.Run("ORMap of PNCounter, one key, other counts", func(t *testing.T) {
-		var x, y crdt.ORMap[string, *crdt.PNCounter]
-		x.Update("a", func(c *crdt.PNCounter) *crdt.PNCounter { return c.Inc(r, 5) })
-		d := y.Update("a", func(c *crdt.PNCounter) *crdt.PNCounter { return c.Inc(r, 6) })
-		checkRefusedBothWays(t, "same key, other count", &x, d)
-	})
-	t.Run("ORMap of GCounter", func(t *testing.T) {
-		var x, y crdt.ORMap[string, *crdt.GCounter]
-		x.Update("a", func(c *crdt.GCounter) *crdt.GCounter { return c.Inc(r, 5) })
-		y.Update("b", func(c *crdt.GCounter) *crdt.GCounter { return c.Inc(r, 5) })
-		checkRefusedBothWays(t, "g counters", &x, &y)
-	})
 	t.Run("ORMap of ORSet", func(t *testing.T) {
 		var x, y crdt.ORMap[string, *crdt.ORSet[string]]
 		x.Update("a", func(s *crdt.ORSet[string]) *crdt.ORSet[string] { return s.Add(r, "hat") })
@@ -111,6 +93,31 @@ func TestValidateMergeFindsADotReusedUnderAnotherKey(t *testing.T) {
 		var x, y crdt.CCounter
 		x.Inc(r, 5)
 		checkRefusedBothWays(t, "counters", &x, y.Inc(r, 7))
+	})
+}
+
+// TestValidateMergeFindsADotReusedInACounterMap: a dot of a nested
+// GCounter or PNCounter reused under another key, or for other counts
+// under the same key, is refused both ways.
+func TestValidateMergeFindsADotReusedInACounterMap(t *testing.T) {
+	const r vclock.ReplicaID = "r"
+	t.Run("ORMap of PNCounter", func(t *testing.T) {
+		var x, y crdt.ORMap[string, *crdt.PNCounter]
+		x.Update("a", func(c *crdt.PNCounter) *crdt.PNCounter { return c.Inc(r, 5) })
+		y.Update("b", func(c *crdt.PNCounter) *crdt.PNCounter { return c.Dec(r, 7) })
+		checkRefusedBothWays(t, "pn counters", &x, &y)
+	})
+	t.Run("ORMap of PNCounter, one key, other counts", func(t *testing.T) {
+		var x, y crdt.ORMap[string, *crdt.PNCounter]
+		x.Update("a", func(c *crdt.PNCounter) *crdt.PNCounter { return c.Inc(r, 5) })
+		d := y.Update("a", func(c *crdt.PNCounter) *crdt.PNCounter { return c.Inc(r, 6) })
+		checkRefusedBothWays(t, "same key, other count", &x, d)
+	})
+	t.Run("ORMap of GCounter", func(t *testing.T) {
+		var x, y crdt.ORMap[string, *crdt.GCounter]
+		x.Update("a", func(c *crdt.GCounter) *crdt.GCounter { return c.Inc(r, 5) })
+		y.Update("b", func(c *crdt.GCounter) *crdt.GCounter { return c.Inc(r, 5) })
+		checkRefusedBothWays(t, "g counters", &x, &y)
 	})
 }
 
