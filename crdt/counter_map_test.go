@@ -2,7 +2,9 @@ package crdt_test
 
 import (
 	"bytes"
+	"encoding/hex"
 	"errors"
+	"strings"
 	"testing"
 	"time"
 
@@ -167,5 +169,46 @@ func TestORMapCounterVersion(t *testing.T) {
 	v, _ := m.Get("k")
 	if m.Version().Get("a") != 4 || v.Version().Get("a") != 4 || v.Value() != 30 {
 		t.Fatalf("Version %v, nested %v, value %d; want a:4, a:4, 30", m.Version(), v.Version(), v.Value())
+	}
+}
+
+// TestDecodeCounterMapOrder: a nested counter's entries are in dot order,
+// each dot once; two entries of one replica, with two dots, are valid.
+func TestDecodeCounterMapOrder(t *testing.T) {
+	type decoder interface{ UnmarshalBinary([]byte) error }
+	pn := func() decoder { return new(pnMap) }
+	g := func() decoder { return new(crdt.ORMap[string, *crdt.GCounter]) }
+	const head = "97 01 1b c2 92 a2 77 31 a2 77 32 " // full state, replicas w1, w2
+	for _, tt := range []struct {
+		name, hex, reason string // reason: a word of the error, "" if valid
+		into              func() decoder
+	}{
+		{"PNCounter valid", head + "94 01 90 01 90 92 a1 61 92 11 98 00 01 01 00 01 01 02 00 90", "", pn},
+		{"PNCounter replicas unsorted", head + "94 01 90 01 90 92 a1 61 92 11 98 01 01 02 00 00 01 01 00 90", "out of order", pn},
+		{"PNCounter dot repeated", head + "94 01 90 01 90 92 a1 61 92 11 98 00 01 01 00 00 01 02 00 90", "out of order or repeated", pn},
+		{"PNCounter two entries of w1", head + "94 02 90 01 90 92 a1 61 92 11 98 00 01 01 00 00 02 03 00 90", "", pn},
+		{"PNCounter counters unsorted", head + "94 02 90 01 90 92 a1 61 92 11 98 00 02 03 00 00 01 01 00 90", "out of order", pn},
+		{"PNCounter no entry", head + "94 01 90 01 90 92 a1 61 92 11 90 90", "empty value", pn},
+		{"GCounter valid", head + "94 01 90 01 90 92 a1 61 92 10 96 00 01 01 01 01 02 90", "", g},
+		{"GCounter replicas unsorted", head + "94 01 90 01 90 92 a1 61 92 10 96 01 01 02 00 01 01 90", "out of order", g},
+		{"GCounter replica past the list", head + "94 01 90 01 90 92 a1 61 92 10 93 02 01 01 90", "no listed replica", g},
+		{"GCounter count not an integer", head + "94 01 90 01 90 92 a1 61 92 10 93 00 01 a1 78 90", "want an unsigned integer", g},
+	} {
+		t.Run(tt.name, func(t *testing.T) {
+			in, err := hex.DecodeString(strings.ReplaceAll(tt.hex, " ", ""))
+			if err != nil {
+				t.Fatal(err)
+			}
+			err = tt.into().UnmarshalBinary(in)
+			if tt.reason == "" {
+				if err != nil {
+					t.Fatalf("the valid encoding is refused: %v", err)
+				}
+				return
+			}
+			if !errors.Is(err, crdt.ErrMalformed) || !strings.Contains(err.Error(), tt.reason) {
+				t.Fatalf("got %v, want ErrMalformed saying %q", err, tt.reason)
+			}
+		})
 	}
 }
