@@ -10,6 +10,7 @@ import (
 
 	"github.com/converge-go/converge/crdt"
 	"github.com/converge-go/converge/crdt/crdttest"
+	"github.com/converge-go/converge/internal/wire"
 	"github.com/converge-go/converge/vclock"
 	"pgregory.net/rapid"
 )
@@ -210,5 +211,31 @@ func TestDecodeCounterMapOrder(t *testing.T) {
 				t.Fatalf("got %v, want ErrMalformed saying %q", err, tt.reason)
 			}
 		})
+	}
+}
+
+// TestDecodeCounterMapWithinAllocBound: a nested counter claiming far more
+// entries than the input holds, and an honest one of many entries, decode
+// within the allocation bound every decoder keeps.
+func TestDecodeCounterMapWithinAllocBound(t *testing.T) {
+	const n = 3000
+	head := []byte{0x97, 0x01, 0x1b, 0xc2, 0x91, 0xa1, 'a', 0x92, 0xcd, n >> 8, n & 0xff, 0x90, 0x92, 0xa1, 'k', 0x92, 0x11}
+	var honest []byte
+	for c := 1; c <= n; c++ {
+		honest = append(wire.AppendUint(append(honest, 0x00), uint64(c)), 0x01, 0x00)
+	}
+	for name, in := range map[string][]byte{
+		"claims 2^31 entries": join(head, []byte{0xdd, 0x7f, 0xff, 0xff, 0xfc}, honest[:40], []byte{0x90}),
+		"3000 entries":        join(head, arrayHeader(4*n), honest, []byte{0x90}),
+	} {
+		var m pnMap
+		var err error
+		got := bytesAllocated(func() { m = pnMap{}; err = m.UnmarshalBinary(in) })
+		if name == "3000 entries" && err != nil {
+			t.Fatalf("%s: %v", name, err)
+		}
+		if limit := allocLimit(len(in)); got > limit {
+			t.Errorf("%s: %d input bytes allocated %d bytes, want at most %d", name, len(in), got, limit)
+		}
 	}
 }
