@@ -239,3 +239,61 @@ func TestDecodeCounterMapWithinAllocBound(t *testing.T) {
 		}
 	}
 }
+
+// TestORMapCounterStaleDeltaAndEqual: a stale increment delta, whose entry
+// a later increment replaced, is consistent (ValidateMerge accepts it) and
+// merges to nothing; two maps that differ only in one entry's counts are
+// not Equal.
+func TestORMapCounterStaleDeltaAndEqual(t *testing.T) {
+	var a pnMap
+	stale := a.Update("k", pnInc("a", 1))
+	a.Update("k", pnInc("a", 2))
+	before := a.Clone()
+	if err := a.ValidateMerge(stale); err != nil {
+		t.Fatalf("stale delta refused: %v", err)
+	}
+	a.Merge(stale)
+	if !a.Equal(before) {
+		t.Fatalf("a stale delta changed the map: %v, was %v", &a, before)
+	}
+	var x, y pnMap
+	x.Update("k", pnInc("a", 1))
+	y.Update("k", pnInc("a", 2))
+	if x.Equal(&y) {
+		t.Fatalf("%v Equal %v", &x, &y)
+	}
+}
+
+// TestNestedCounterMethods: a counter taken from a map reads as a
+// top-level one; its Clone is a top-level counter; Merge of a top-level
+// counter into it changes nothing, and its Clamp leaves the map's context
+// alone (ORMap.Clamp clamps it).
+func TestNestedCounterMethods(t *testing.T) {
+	var m crdt.ORMap[string, *crdt.GCounter]
+	m.Update("k", func(c *crdt.GCounter) *crdt.GCounter { return c.Inc("a", 2) })
+	m.Update("k", func(c *crdt.GCounter) *crdt.GCounter { return c.Inc("b", 3) })
+	c, _ := m.Get("k")
+	if c.Value() != 5 || c.Get("a") != 2 || c.String() != "5" {
+		t.Fatalf("nested counter reads %v, a=%d", c, c.Get("a"))
+	}
+	top := c.Clone()
+	top.Inc("a", 1)
+	if c.Value() != 5 || top.Value() != 6 {
+		t.Fatalf("Clone shares state: nested %v, clone %v", c, top)
+	}
+	var z crdt.GCounter
+	z.Inc("a", 2)
+	z.Inc("b", 3)
+	if got, want := mustMarshal(t, c), mustMarshal(t, &z); !bytes.Equal(got, want) {
+		t.Fatalf("nested counter's top-level encoding %x, want %x", got, want)
+	}
+	c.Merge(top)
+	c.Clamp("a", 0)
+	if c.Value() != 5 || m.Version().Get("a") != 1 {
+		t.Fatalf("after Merge and Clamp of the nested counter: %v, map version %v", c, m.Version())
+	}
+	m.Clamp("a", 0)
+	if c, _ := m.Get("k"); c.Value() != 3 {
+		t.Fatalf("after ORMap.Clamp(a, 0): %v, want 3", c)
+	}
+}
