@@ -27,8 +27,10 @@ import (
 // replace it), but another replica may briefly hold two entries of r:
 // r's entry that a removal took away at r, which has not reached it yet,
 // and r's entry written after that removal. Both count, until the removal
-// arrives. The fields of GCounter and PNCounter that the top level uses
-// hold the sums, for the read methods.
+// arrives. (Letting r's larger dot win instead, as riak_dt does over a
+// version-vector context, is unsound over contexts with gaps: the join
+// would not be associative.) The fields of GCounter and PNCounter that
+// the top level uses hold the sums, for the read methods.
 
 // counts is a replica's entry in a nested counter: increments and, for a
 // PNCounter, decrements.
@@ -226,11 +228,6 @@ func emClone(f *emStore, ctx *dotCtx) *emStore {
 	return &c
 }
 
-// emJoin joins o (nil: an empty store) into f.
-func emJoin(f, o *emStore, env *joinEnv) {
-	f.join(o, env)
-}
-
 // GCounter as an ORMap value.
 
 // sync recomputes the sums from the nested store.
@@ -264,7 +261,7 @@ func (c *GCounter) inJoin(o *GCounter, env *joinEnv) {
 	if o != nil {
 		oe = o.em
 	}
-	emJoin(c.em, oe, env)
+	c.em.join(oe, env)
 	c.sync()
 }
 
@@ -332,7 +329,7 @@ func (c *PNCounter) inJoin(o *PNCounter, env *joinEnv) {
 	if o != nil {
 		oe = o.em
 	}
-	emJoin(c.em, oe, env)
+	c.em.join(oe, env)
 	c.sync()
 }
 
