@@ -28,8 +28,9 @@ import (
 // r's entry that a removal took away at r, which has not reached it yet,
 // and r's entry written after that removal. Both count, until the removal
 // arrives. (Letting r's larger dot win instead, as riak_dt does over a
-// version-vector context, is unsound over contexts with gaps: the join
-// would not be associative.) The fields of GCounter and PNCounter that
+// version-vector context, is not backed by a context with gaps, and can
+// make the result depend on the order of merges; see docs/design.md.)
+// The fields of GCounter and PNCounter that
 // the top level uses hold the sums, for the read methods.
 
 // counts is a replica's entry in a nested counter: increments and, for a
