@@ -133,6 +133,42 @@ func TestORMapCounterTwoEntriesOfOneReplica(t *testing.T) {
 	}
 }
 
+// TestORMapCounterOlderEntryAndLaterRemoval: x holds a's first entry; y
+// is a's increment after a saw that entry removed; z removes y's entry.
+// Letting a's larger dot win would give {} merging (x⊔y)⊔z and a's first
+// entry merging x⊔(y⊔z); the join gives the first entry both ways, until
+// the removal of that entry arrives.
+func TestORMapCounterOlderEntryAndLaterRemoval(t *testing.T) {
+	var a, x, c pnMap
+	first := a.Update("k", pnInc("a", 5))
+	x.Merge(first)
+	c.Merge(first)
+	rmFirst := c.Remove("k")
+	a.Merge(rmFirst)
+	y := a.Update("k", pnInc("a", 1))
+	var w pnMap
+	w.Merge(y)
+	z := w.Remove("k")
+
+	left := x.Clone()
+	left.Merge(y)
+	left.Merge(z)
+	yz := y.Clone()
+	yz.Merge(z)
+	right := x.Clone()
+	right.Merge(yz)
+	if !left.Equal(right) {
+		t.Fatalf("(x⊔y)⊔z = %v, x⊔(y⊔z) = %v", left, right)
+	}
+	if v, _ := left.Get("k"); v.Value() != 5 {
+		t.Fatalf("got %v, want k = 5: a's first entry, whose removal has not arrived", left)
+	}
+	left.Merge(rmFirst)
+	if left.Contains("k") {
+		t.Fatalf("after the first removal arrives: %v, want no k", left)
+	}
+}
+
 // TestORMapCounterRefusesMalformed: an entry whose dot the context lacks,
 // and entries out of dot order or repeated, are refused as malformed.
 func TestORMapCounterRefusesMalformed(t *testing.T) {
