@@ -113,6 +113,8 @@ var goldenTypes = map[string]func() value{
 	"crdt.ORMap[string, *crdt.RWSet[string]]":                 func() value { return new(crdt.ORMap[string, *crdt.RWSet[string]]) },
 	"crdt.ORMap[string, *crdt.EWFlag]":                        func() value { return new(crdt.ORMap[string, *crdt.EWFlag]) },
 	"crdt.ORMap[string, *crdt.DWFlag]":                        func() value { return new(crdt.ORMap[string, *crdt.DWFlag]) },
+	"crdt.ORMap[string, *crdt.GCounter]":                      func() value { return new(crdt.ORMap[string, *crdt.GCounter]) },
+	"crdt.ORMap[string, *crdt.PNCounter]":                     func() value { return new(crdt.ORMap[string, *crdt.PNCounter]) },
 	"crdt.ORMap[string, *crdt.ORMap[string, *crdt.CCounter]]": func() value { return new(crdt.ORMap[string, *crdt.ORMap[string, *crdt.CCounter]]) },
 }
 
@@ -190,7 +192,7 @@ var goldenKinds = []goldenKind{
 	{"ewflag.json", "EWFlag", 24, ewflagCases},
 	{"dwflag.json", "DWFlag", 25, dwflagCases},
 	{"lwwmap.json", "LWWMap", 26, lwwmapCases},
-	{"ormap.json", "ORMap", 27, ormapCases},
+	{"ormap.json", "ORMap", 27, func() []goldenCase { return append(ormapCases(), ormapCounterCases()...) }},
 	{"ccounter.json", "CCounter", 28, ccounterCases},
 	{"bcounter.json", "BCounter", 29, bcounterCases},
 }
@@ -856,6 +858,52 @@ func ormapCases() []goldenCase {
 		{"ewflag", "EWFlag values: us-east enabled dark-mode", "crdt.ORMap[string, *crdt.EWFlag]", &ew},
 		{"dwflag", "DWFlag values: us-east enabled beta while eu-west disabled it: the key is present, the flag disabled", "crdt.ORMap[string, *crdt.DWFlag]", dw},
 		{"rwset", "RWSet values: us-east added mallory to blocked and removed eve (never added): eve keeps its removal dot", "crdt.ORMap[string, *crdt.RWSet[string]]", &rw},
+	}
+}
+
+// ormapCounterCases are the ORMap vectors of GCounter and PNCounter
+// values: one entry a replica, each with a dot.
+func ormapCounterCases() []goldenCase {
+	type Stock = crdt.ORMap[string, *crdt.PNCounter]
+	const stockType = "crdt.ORMap[string, *crdt.PNCounter]"
+	pn := func(id vclock.ReplicaID, n uint64, dec bool) func(*crdt.PNCounter) *crdt.PNCounter {
+		return func(c *crdt.PNCounter) *crdt.PNCounter {
+			if dec {
+				return c.Dec(id, n)
+			}
+			return c.Inc(id, n)
+		}
+	}
+	var su, se Stock
+	su.Update("hats", pn("us-east", 3, false))
+	stockDelta := su.Update("hats", pn("us-east", 2, false))
+	se.Update("hats", pn("eu-west", 1, true))
+	stock := merged(&su, &se)
+	// us-east removes hats, having seen eu-west's 4 and 1; concurrently
+	// eu-west adds 2 more: hats returns with eu-west's whole 7.
+	var sr1, sr2 Stock
+	sr2.Update("hats", pn("eu-west", 4, false))
+	sr2.Update("hats", pn("eu-west", 1, false))
+	sr1.Update("hats", pn("us-east", 9, false))
+	sr1.Merge(&sr2)
+	sr1.Remove("hats")
+	srAdd := sr2.Update("hats", pn("eu-west", 2, false))
+	stockWins := merged(&sr1, srAdd)
+
+	const viewsType = "crdt.ORMap[string, *crdt.GCounter]"
+	var views crdt.ORMap[string, *crdt.GCounter]
+	view := func(id vclock.ReplicaID) func(*crdt.GCounter) *crdt.GCounter {
+		return func(c *crdt.GCounter) *crdt.GCounter { return c.Inc(id, 1) }
+	}
+	for _, id := range []vclock.ReplicaID{"us-east", "us-east", "eu-west", "us-east"} {
+		views.Update("home", view(id))
+	}
+
+	return []goldenCase{
+		{"pncounter", "PNCounter values: us-east added 3 then 2 to hats, one entry (us-east:2, up 5, down 0); eu-west took 1, one entry (eu-west:1, up 0, down 1)", stockType, stock},
+		{"pncounter-delta", "the delta of us-east's second increment of hats: the entry (us-east:2, up 5, down 0), and in the context the dot us-east:1 it replaced", stockType, stockDelta},
+		{"pncounter-update-wins", "us-east removed hats, having seen eu-west's increments 4 and 1, while eu-west, concurrently, added 2: hats returns with eu-west's whole count 7 and none of us-east's 9", stockType, stockWins},
+		{"gcounter", "GCounter values: home viewed three times at us-east and once at eu-west, one entry a replica: (eu-west:1, 1) and (us-east:3, 3)", viewsType, &views},
 	}
 }
 

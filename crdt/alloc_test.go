@@ -58,3 +58,19 @@ func TestMapBytesBoundsRuntime(t *testing.T) {
 	}
 	_ = sink
 }
+
+// TestCounterIncAllocatesNothingUnused: the top-level Inc and Dec keep an
+// unused delta off the heap.
+func TestCounterIncAllocatesNothingUnused(t *testing.T) {
+	if raceEnabled {
+		t.Skip("the race detector changes allocation")
+	}
+	var g GCounter
+	var p PNCounter
+	g.Inc("a", 1)
+	p.Inc("a", 1)
+	p.Dec("a", 1)
+	if n := testing.AllocsPerRun(100, func() { g.Inc("a", 1); p.Inc("a", 1); p.Dec("a", 1) }); n != 0 {
+		t.Fatalf("Inc and Dec allocate %v times", n)
+	}
+}

@@ -60,8 +60,13 @@ func (c *CCounter) Version() *vclock.Clock { return c.f.ctx.version() }
 func (m *ORMap[K, V]) Version() *vclock.Clock { return m.ctx.version() }
 
 // Version returns a copy of c's counts: a GCounter is a version vector,
-// each replica's count growing with its increments.
+// each replica's count growing with its increments. For a counter inside
+// an ORMap it returns instead the counters of the map's context, as the
+// other values of a map do: there each increment is an event with a dot.
 func (c *GCounter) Version() *vclock.Clock {
+	if c.em != nil {
+		return c.em.ctx.version()
+	}
 	m := make(map[vclock.ReplicaID]uint64, len(c.entries()))
 	for _, e := range c.entries() {
 		m[e.ID] = e.N
@@ -72,8 +77,13 @@ func (c *GCounter) Version() *vclock.Clock {
 // Version returns, for each replica, the larger of its increment count
 // and its decrement count. Both grow with the replica's writes, and the
 // delta of each write holds one of them, so that a replica knows the
-// Version of what it wrote from its deltas alone.
+// Version of what it wrote from its deltas alone. For a counter inside an
+// ORMap it returns the counters of the map's context (see
+// [GCounter.Version]).
 func (c *PNCounter) Version() *vclock.Clock {
+	if c.em != nil {
+		return c.em.ctx.version()
+	}
 	m := make(map[vclock.ReplicaID]uint64)
 	for _, e := range c.p.entries() {
 		m[e.ID] = e.N
@@ -138,3 +148,5 @@ func (f *EWFlag) inMaxTimestamp() hlc.Timestamp         { return 0 }
 func (f *DWFlag) inMaxTimestamp() hlc.Timestamp         { return 0 }
 func (m *MVRegister[V]) inMaxTimestamp() hlc.Timestamp  { return 0 }
 func (c *CCounter) inMaxTimestamp() hlc.Timestamp       { return 0 }
+func (c *GCounter) inMaxTimestamp() hlc.Timestamp       { return 0 }
+func (c *PNCounter) inMaxTimestamp() hlc.Timestamp      { return 0 }

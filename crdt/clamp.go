@@ -181,6 +181,8 @@ func (f *EWFlag) inClamp(k keeper)        { f.m.clampStore(k) }
 func (f *DWFlag) inClamp(k keeper)        { f.m.clampStore(k) }
 func (m *MVRegister[V]) inClamp(k keeper) { m.f.clampStore(k) }
 func (c *CCounter) inClamp(k keeper)      { c.f.clampStore(k) }
+func (c *GCounter) inClamp(k keeper)      { c.em.clampStore(k); c.sync() }
+func (c *PNCounter) inClamp(k keeper)     { c.em.clampStore(k); c.sync() }
 
 func (r *LWWRegister[V]) inClamp(k keeper) {
 	keep := r.sibs[:0]
@@ -197,8 +199,13 @@ func (r *LWWRegister[V]) inClamp(k keeper) {
 }
 
 // Clamp lowers replica id's count to n, if it is above: the counter as if
-// it had seen none of id's increments beyond n.
+// it had seen none of id's increments beyond n. A counter inside an ORMap
+// shares the map's context with the map's other values: clamp the map
+// (ORMap.Clamp reaches every value); Clamp of the counter does nothing.
 func (c *GCounter) Clamp(id vclock.ReplicaID, n uint64) {
+	if c.em != nil {
+		return
+	}
 	if c.Get(id) <= n {
 		return
 	}
@@ -212,8 +219,12 @@ func (c *GCounter) Clamp(id vclock.ReplicaID, n uint64) {
 }
 
 // Clamp lowers replica id's increment and decrement counts to n, those
-// that are above (see [PNCounter.Version]).
+// that are above (see [PNCounter.Version]); inside an ORMap it does
+// nothing, as [GCounter.Clamp].
 func (c *PNCounter) Clamp(id vclock.ReplicaID, n uint64) {
+	if c.em != nil {
+		return
+	}
 	c.p.Clamp(id, n)
 	c.n.Clamp(id, n)
 }

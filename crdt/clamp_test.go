@@ -135,6 +135,31 @@ func TestClampORMapOfLWW(t *testing.T) {
 	})
 }
 
+func TestClampORMapOfCounters(t *testing.T) {
+	type pm = crdt.ORMap[string, *crdt.PNCounter]
+	checkClamp(t, func() *pm { return new(pm) }, func(t *rapid.T, id vclock.ReplicaID, s *pm) {
+		k := clampElems.Draw(t, "k")
+		n := rapid.Uint64Range(1, 3).Draw(t, "n")
+		switch rapid.IntRange(0, 2).Draw(t, "op") {
+		case 0:
+			s.Update(k, func(v *crdt.PNCounter) *crdt.PNCounter { return v.Inc(id, n) })
+		case 1:
+			s.Update(k, func(v *crdt.PNCounter) *crdt.PNCounter { return v.Dec(id, n) })
+		default:
+			s.Remove(k)
+		}
+	})
+	type gm = crdt.ORMap[string, *crdt.GCounter]
+	checkClamp(t, func() *gm { return new(gm) }, func(t *rapid.T, id vclock.ReplicaID, s *gm) {
+		k := clampElems.Draw(t, "k")
+		if rapid.IntRange(0, 3).Draw(t, "op") == 0 {
+			s.Remove(k)
+			return
+		}
+		s.Update(k, func(v *crdt.GCounter) *crdt.GCounter { return v.Inc(id, rapid.Uint64Range(1, 3).Draw(t, "n")) })
+	})
+}
+
 func TestClampCounters(t *testing.T) {
 	checkClamp(t, func() *crdt.GCounter { return new(crdt.GCounter) }, func(t *rapid.T, id vclock.ReplicaID, c *crdt.GCounter) {
 		c.Inc(id, rapid.Uint64Range(1, 3).Draw(t, "n"))

@@ -13,7 +13,8 @@
 //	           MVRegister (keeps concurrent writes as siblings)
 //	Flags      EWFlag (enable-wins), DWFlag (disable-wins)
 //	Maps       LWWMap (a last-writer-wins register per key),
-//	           ORMap (observed-remove keys, nested CRDT values)
+//	           ORMap (observed-remove keys, nested CRDT values: causal
+//	           types, and GCounter and PNCounter at one entry a replica)
 //
 // # The contract
 //
@@ -51,6 +52,18 @@
 // the values share the map's context, so a removed key leaves nothing
 // behind and an update concurrent with the removal survives as what the
 // remover had not observed.
+//
+// A GCounter or PNCounter is causal only inside an ORMap: there each
+// replica's count carries one dot, replaced at each of its increments, so
+// a key costs O(replicas) however many increments it takes. A removal
+// concurrent with an increment by replica r then brings the key back with
+// r's whole count — every increment r made to it since r last saw it
+// removed, those the remover had seen included — and every other
+// replica's count is gone; a nested CCounter keeps instead exactly the
+// increments the remover had not seen, at one entry per increment. Choose
+// CCounter when a removal must take away precisely what it observed (a
+// cart's quantities), PNCounter or GCounter for keys that take many
+// increments (views, quotas).
 //
 // # Validation
 //

@@ -34,11 +34,22 @@ func (c *CCounter) Edits() uint64 { return c.f.ctx.editCount() }
 // [ORSet.Edits]).
 func (m *ORMap[K, V]) Edits() uint64 { return m.ctx.editCount() }
 
-// Edits returns the count of changes c records (see [ORSet.Edits]).
-func (c *GCounter) Edits() uint64 { return c.edits }
+// Edits returns the count of changes c records (see [ORSet.Edits]); inside
+// an ORMap, the map's context counts them, as for the map's other values.
+func (c *GCounter) Edits() uint64 {
+	if c.em != nil {
+		return c.em.ctx.editCount()
+	}
+	return c.edits
+}
 
-// Edits returns the count of changes c records (see [ORSet.Edits]).
-func (c *PNCounter) Edits() uint64 { return c.p.edits + c.n.edits }
+// Edits returns the count of changes c records (see [GCounter.Edits]).
+func (c *PNCounter) Edits() uint64 {
+	if c.em != nil {
+		return c.em.ctx.editCount()
+	}
+	return c.p.edits + c.n.edits
+}
 
 // Edits returns the count of changes s records (see [ORSet.Edits]).
 func (s *GSet[E]) Edits() uint64 { return s.edits }

@@ -4,6 +4,7 @@ import (
 	"fmt"
 
 	"github.com/converge-go/converge/crdt"
+	"github.com/converge-go/converge/vclock"
 )
 
 // A cart across regions: item → quantity. EU removes the socks while US,
@@ -21,4 +22,33 @@ func ExampleORMap() {
 	fmt.Println(us.String(), us.Equal(&eu))
 	// Output:
 	// {shoes:1 socks:2} true
+}
+
+// Page views per page, one PNCounter a key: O(replicas) state a key,
+// however many increments. EU removes a page while US, concurrently,
+// counts one more view: the page comes back with all of US's views — the
+// three EU had seen too — and none of EU's five. A CCounter would keep
+// only the one view EU had not seen.
+func ExampleORMap_counters() {
+	var us, eu crdt.ORMap[string, *crdt.PNCounter]
+	view := func(id vclock.ReplicaID, n uint64) func(*crdt.PNCounter) *crdt.PNCounter {
+		return func(c *crdt.PNCounter) *crdt.PNCounter { return c.Inc(id, n) }
+	}
+	for range 3 {
+		eu.Merge(us.Update("home", view("us-east", 1)))
+	}
+	us.Merge(eu.Update("home", view("eu-west", 5)))
+	us.Merge(eu.Update("about", view("eu-west", 1)))
+	fmt.Println(us.String())
+
+	more := us.Update("home", view("us-east", 1))
+	gone := eu.Remove("home")
+	us.Merge(gone)
+	eu.Merge(more)
+
+	home, _ := us.Get("home")
+	fmt.Println(us.String(), home.Increments().Get("us-east"), home.Increments().Get("eu-west"), us.Equal(&eu))
+	// Output:
+	// {home:8 about:1}
+	// {home:4 about:1} 4 0 true
 }

@@ -229,6 +229,8 @@ var goldenTypes = map[string]func() typedValue{
 	"crdt.ORMap[string, *crdt.RWSet[string]]":                 func() typedValue { return new(crdt.ORMap[string, *crdt.RWSet[string]]) },
 	"crdt.ORMap[string, *crdt.EWFlag]":                        func() typedValue { return new(crdt.ORMap[string, *crdt.EWFlag]) },
 	"crdt.ORMap[string, *crdt.DWFlag]":                        func() typedValue { return new(crdt.ORMap[string, *crdt.DWFlag]) },
+	"crdt.ORMap[string, *crdt.GCounter]":                      func() typedValue { return new(crdt.ORMap[string, *crdt.GCounter]) },
+	"crdt.ORMap[string, *crdt.PNCounter]":                     func() typedValue { return new(crdt.ORMap[string, *crdt.PNCounter]) },
 	"crdt.ORMap[string, *crdt.ORMap[string, *crdt.CCounter]]": func() typedValue { return new(crdt.ORMap[string, *crdt.ORMap[string, *crdt.CCounter]]) },
 }
 

@@ -19,6 +19,26 @@ import (
 // concurrent use; a copied GCounter value shares its entries with the
 // original, so use [GCounter.Clone]. Entries are kept sorted by replica:
 // Inc costs O(log n) for a replica already present, Merge O(n+m).
+//
+// # Inside an ORMap
+//
+// As a map value (ORMap[K, *GCounter]), each replica's count carries one
+// dot in the map's causal context, so state stays O(replicas) a key
+// however many increments it takes. An increment by replica r replaces
+// r's entry, under a new dot, by one with the new count; its delta holds
+// the new entry and, in its context, the dot it replaced. Removing the key
+// takes away the entries whose dots the remover had seen: after a removal
+// concurrent with an increment by r, the key comes back with r's whole
+// count — every increment r had made to it, those the remover had seen
+// included (all since r last saw the key removed) — and every other
+// replica's count is gone. A [CCounter] keeps instead exactly the
+// increments the remover had not seen, at the price of one entry per
+// increment: choose it when a removal must take away precisely what it
+// observed (a cart's quantities), a GCounter or [PNCounter] when keys take
+// many increments and a removal racing an increment may restore the
+// incrementer's total (page views, quotas). Such a counter merges only
+// with another from a map (the deltas of its mutators, inside an
+// [ORMap.Update] callback); Clone returns a top-level copy of its counts.
 type GCounter struct {
 	v vv.Vector[vclock.ReplicaID]
 	// one holds the single entry of a delta made by Inc while v is nil, so
@@ -26,6 +46,9 @@ type GCounter struct {
 	// zero count means no entry.
 	one   vv.Entry[vclock.ReplicaID]
 	edits uint64 // see Edits
+	// em is the store of a counter inside an ORMap, nil at the top level;
+	// v then holds its sums (see counter_map.go).
+	em *emStore
 }
 
 // entries returns c's counts.
@@ -54,14 +77,25 @@ var (
 // stays there. Inc allocates only the delta, and nothing when the delta is
 // not used (it is small enough to be inlined).
 func (c *GCounter) Inc(id vclock.ReplicaID, n uint64) *GCounter {
-	return &GCounter{one: vv.Entry[vclock.ReplicaID]{ID: id, N: c.add(id, n)}, edits: 1}
+	d := &GCounter{edits: 1}
+	c.incTo(id, n, d)
+	return d
 }
 
-// add adds n to id's count and returns the new count. It is kept out of
-// line so that Inc stays small enough to inline, which lets the compiler
-// keep an unused delta off the heap.
+// incTo is Inc, writing the delta into d. It is kept out of line so that
+// Inc stays small enough to inline, which lets the compiler keep an unused
+// delta off the heap: d does not escape.
 //
 //go:noinline
+func (c *GCounter) incTo(id vclock.ReplicaID, n uint64, d *GCounter) {
+	if c.em != nil {
+		c.incIn(id, n, d)
+		return
+	}
+	d.one = vv.Entry[vclock.ReplicaID]{ID: id, N: c.add(id, n)}
+}
+
+// add adds n to id's count and returns the new count.
 func (c *GCounter) add(id vclock.ReplicaID, n uint64) uint64 {
 	c.own()
 	c.edits++
@@ -91,6 +125,10 @@ func (c *GCounter) All() iter.Seq2[vclock.ReplicaID, uint64] {
 // associative and idempotent, and allocates only when o names replicas c
 // lacks.
 func (c *GCounter) Merge(o *GCounter) {
+	if c.em != nil {
+		c.mergeIn(o)
+		return
+	}
 	if c != o {
 		c.own()
 		c.v.Merge(o.entries())
@@ -147,8 +185,17 @@ func (c *GCounter) DecodeMsgpack(dec *msgpack.Decoder) error { return decodeFrom
 //
 // The zero PNCounter is zero and ready to use. It is not safe for
 // concurrent use; use [PNCounter.Clone] rather than copying.
+//
+// Inside an [ORMap] a PNCounter keeps, per replica, one entry — its
+// increments and decrements — with one dot in the map's context, and a
+// removal of the key concurrent with an increment or decrement by replica
+// r brings the key back with r's whole contribution (its increments and
+// decrements since r last saw the key removed, those the remover had seen
+// included), every other replica's gone: see [GCounter] for the details,
+// and for when to choose a [CCounter] instead.
 type PNCounter struct {
 	p, n GCounter
+	em   *emStore // inside an ORMap, as GCounter's; p and n hold its sums
 }
 
 var (
@@ -158,12 +205,33 @@ var (
 
 // Inc adds n for replica id and returns the delta.
 func (c *PNCounter) Inc(id vclock.ReplicaID, n uint64) *PNCounter {
-	return &PNCounter{p: GCounter{one: vv.Entry[vclock.ReplicaID]{ID: id, N: c.p.add(id, n)}, edits: 1}}
+	d := &PNCounter{}
+	c.addTo(id, n, false, d)
+	return d
 }
 
 // Dec subtracts n for replica id and returns the delta.
 func (c *PNCounter) Dec(id vclock.ReplicaID, n uint64) *PNCounter {
-	return &PNCounter{n: GCounter{one: vv.Entry[vclock.ReplicaID]{ID: id, N: c.n.add(id, n)}, edits: 1}}
+	d := &PNCounter{}
+	c.addTo(id, n, true, d)
+	return d
+}
+
+// addTo is Inc (Dec if neg), writing the delta into d; out of line for
+// the reason GCounter.incTo is.
+//
+//go:noinline
+func (c *PNCounter) addTo(id vclock.ReplicaID, n uint64, neg bool, d *PNCounter) {
+	switch {
+	case c.em != nil && neg:
+		c.addIn(id, 0, n, d)
+	case c.em != nil:
+		c.addIn(id, n, 0, d)
+	case neg:
+		d.n = GCounter{one: vv.Entry[vclock.ReplicaID]{ID: id, N: c.n.add(id, n)}, edits: 1}
+	default:
+		d.p = GCounter{one: vv.Entry[vclock.ReplicaID]{ID: id, N: c.p.add(id, n)}, edits: 1}
+	}
 }
 
 // Value returns increments minus decrements, clamped to the int64 range.
@@ -189,6 +257,10 @@ func (c *PNCounter) Decrements() *GCounter { return &c.n }
 
 // Merge merges both halves of o into c.
 func (c *PNCounter) Merge(o *PNCounter) {
+	if c.em != nil {
+		c.mergeIn(o)
+		return
+	}
 	if c != o {
 		c.p.Merge(&o.p)
 		c.n.Merge(&o.n)

@@ -12,7 +12,7 @@ import (
 )
 
 // An ORMap is an observed-remove map whose values are CRDTs: sets,
-// registers, flags, causal counters, or other ORMaps. All of them share the
+// registers, flags, counters, or other ORMaps. All of them share the
 // map's causal context, as in the delta-CRDT papers, so that a key is
 // present exactly while its value holds a dot, and removing a key leaves
 // nothing behind.
@@ -22,6 +22,15 @@ import (
 // what the remover had not observed — an element added to a nested set, a
 // write to a nested register, an increment of a nested [CCounter]. Keys are
 // add-wins: an update concurrent with a removal keeps the key.
+//
+// Counters come in two kinds. A nested [CCounter] keeps one entry per
+// increment since its last reset, and a removal takes away exactly the
+// increments it observed. A nested [GCounter] or [PNCounter] keeps one
+// entry per replica, O(replicas) a key, and a removal takes away the
+// entries it observed: after a removal concurrent with an increment by
+// replica r, the key comes back with r's whole count (every increment r
+// made to it since r last saw it removed, those the remover had seen
+// included), and every other replica's count is gone.
 //
 // Values are changed only through [ORMap.Update], which hands the
 // callback the value for the key (a new empty one if absent); the

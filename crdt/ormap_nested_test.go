@@ -80,6 +80,31 @@ var (
 		}
 		return inner("inc", func(r *crdttest.Replica, c *crdt.CCounter) *crdt.CCounter { return c.Inc(r.ID, n) })
 	})
+	gcOps = rapid.Custom(func(t *rapid.T) innerOp[*crdt.GCounter] {
+		n := rapid.Uint64Range(0, 3).Draw(t, "n")
+		if rapid.IntRange(0, 3).Draw(t, "twice") == 0 {
+			return inner("inc twice", func(r *crdttest.Replica, c *crdt.GCounter) *crdt.GCounter {
+				d := c.Inc(r.ID, n)
+				d.Merge(c.Inc(r.ID, 1))
+				return d
+			})
+		}
+		return inner("inc", func(r *crdttest.Replica, c *crdt.GCounter) *crdt.GCounter { return c.Inc(r.ID, n) })
+	})
+	pnOps = rapid.Custom(func(t *rapid.T) innerOp[*crdt.PNCounter] {
+		n := rapid.Uint64Range(0, 3).Draw(t, "n")
+		switch rapid.IntRange(0, 3).Draw(t, "kind") {
+		case 0:
+			return inner("dec", func(r *crdttest.Replica, c *crdt.PNCounter) *crdt.PNCounter { return c.Dec(r.ID, n) })
+		case 1:
+			return inner("inc, dec", func(r *crdttest.Replica, c *crdt.PNCounter) *crdt.PNCounter {
+				d := c.Inc(r.ID, n)
+				d.Merge(c.Dec(r.ID, 1))
+				return d
+			})
+		}
+		return inner("inc", func(r *crdttest.Replica, c *crdt.PNCounter) *crdt.PNCounter { return c.Inc(r.ID, n) })
+	})
 )
 
 // checkMap runs crdttest on an ORMap whose values take the given
@@ -107,6 +132,8 @@ func TestORMapOfEveryType(t *testing.T) {
 	t.Run("MVRegister", func(t *testing.T) { checkMap(t, mvOps) })
 	t.Run("LWWRegister", func(t *testing.T) { checkMap(t, lwwOps) })
 	t.Run("CCounter", func(t *testing.T) { checkMap(t, ccOps) })
+	t.Run("GCounter", func(t *testing.T) { checkMap(t, gcOps) })
+	t.Run("PNCounter", func(t *testing.T) { checkMap(t, pnOps) })
 }
 
 func TestORMapTwoLevels(t *testing.T) {
@@ -118,6 +145,8 @@ func TestORMapTwoLevels(t *testing.T) {
 	t.Run("MVRegister", func(t *testing.T) { checkMap(t, mapOp(mvOps)) })
 	t.Run("LWWRegister", func(t *testing.T) { checkMap(t, mapOp(lwwOps)) })
 	t.Run("CCounter", func(t *testing.T) { checkMap(t, mapOp(ccOps)) })
+	t.Run("GCounter", func(t *testing.T) { checkMap(t, mapOp(gcOps)) })
+	t.Run("PNCounter", func(t *testing.T) { checkMap(t, mapOp(pnOps)) })
 }
 
 func TestORMapThreeLevels(t *testing.T) {

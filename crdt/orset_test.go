@@ -254,7 +254,7 @@ func FuzzORSetUnmarshalBinary(f *testing.F) {
 	})
 }
 
-func mustMarshal(f *testing.F, v interface{ MarshalBinary() ([]byte, error) }) []byte {
+func mustMarshal(f testing.TB, v interface{ MarshalBinary() ([]byte, error) }) []byte {
 	b, err := v.MarshalBinary()
 	if err != nil {
 		f.Fatal(err)

@@ -96,6 +96,31 @@ func TestValidateMergeFindsADotReusedUnderAnotherKey(t *testing.T) {
 	})
 }
 
+// TestValidateMergeFindsADotReusedInACounterMap: a dot of a nested
+// GCounter or PNCounter reused under another key, or for other counts
+// under the same key, is refused both ways.
+func TestValidateMergeFindsADotReusedInACounterMap(t *testing.T) {
+	const r vclock.ReplicaID = "r"
+	t.Run("ORMap of PNCounter", func(t *testing.T) {
+		var x, y crdt.ORMap[string, *crdt.PNCounter]
+		x.Update("a", func(c *crdt.PNCounter) *crdt.PNCounter { return c.Inc(r, 5) })
+		y.Update("b", func(c *crdt.PNCounter) *crdt.PNCounter { return c.Dec(r, 7) })
+		checkRefusedBothWays(t, "pn counters", &x, &y)
+	})
+	t.Run("ORMap of PNCounter, one key, other counts", func(t *testing.T) {
+		var x, y crdt.ORMap[string, *crdt.PNCounter]
+		x.Update("a", func(c *crdt.PNCounter) *crdt.PNCounter { return c.Inc(r, 5) })
+		d := y.Update("a", func(c *crdt.PNCounter) *crdt.PNCounter { return c.Inc(r, 6) })
+		checkRefusedBothWays(t, "same key, other count", &x, d)
+	})
+	t.Run("ORMap of GCounter", func(t *testing.T) {
+		var x, y crdt.ORMap[string, *crdt.GCounter]
+		x.Update("a", func(c *crdt.GCounter) *crdt.GCounter { return c.Inc(r, 5) })
+		y.Update("b", func(c *crdt.GCounter) *crdt.GCounter { return c.Inc(r, 5) })
+		checkRefusedBothWays(t, "g counters", &x, &y)
+	})
+}
+
 // TestValidateMergeAcceptsRemovedDots: a dot the receiver has seen and no
 // longer holds anywhere was removed; a stale delta or state that still
 // holds it is consistent, wherever it sits.

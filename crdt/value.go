@@ -8,7 +8,9 @@ import (
 // Value is the constraint on the values of an [ORMap]: the causal types of
 // this package, whose stores can live in the map's causal context —
 // *ORSet[E], *RWSet[E], *EWFlag, *DWFlag, *MVRegister[V],
-// *LWWRegister[V], *CCounter and *ORMap[K, V] itself, so maps nest. Its
+// *LWWRegister[V], *CCounter, *GCounter, *PNCounter and *ORMap[K, V]
+// itself, so maps nest. A GCounter or PNCounter in a map keeps one entry
+// per replica, each with a dot in the map's context (see [PNCounter]). Its
 // methods are unexported: a value must share the map's context to be
 // removed without tombstones, which only these types know how to do.
 type Value[V any] interface {
@@ -57,6 +59,8 @@ var (
 	_ Value[*MVRegister[string]]       = (*MVRegister[string])(nil)
 	_ Value[*LWWRegister[string]]      = (*LWWRegister[string])(nil)
 	_ Value[*CCounter]                 = (*CCounter)(nil)
+	_ Value[*GCounter]                 = (*GCounter)(nil)
+	_ Value[*PNCounter]                = (*PNCounter)(nil)
 	_ Value[*ORMap[string, *CCounter]] = (*ORMap[string, *CCounter])(nil)
 )
 
