@@ -24,6 +24,7 @@ const (
 	KindLWWMap      = wire.KindLWWMap
 	KindORMap       = wire.KindORMap
 	KindCCounter    = wire.KindCCounter
+	KindList        = wire.KindList
 )
 
 // PeekKind returns the kind of the value encoded in b without decoding it,
@@ -42,7 +43,7 @@ func PeekKind(b []byte) (Kind, error) {
 // Decode decodes a value of any crdt kind: it reads the kind and returns a
 // *GCounter, *PNCounter, *CCounter, *EWFlag or *DWFlag, or for the generic
 // types a *GSet[any], *TwoPSet[any], *ORSet[any], *RWSet[any],
-// *LWWRegister[any], *MVRegister[any] or *LWWMap[any, any], whose elements
+// *LWWRegister[any], *MVRegister[any], *LWWMap[any, any] or *List[any], whose elements
 // are the Go values msgpack decodes to (string, int8, uint16, bool, ...).
 // Elements that Go cannot compare are refused. An ORMap's value type
 // cannot be told from its bytes alone, so Decode refuses the ORMap kind
@@ -118,6 +119,8 @@ func (o DecodeOptions) Decode(b []byte) (any, error) {
 		v = new(CCounter)
 	case KindLWWMap:
 		v = new(LWWMap[any, any])
+	case KindList:
+		v = new(List[any])
 	default:
 		reason := "kind " + k.String() + " is not a crdt kind"
 		if k == KindORMap {

@@ -35,6 +35,7 @@ const (
 	KindLWWMap      Kind = 26 // crdt.LWWMap
 	KindORMap       Kind = 27 // crdt.ORMap
 	KindCCounter    Kind = 28 // crdt.CCounter
+	KindList        Kind = 30 // crdt.List
 
 	KindMergeDelta  Kind = 32 // merge: a group of deltas
 	KindMergeState  Kind = 33 // merge: a full state
@@ -61,6 +62,7 @@ var kindNames = map[Kind]string{
 	KindLWWMap:      "LWWMap",
 	KindORMap:       "ORMap",
 	KindCCounter:    "CCounter",
+	KindList:        "List",
 
 	KindMergeDelta:  "MergeDelta",
 	KindMergeState:  "MergeState",
