@@ -99,11 +99,11 @@ func (l *List[E]) CheckInternal() error {
 	if err := l.q.check(nil, l.q.root); err != nil {
 		return err
 	}
-	seen := make(map[int32]int, len(l.items))
+	seen := make(map[int32]int, l.items.len())
 	t := 0
 	for s := range l.q.all {
 		x := slotItem(s)
-		if int(x) >= len(l.items) {
+		if int(x) >= l.items.len() {
 			return fmt.Errorf("slot %d: no such item", s)
 		}
 		if _, dup := seen[x]; dup {
@@ -111,13 +111,13 @@ func (l *List[E]) CheckInternal() error {
 		}
 		seen[x] = t
 		t++
-		if (s < 0) != l.items[x].del {
+		if (s < 0) != l.items.at(x).del {
 			return fmt.Errorf("item %d: slot and deletion disagree", x)
 		}
 	}
 	pend := 0
-	for i := range l.items {
-		it := &l.items[i]
+	for i := range int32(l.items.len()) {
+		it := l.items.at(i)
 		if it.leaf == nil {
 			pend++
 			if _, ok := seen[int32(i)]; ok {
@@ -139,8 +139,8 @@ func (l *List[E]) CheckInternal() error {
 	if pend != l.npend {
 		return fmt.Errorf("%d items wait, npend %d", pend, l.npend)
 	}
-	if len(seen)+pend != len(l.items) {
-		return fmt.Errorf("%d items, %d placed, %d waiting", len(l.items), len(seen), pend)
+	if len(seen)+pend != l.items.len() {
+		return fmt.Errorf("%d items, %d placed, %d waiting", l.items.len(), len(seen), pend)
 	}
 	for g := range l.ghosts {
 		if _, ok := l.find(g); ok {
@@ -151,20 +151,20 @@ func (l *List[E]) CheckInternal() error {
 }
 
 func (l *List[E]) checkOrigins(x int32, seen map[int32]int) error {
-	it := &l.items[x]
+	it := l.items.at(x)
 	if it.leaf == nil {
 		return nil
 	}
 	at := seen[x]
 	if it.left.r != noRep {
 		y, ok := l.find(it.left)
-		if !ok || l.items[y].leaf == nil || seen[y] >= at {
+		if !ok || l.items.at(y).leaf == nil || seen[y] >= at {
 			return fmt.Errorf("item %d placed before its left origin", x)
 		}
 	}
 	if it.right.r != noRep {
 		y, ok := l.find(it.right)
-		if !ok || l.items[y].leaf == nil || seen[y] <= at {
+		if !ok || l.items.at(y).leaf == nil || seen[y] <= at {
 			return fmt.Errorf("item %d placed after its right origin", x)
 		}
 	}

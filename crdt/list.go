@@ -3,6 +3,7 @@ package crdt
 import (
 	"fmt"
 	"iter"
+	"slices"
 	"strings"
 
 	"github.com/converge-go/converge/vclock"
@@ -84,10 +85,9 @@ import (
 // The zero List is empty and ready to use. A List is not safe for
 // concurrent use; use [List.Clone] rather than copying a value.
 type List[E any] struct {
-	items  []litem[E]
+	items  itemStore[E]
 	reps   []lrep
 	repIdx map[vclock.ReplicaID]uint32 // beyond 8 replicas
-	ids    map[lid]int32               // beyond 8 items
 	q      seq
 	ghosts map[lid]struct{} // deletions of elements not held
 	wait   map[lid][]int32  // pending items by the origin they wait for; nil until needed
@@ -132,12 +132,67 @@ type litem[E any] struct {
 type lrep struct {
 	id  vclock.ReplicaID
 	top uint64 // the largest counter of an element or a deletion
+	// The items of the replica: dense[k] is the item of counter
+	// base+1+k (-1 for none), sparse those outside that window.
+	base   uint64
+	dense  []int32
+	sparse map[uint64]int32
+}
+
+// maxGap is the largest gap in a replica's counters that its dense
+// index fills rather than going to the map.
+const maxGap = 64
+
+func (e *lrep) find(c uint64) (int32, bool) {
+	if k := c - e.base - 1; c > e.base && k < uint64(len(e.dense)) && e.dense[k] >= 0 {
+		return e.dense[k], true
+	}
+	if e.sparse != nil {
+		x, ok := e.sparse[c]
+		return x, ok
+	}
+	return 0, false
+}
+
+func (e *lrep) add(c uint64, x int32) {
+	if len(e.dense) == 0 && e.sparse == nil {
+		e.base = c - 1
+	}
+	switch k := c - e.base - 1; {
+	case c <= e.base:
+	case k < uint64(len(e.dense)):
+		e.dense[k] = x
+		return
+	case k-uint64(len(e.dense)) <= maxGap:
+		for uint64(len(e.dense)) < k {
+			e.dense = append(e.dense, -1)
+		}
+		e.dense = append(e.dense, x)
+		return
+	}
+	if e.sparse == nil {
+		e.sparse = make(map[uint64]int32)
+	}
+	e.sparse[c] = x
+}
+
+func (e *lrep) clone() lrep {
+	c := *e
+	c.dense = slices.Clone(e.dense)
+	if e.sparse != nil {
+		c.sparse = make(map[uint64]int32, len(e.sparse))
+		for k, v := range e.sparse {
+			c.sparse[k] = v
+		}
+	}
+	return c
 }
 
 // Insert inserts e at index i as replica id and returns the delta. The
 // index is clamped to [0, Len()].
 func (l *List[E]) Insert(id vclock.ReplicaID, i int, e E) *List[E] {
-	return l.insert(id, i, []E{e})
+	es := [1]E{e}
+	return l.insert(id, i, es[:])
 }
 
 // InsertAll inserts es at index i, in order, as replica id, and returns
@@ -169,7 +224,7 @@ func (l *List[E]) DeleteRange(i, j int) *List[E] {
 		n, off, _ := l.q.atVisible(i)
 		x := n.slots[off]
 		l.hideItem(x)
-		it := &l.items[x]
+		it := l.items.at(x)
 		d.addGhost(lid{it.id.c, d.rep(l.reps[it.id.r].id)})
 	}
 	l.edits++
@@ -189,7 +244,7 @@ func (l *List[E]) DeleteAt(pos Position) *List[E] {
 	}
 	id := lid{pos.Counter, l.rep(pos.Replica)}
 	if x, ok := l.find(id); ok {
-		if l.items[x].del {
+		if l.items.at(x).del {
 			return d
 		}
 		l.hideItem(x)
@@ -216,7 +271,7 @@ func (l *List[E]) At(i int) (E, bool) {
 		return zero, false
 	}
 	n, off, _ := l.q.atVisible(i)
-	return l.items[n.slots[off]].v, true
+	return l.items.at(n.slots[off]).v, true
 }
 
 // PositionAt returns the position of the element at index i, or false if
@@ -240,11 +295,11 @@ func (l *List[E]) IndexOf(pos Position) (int, bool) {
 		return -1, false
 	}
 	x, ok := l.find(lid{pos.Counter, r})
-	if !ok || l.items[x].leaf == nil {
+	if !ok || l.items.at(x).leaf == nil {
 		return -1, false
 	}
-	_, vis := index(l.items[x].leaf, x)
-	return vis, !l.items[x].del
+	_, vis := index(l.items.at(x).leaf, x)
+	return vis, !l.items.at(x).del
 }
 
 // All returns the elements with their indices, in order.
@@ -253,7 +308,7 @@ func (l *List[E]) All() iter.Seq2[int, E] {
 		i := 0
 		for s := range l.q.all {
 			if s >= 0 {
-				if !yield(i, l.items[s].v) {
+				if !yield(i, l.items.at(s).v) {
 					return
 				}
 				i++
@@ -266,7 +321,7 @@ func (l *List[E]) All() iter.Seq2[int, E] {
 func (l *List[E]) Values() iter.Seq[E] {
 	return func(yield func(E) bool) {
 		for s := range l.q.all {
-			if s >= 0 && !yield(l.items[s].v) {
+			if s >= 0 && !yield(l.items.at(s).v) {
 				return
 			}
 		}
@@ -303,21 +358,35 @@ func (l *List[E]) String() string {
 }
 
 func (l *List[E]) position(x int32) Position {
-	id := l.items[x].id
+	id := l.items.at(x).id
 	return Position{l.reps[id.r].id, id.c}
 }
 
 // insert is the body of the insert mutators.
 func (l *List[E]) insert(id vclock.ReplicaID, i int, es []E) *List[E] {
-	d := &List[E]{}
+	// The delta of one insert takes one allocation.
+	type delta struct {
+		l     List[E]
+		item  [1]litem[E]
+		reps  [2]lrep
+		dense [1]int32
+		pages [1][]litem[E]
+	}
+	dd := &delta{}
+	d := &dd.l
+	d.reps = dd.reps[:0]
 	r := l.rep(id)
 	if len(es) == 0 || l.reps[r].top > vclock.MaxCounter-uint64(len(es)) {
 		return d
 	}
 	l.q.ensure()
 	n, off, left, right := l.slotBefore(max(min(i, l.Len()), 0))
-	d.items = make([]litem[E], 0, len(es))
+	if len(es) == 1 {
+		dd.pages[0] = dd.item[:0]
+		d.items.pages = dd.pages[:]
+	}
 	dr := d.rep(id)
+	d.reps[dr].dense = dd.dense[:0]
 	dl, drt := d.translate(l, left), d.translate(l, right)
 	for _, e := range es {
 		c := l.reps[r].top + 1
@@ -326,8 +395,8 @@ func (l *List[E]) insert(id vclock.ReplicaID, i int, es []E) *List[E] {
 		d.addItem(litem[E]{id: lid{c, dr}, left: dl, right: drt, v: e})
 		left, dl = lid{c, r}, lid{c, dr}
 	}
-	d.npend = len(d.items)
-	for x := range d.items {
+	d.npend = d.items.len()
+	for x := range int32(d.items.len()) {
 		d.settle(int32(x)) // cheap: a delta's origins are mostly absent
 	}
 	l.edits++
@@ -342,7 +411,7 @@ func (l *List[E]) slotBefore(i int) (n *lnode, off int, left, right lid) {
 	var t int
 	if i < l.Len() {
 		n, off, t = l.q.atVisible(i)
-		right = l.items[n.slots[off]].id
+		right = l.items.at(n.slots[off]).id
 	} else {
 		t = l.q.total()
 		n, off = l.q.atTotal(t)
@@ -351,10 +420,10 @@ func (l *List[E]) slotBefore(i int) (n *lnode, off int, left, right lid) {
 	left = noID
 	switch {
 	case off > 0:
-		left = l.items[slotItem(n.slots[off-1])].id
+		left = l.items.at(slotItem(n.slots[off-1])).id
 	case t > 0:
 		p, po := l.q.atTotal(t - 1)
-		left = l.items[slotItem(p.slots[po])].id
+		left = l.items.at(slotItem(p.slots[po])).id
 	}
 	return n, off, left, right
 }
@@ -371,15 +440,15 @@ func (d *List[E]) translate(l *List[E], id lid) lid {
 // offset just after it.
 func (l *List[E]) place(x int32, n *lnode, off int) (*lnode, int) {
 	s := x
-	if l.items[x].del {
+	if l.items.at(x).del {
 		s = ^x
 	}
-	l.items[x].leaf = n
+	l.items.at(x).leaf = n
 	m := l.q.insert(n, off, s)
 	off++
 	if m != nil {
 		for _, s := range m.slots {
-			l.items[slotItem(s)].leaf = m
+			l.items.at(slotItem(s)).leaf = m
 		}
 		if off > len(n.slots) {
 			return m, off - len(n.slots)
@@ -390,7 +459,7 @@ func (l *List[E]) place(x int32, n *lnode, off int) (*lnode, int) {
 
 // hideItem deletes item x, placed or waiting, and drops its value.
 func (l *List[E]) hideItem(x int32) {
-	it := &l.items[x]
+	it := l.items.at(x)
 	if it.del {
 		return
 	}
@@ -435,32 +504,18 @@ func (l *List[E]) findRep(id vclock.ReplicaID) (uint32, bool) {
 
 // find returns the index of the item with identity id.
 func (l *List[E]) find(id lid) (int32, bool) {
-	if l.ids != nil {
-		x, ok := l.ids[id]
-		return x, ok
+	if id.r >= uint32(len(l.reps)) {
+		return 0, false
 	}
-	for i := range l.items {
-		if l.items[i].id == id {
-			return int32(i), true
-		}
-	}
-	return 0, false
+	return l.reps[id.r].find(id.c)
 }
 
 // addItem appends it, not yet placed, and applies a deletion of it that
 // was waiting.
 func (l *List[E]) addItem(it litem[E]) int32 {
-	x := int32(len(l.items))
-	l.items = append(l.items, it)
-	if l.ids != nil {
-		l.ids[it.id] = x
-	} else if len(l.items) > 8 {
-		l.ids = make(map[lid]int32, 32)
-		for i := range l.items {
-			l.ids[l.items[i].id] = int32(i)
-		}
-	}
+	x := l.items.push(it)
 	e := &l.reps[it.id.r]
+	e.add(it.id.c, x)
 	e.top = max(e.top, it.id.c)
 	if len(l.ghosts) > 0 {
 		if _, ok := l.ghosts[it.id]; ok {
@@ -479,4 +534,44 @@ func (l *List[E]) addGhost(id lid) {
 	l.ghosts[id] = struct{}{}
 	e := &l.reps[id.r]
 	e.top = max(e.top, id.c)
+}
+
+// An itemStore holds the items in pages, so that a growing list never
+// copies them: item x is pages[x>>pageBits][x&pageMask].
+type itemStore[E any] struct {
+	pages [][]litem[E]
+	n     int
+}
+
+const (
+	pageBits = 10
+	pageMask = 1<<pageBits - 1
+)
+
+func (s *itemStore[E]) at(x int32) *litem[E] { return &s.pages[x>>pageBits][x&pageMask] }
+func (s *itemStore[E]) len() int              { return s.n }
+
+// push appends it and returns its index. The first page grows as a
+// slice does; the others are allocated whole.
+func (s *itemStore[E]) push(it litem[E]) int32 {
+	x := s.n
+	if x>>pageBits == len(s.pages) {
+		c := 0
+		if x > 0 {
+			c = pageMask + 1
+		}
+		s.pages = append(s.pages, make([]litem[E], 0, c))
+	}
+	p := &s.pages[len(s.pages)-1]
+	*p = append(*p, it)
+	s.n++
+	return int32(x)
+}
+
+func (s *itemStore[E]) clone() itemStore[E] {
+	c := itemStore[E]{pages: make([][]litem[E], len(s.pages)), n: s.n}
+	for i, p := range s.pages {
+		c.pages[i] = slices.Clone(p)
+	}
+	return c
 }

@@ -52,8 +52,8 @@ func (l *List[E]) AppendBinary(b []byte) ([]byte, error) {
 // order (-1 for one it does not refer to), and the replicas in that order.
 func (l *List[E]) replicaOrder() ([]int, []uint32) {
 	used := make([]bool, len(l.reps))
-	for i := range l.items {
-		it := &l.items[i]
+	for i := range int32(l.items.len()) {
+		it := l.items.at(i)
 		for _, x := range [3]lid{it.id, it.left, it.right} {
 			if x.r != noRep {
 				used[x.r] = true
@@ -97,8 +97,8 @@ func cmpPdot(a, b pdot) int {
 // ranges.
 func (l *List[E]) appendDeletions(b []byte, pos []int) []byte {
 	var ds []pdot
-	for i := range l.items {
-		if it := &l.items[i]; it.del {
+	for i := range int32(l.items.len()) {
+		if it := l.items.at(i); it.del {
 			ds = append(ds, pdot{pos[it.id.r], it.id.c})
 		}
 	}
@@ -145,20 +145,20 @@ func (l *List[E]) appendDeletions(b []byte, pos []int) []byte {
 // runs returns l's elements as maximal runs, in order of replica position
 // and counter.
 func (l *List[E]) runs(pos []int) []lrun {
-	order := make([]int32, len(l.items))
+	order := make([]int32, l.items.len())
 	for i := range order {
 		order[i] = int32(i)
 	}
-	key := func(x int32) pdot { return pdot{pos[l.items[x].id.r], l.items[x].id.c} }
+	key := func(x int32) pdot { return pdot{pos[l.items.at(x).id.r], l.items.at(x).id.c} }
 	if !slices.IsSortedFunc(order, func(a, b int32) int { return cmpPdot(key(a), key(b)) }) {
 		slices.SortFunc(order, func(a, b int32) int { return cmpPdot(key(a), key(b)) })
 	}
 	var runs []lrun
 	for k, x := range order {
-		it := &l.items[x]
+		it := l.items.at(x)
 		if len(runs) > 0 {
 			ru := &runs[len(runs)-1]
-			prev := &l.items[order[k-1]]
+			prev := l.items.at(order[k-1])
 			if prev.id.r == it.id.r && prev.id.c+1 == it.id.c && it.left == prev.id && it.right == prev.right {
 				ru.n++
 				ru.items = ru.items[:len(ru.items)+1]
@@ -175,8 +175,8 @@ func (l *List[E]) appendRuns(b []byte, pos []int) []byte {
 	runs := l.runs(pos)
 	k := kindOf[E]()
 	n := 5 * len(runs)
-	for i := range l.items {
-		if !l.items[i].del {
+	for i := range int32(l.items.len()) {
+		if !l.items.at(i).del {
 			n++
 		}
 	}
@@ -186,14 +186,14 @@ func (l *List[E]) appendRuns(b []byte, pos []int) []byte {
 		if ru.r != prevR {
 			prevR, end = ru.r, 1
 		}
-		first := &l.items[ru.items[0]]
+		first := l.items.at(ru.items[0])
 		b = wire.AppendUint(b, uint64(ru.r))
 		b = wire.AppendUint(b, ru.start-end)
 		b = wire.AppendUint(b, ru.n)
 		b = l.appendOrigin(b, pos, first.id, first.left)
 		b = l.appendOrigin(b, pos, first.id, first.right)
 		for _, x := range ru.items {
-			if it := &l.items[x]; !it.del {
+			if it := l.items.at(x); !it.del {
 				b = appendElem(b, k, it.v)
 			}
 		}
@@ -264,7 +264,7 @@ func (l *List[E]) readValue(r *wire.Reader) {
 		return
 	}
 	l.wait = make(map[lid][]int32)
-	for x := range l.items {
+	for x := range int32(l.items.len()) {
 		l.settle(int32(x))
 	}
 	if l.npend == 0 {

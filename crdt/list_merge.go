@@ -28,14 +28,14 @@ func (l *List[E]) totalOf(id lid, def int) int {
 		return def
 	}
 	x, _ := l.find(id)
-	t, _ := index(l.items[x].leaf, x)
+	t, _ := index(l.items.at(x).leaf, x)
 	return t
 }
 
 // integrate places item x, whose origins are placed.
 func (l *List[E]) integrate(x int32) {
 	l.q.ensure()
-	it := &l.items[x]
+	it := l.items.at(x)
 	lt := l.totalOf(it.left, -1)
 	rt := l.totalOf(it.right, l.q.total())
 	t := l.scan(x, lt, rt)
@@ -50,7 +50,7 @@ func (l *List[E]) scan(x int32, lt, rt int) int {
 	if t >= rt {
 		return t
 	}
-	it := &l.items[x]
+	it := l.items.at(x)
 	end := l.q.total()
 	n, off := l.q.atTotal(t)
 	scanning, start := false, t
@@ -60,7 +60,7 @@ func (l *List[E]) scan(x int32, lt, rt int) int {
 		}
 		o := slotItem(n.slots[off])
 		off++
-		other := &l.items[o]
+		other := l.items.at(o)
 		olt := l.totalOf(other.left, -1)
 		if olt < lt {
 			break
@@ -91,7 +91,7 @@ func (l *List[E]) scan(x int32, lt, rt int) int {
 
 // less orders two concurrent siblings: by replica id, then counter.
 func (l *List[E]) less(x, y int32) bool {
-	a, b := l.items[x].id, l.items[y].id
+	a, b := l.items.at(x).id, l.items.at(y).id
 	if a.r != b.r {
 		return l.reps[a.r].id < l.reps[b.r].id
 	}
@@ -100,12 +100,12 @@ func (l *List[E]) less(x, y int32) bool {
 
 // missing returns an origin of x that is not placed, if any.
 func (l *List[E]) missing(x int32) (lid, bool) {
-	it := &l.items[x]
+	it := l.items.at(x)
 	for _, o := range [2]lid{it.left, it.right} {
 		if o.r == noRep {
 			continue
 		}
-		if y, ok := l.find(o); !ok || l.items[y].leaf == nil {
+		if y, ok := l.find(o); !ok || l.items.at(y).leaf == nil {
 			return o, true
 		}
 	}
@@ -115,11 +115,21 @@ func (l *List[E]) missing(x int32) (lid, bool) {
 // settle places item x if its origins are placed, then every item that
 // waited for it, and so on; an item with an origin missing waits for it.
 func (l *List[E]) settle(x int32) {
-	stack := []int32{x}
+	if l.items.at(x).leaf != nil {
+		return
+	}
+	if o, ok := l.missing(x); ok {
+		if l.wait != nil {
+			l.wait[o] = append(l.wait[o], x)
+		}
+		return
+	}
+	var buf [8]int32
+	stack := append(buf[:0], x)
 	for len(stack) > 0 {
 		y := stack[len(stack)-1]
 		stack = stack[:len(stack)-1]
-		if l.items[y].leaf != nil {
+		if l.items.at(y).leaf != nil {
 			continue
 		}
 		if o, ok := l.missing(y); ok {
@@ -137,8 +147,8 @@ func (l *List[E]) settle(x int32) {
 		if l.wait == nil {
 			stack = append(stack, l.buildWait()...)
 		}
-		ws := l.wait[l.items[y].id]
-		delete(l.wait, l.items[y].id)
+		ws := l.wait[l.items.at(y).id]
+		delete(l.wait, l.items.at(y).id)
 		stack = append(stack, ws...)
 	}
 }
@@ -149,8 +159,8 @@ func (l *List[E]) settle(x int32) {
 func (l *List[E]) buildWait() []int32 {
 	l.wait = make(map[lid][]int32)
 	var ready []int32
-	for i := range l.items {
-		if l.items[i].leaf == nil {
+	for i := range int32(l.items.len()) {
+		if l.items.at(i).leaf == nil {
 			if o, ok := l.missing(int32(i)); ok {
 				l.wait[o] = append(l.wait[o], int32(i))
 			} else {
@@ -182,8 +192,8 @@ func (l *List[E]) Merge(o *List[E]) {
 		return lid{id.c, tr[id.r]}
 	}
 	var added []int32
-	for i := range o.items {
-		it := &o.items[i]
+	for i := range int32(o.items.len()) {
+		it := o.items.at(i)
 		id := tid(it.id)
 		if y, ok := l.find(id); ok {
 			if it.del {
@@ -219,22 +229,19 @@ func (l *List[E]) deleteID(id lid) {
 // Clone returns an independent copy of l. O(n).
 func (l *List[E]) Clone() *List[E] {
 	c := &List[E]{
-		items: slices.Clone(l.items),
-		reps:  slices.Clone(l.reps),
+		items: l.items.clone(),
+		reps:  make([]lrep, len(l.reps)),
 		q:     l.q, // read by rebuild, then replaced
 		npend: l.npend,
 		edits: l.edits,
+	}
+	for i := range l.reps {
+		c.reps[i] = l.reps[i].clone()
 	}
 	if l.repIdx != nil {
 		c.repIdx = make(map[vclock.ReplicaID]uint32, len(l.repIdx))
 		for k, v := range l.repIdx {
 			c.repIdx[k] = v
-		}
-	}
-	if l.ids != nil {
-		c.ids = make(map[lid]int32, len(l.ids))
-		for k, v := range l.ids {
-			c.ids[k] = v
 		}
 	}
 	if len(l.ghosts) > 0 {
@@ -254,28 +261,28 @@ func (l *List[E]) rebuild() {
 	for s := range l.q.all {
 		slots = append(slots, s)
 	}
-	for i := range l.items {
-		l.items[i].leaf = nil
+	for i := range int32(l.items.len()) {
+		l.items.at(i).leaf = nil
 	}
-	l.q = build(slots, func(s int32, n *lnode) { l.items[slotItem(s)].leaf = n })
+	l.q = build(slots, func(s int32, n *lnode) { l.items.at(slotItem(s)).leaf = n })
 }
 
 // Equal reports whether l and o hold the same elements, with the same
 // origins, values and deletions, and the same deletions of elements they
 // do not hold. O(n).
 func (l *List[E]) Equal(o *List[E]) bool {
-	if len(l.items) != len(o.items) || len(l.ghosts) != len(o.ghosts) || l.npend != o.npend {
+	if l.items.len() != o.items.len() || len(l.ghosts) != len(o.ghosts) || l.npend != o.npend {
 		return false
 	}
 	k := kindOf[E]()
 	var ba, bb []byte
-	for i := range l.items {
-		a := &l.items[i]
+	for i := range int32(l.items.len()) {
+		a := l.items.at(i)
 		y, ok := o.lookup(l, a.id)
 		if !ok {
 			return false
 		}
-		b := &o.items[y]
+		b := o.items.at(y)
 		if a.del != b.del || !o.same(l, b.left, a.left) || !o.same(l, b.right, a.right) {
 			return false
 		}
@@ -321,13 +328,13 @@ func (o *List[E]) same(l *List[E], a, b lid) bool {
 // peer. O(m) for an o of m elements.
 func (l *List[E]) ValidateMerge(o *List[E]) error {
 	k := kindOf[E]()
-	for i := range o.items {
-		b := &o.items[i]
+	for i := range int32(o.items.len()) {
+		b := o.items.at(i)
 		x, ok := l.lookup(o, b.id)
 		if !ok {
 			continue
 		}
-		a := &l.items[x]
+		a := l.items.at(x)
 		reason := ""
 		switch {
 		case !l.same(o, a.left, b.left) || !l.same(o, a.right, b.right):
@@ -388,22 +395,22 @@ func (l *List[E]) Clamp(id vclock.ReplicaID, n uint64) {
 			out.addGhost(g)
 		}
 	}
-	out.rebuildFrom(l.items, drop)
+	out.rebuildFrom(&l.items, drop)
 	*l = *out
 }
 
 // rebuildFrom adds the items not dropped, in order of identity, and
 // places them.
-func (l *List[E]) rebuildFrom(items []litem[E], drop func(lid) bool) {
-	order := make([]int32, 0, len(items))
-	for i := range items {
-		if !drop(items[i].id) {
+func (l *List[E]) rebuildFrom(items *itemStore[E], drop func(lid) bool) {
+	order := make([]int32, 0, items.len())
+	for i := range int32(items.len()) {
+		if !drop(items.at(int32(i)).id) {
 			order = append(order, int32(i))
 		}
 	}
-	slices.SortFunc(order, func(a, b int32) int { return l.cmpID(items[a].id, items[b].id) })
+	slices.SortFunc(order, func(a, b int32) int { return l.cmpID(items.at(a).id, items.at(b).id) })
 	for _, i := range order {
-		it := items[i]
+		it := *items.at(i)
 		it.leaf = nil
 		del := it.del
 		it.del = false
@@ -414,7 +421,7 @@ func (l *List[E]) rebuildFrom(items []litem[E], drop func(lid) bool) {
 		l.npend++
 	}
 	l.wait = make(map[lid][]int32)
-	for x := range l.items {
+	for x := range int32(l.items.len()) {
 		l.settle(int32(x))
 	}
 	if l.npend == 0 {
