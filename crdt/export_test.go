@@ -142,7 +142,7 @@ func (l *List[E]) CheckInternal() error {
 	if len(seen)+pend != l.items.len() {
 		return fmt.Errorf("%d items, %d placed, %d waiting", l.items.len(), len(seen), pend)
 	}
-	for g := range l.ghosts {
+	for g := range l.ghosts.all {
 		if _, ok := l.find(g); ok {
 			return fmt.Errorf("deletion of %d:%d recorded apart from its element", g.r, g.c)
 		}

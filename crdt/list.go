@@ -89,7 +89,7 @@ type List[E any] struct {
 	reps   []lrep
 	repIdx map[vclock.ReplicaID]uint32 // beyond 8 replicas
 	q      seq
-	ghosts map[lid]struct{} // deletions of elements not held
+	ghosts ghostSet // deletions of elements not held
 	wait   map[lid][]int32  // pending items by the origin they wait for; nil until needed
 	npend  int              // items not placed in q
 	edits  uint64
@@ -215,7 +215,15 @@ func (l *List[E]) Delete(i int) *List[E] { return l.DeleteRange(i, i+1) }
 // range deletes nothing and returns an empty delta.
 func (l *List[E]) DeleteRange(i, j int) *List[E] {
 	i, j = max(i, 0), min(j, l.Len())
-	d := &List[E]{}
+	// The delta of one deletion takes one allocation.
+	type delta struct {
+		l    List[E]
+		reps [1]lrep
+		few  [1]lid
+	}
+	dd := &delta{}
+	d := &dd.l
+	d.reps, d.ghosts.few = dd.reps[:0], dd.few[:0]
 	if i >= j {
 		return d
 	}
@@ -248,7 +256,7 @@ func (l *List[E]) DeleteAt(pos Position) *List[E] {
 			return d
 		}
 		l.hideItem(x)
-	} else if _, ok := l.ghosts[id]; ok {
+	} else if l.ghosts.has(id) {
 		return d
 	} else {
 		l.addGhost(id)
@@ -517,9 +525,8 @@ func (l *List[E]) addItem(it litem[E]) int32 {
 	e := &l.reps[it.id.r]
 	e.add(it.id.c, x)
 	e.top = max(e.top, it.id.c)
-	if len(l.ghosts) > 0 {
-		if _, ok := l.ghosts[it.id]; ok {
-			delete(l.ghosts, it.id)
+	if l.ghosts.len() > 0 {
+		if l.ghosts.remove(it.id) {
 			l.hideItem(x)
 		}
 	}
@@ -528,10 +535,7 @@ func (l *List[E]) addItem(it litem[E]) int32 {
 
 // addGhost records the deletion of id, an element l does not hold.
 func (l *List[E]) addGhost(id lid) {
-	if l.ghosts == nil {
-		l.ghosts = make(map[lid]struct{})
-	}
-	l.ghosts[id] = struct{}{}
+	l.ghosts.add(id)
 	e := &l.reps[id.r]
 	e.top = max(e.top, id.c)
 }
@@ -572,6 +576,86 @@ func (s *itemStore[E]) clone() itemStore[E] {
 	c := itemStore[E]{pages: make([][]litem[E], len(s.pages)), n: s.n}
 	for i, p := range s.pages {
 		c.pages[i] = slices.Clone(p)
+	}
+	return c
+}
+
+// A ghostSet is a set of identities: a slice up to 8, a map beyond.
+type ghostSet struct {
+	few []lid
+	m   map[lid]struct{}
+}
+
+func (g *ghostSet) len() int {
+	if g.m != nil {
+		return len(g.m)
+	}
+	return len(g.few)
+}
+
+func (g *ghostSet) has(id lid) bool {
+	if g.m != nil {
+		_, ok := g.m[id]
+		return ok
+	}
+	return slices.Contains(g.few, id)
+}
+
+// add adds id.
+func (g *ghostSet) add(id lid) {
+	switch {
+	case g.has(id):
+	case g.m != nil:
+		g.m[id] = struct{}{}
+	case len(g.few) < 8:
+		g.few = append(g.few, id)
+	default:
+		g.m = make(map[lid]struct{}, 16)
+		for _, x := range g.few {
+			g.m[x] = struct{}{}
+		}
+		g.m[id] = struct{}{}
+		g.few = nil
+	}
+}
+
+// remove removes id and reports whether g held it.
+func (g *ghostSet) remove(id lid) bool {
+	if g.m != nil {
+		_, ok := g.m[id]
+		delete(g.m, id)
+		return ok
+	}
+	if k := slices.Index(g.few, id); k >= 0 {
+		g.few = slices.Delete(g.few, k, k+1)
+		return true
+	}
+	return false
+}
+
+func (g *ghostSet) all(yield func(lid) bool) {
+	if g.m != nil {
+		for id := range g.m {
+			if !yield(id) {
+				return
+			}
+		}
+		return
+	}
+	for _, id := range g.few {
+		if !yield(id) {
+			return
+		}
+	}
+}
+
+func (g *ghostSet) clone() ghostSet {
+	c := ghostSet{few: slices.Clone(g.few)}
+	if g.m != nil {
+		c.m = make(map[lid]struct{}, len(g.m))
+		for id := range g.m {
+			c.m[id] = struct{}{}
+		}
 	}
 	return c
 }

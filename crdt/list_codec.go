@@ -60,7 +60,7 @@ func (l *List[E]) replicaOrder() ([]int, []uint32) {
 			}
 		}
 	}
-	for g := range l.ghosts {
+	for g := range l.ghosts.all {
 		used[g.r] = true
 	}
 	var sorted []uint32
@@ -102,7 +102,7 @@ func (l *List[E]) appendDeletions(b []byte, pos []int) []byte {
 			ds = append(ds, pdot{pos[it.id.r], it.id.c})
 		}
 	}
-	for g := range l.ghosts {
+	for g := range l.ghosts.all {
 		ds = append(ds, pdot{pos[g.r], g.c})
 	}
 	slices.SortFunc(ds, cmpPdot)

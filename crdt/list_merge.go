@@ -211,7 +211,7 @@ func (l *List[E]) Merge(o *List[E]) {
 	for _, x := range added {
 		l.settle(x)
 	}
-	for g := range o.ghosts {
+	for g := range o.ghosts.all {
 		l.deleteID(tid(g))
 	}
 	l.edits += o.edits
@@ -244,12 +244,7 @@ func (l *List[E]) Clone() *List[E] {
 			c.repIdx[k] = v
 		}
 	}
-	if len(l.ghosts) > 0 {
-		c.ghosts = make(map[lid]struct{}, len(l.ghosts))
-		for k := range l.ghosts {
-			c.ghosts[k] = struct{}{}
-		}
-	}
+	c.ghosts = l.ghosts.clone()
 	c.rebuild()
 	return c
 }
@@ -271,7 +266,7 @@ func (l *List[E]) rebuild() {
 // origins, values and deletions, and the same deletions of elements they
 // do not hold. O(n).
 func (l *List[E]) Equal(o *List[E]) bool {
-	if l.items.len() != o.items.len() || len(l.ghosts) != len(o.ghosts) || l.npend != o.npend {
+	if l.items.len() != o.items.len() || l.ghosts.len() != o.ghosts.len() || l.npend != o.npend {
 		return false
 	}
 	k := kindOf[E]()
@@ -293,12 +288,12 @@ func (l *List[E]) Equal(o *List[E]) bool {
 			}
 		}
 	}
-	for g := range l.ghosts {
+	for g := range l.ghosts.all {
 		r, ok := o.findRep(l.reps[g.r].id)
 		if !ok {
 			return false
 		}
-		if _, ok := o.ghosts[lid{g.c, r}]; !ok {
+		if !o.ghosts.has(lid{g.c, r}) {
 			return false
 		}
 	}
@@ -390,7 +385,7 @@ func (l *List[E]) Clamp(id vclock.ReplicaID, n uint64) {
 		}
 	}
 	drop := func(x lid) bool { return x.r == r && x.c > n }
-	for g := range l.ghosts {
+	for g := range l.ghosts.all {
 		if !drop(g) {
 			out.addGhost(g)
 		}
