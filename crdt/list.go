@@ -87,6 +87,7 @@ import (
 type List[E any] struct {
 	items  itemStore[E]
 	reps   []lrep
+	idx    []lidx // by replica, as reps; may be shorter
 	repIdx map[vclock.ReplicaID]uint32 // beyond 8 replicas
 	q      seq
 	ghosts ghostSet // deletions of elements not held
@@ -132,8 +133,11 @@ type litem[E any] struct {
 type lrep struct {
 	id  vclock.ReplicaID
 	top uint64 // the largest counter of an element or a deletion
-	// The items of the replica: dense[k] is the item of counter
-	// base+1+k (-1 for none), sparse those outside that window.
+}
+
+// An lidx finds the items of one replica: dense[k] is the item of
+// counter base+1+k (-1 for none), sparse those outside that window.
+type lidx struct {
 	base   uint64
 	dense  []int32
 	sparse map[uint64]int32
@@ -143,7 +147,7 @@ type lrep struct {
 // index fills rather than going to the map.
 const maxGap = 64
 
-func (e *lrep) find(c uint64) (int32, bool) {
+func (e *lidx) find(c uint64) (int32, bool) {
 	if k := c - e.base - 1; c > e.base && k < uint64(len(e.dense)) && e.dense[k] >= 0 {
 		return e.dense[k], true
 	}
@@ -154,7 +158,7 @@ func (e *lrep) find(c uint64) (int32, bool) {
 	return 0, false
 }
 
-func (e *lrep) add(c uint64, x int32) {
+func (e *lidx) add(c uint64, x int32) {
 	if len(e.dense) == 0 && e.sparse == nil {
 		e.base = c - 1
 	}
@@ -176,7 +180,7 @@ func (e *lrep) add(c uint64, x int32) {
 	e.sparse[c] = x
 }
 
-func (e *lrep) clone() lrep {
+func (e *lidx) clone() lidx {
 	c := *e
 	c.dense = slices.Clone(e.dense)
 	if e.sparse != nil {
@@ -377,6 +381,7 @@ func (l *List[E]) insert(id vclock.ReplicaID, i int, es []E) *List[E] {
 		l     List[E]
 		item  [1]litem[E]
 		reps  [2]lrep
+		idx   [1]lidx
 		dense [1]int32
 		pages [1][]litem[E]
 	}
@@ -394,7 +399,8 @@ func (l *List[E]) insert(id vclock.ReplicaID, i int, es []E) *List[E] {
 		d.items.pages = dd.pages[:]
 	}
 	dr := d.rep(id)
-	d.reps[dr].dense = dd.dense[:0]
+	dd.idx[0].dense = dd.dense[:0]
+	d.idx = dd.idx[:dr+1]
 	dl, drt := d.translate(l, left), d.translate(l, right)
 	for _, e := range es {
 		c := l.reps[r].top + 1
@@ -512,18 +518,21 @@ func (l *List[E]) findRep(id vclock.ReplicaID) (uint32, bool) {
 
 // find returns the index of the item with identity id.
 func (l *List[E]) find(id lid) (int32, bool) {
-	if id.r >= uint32(len(l.reps)) {
+	if id.r >= uint32(len(l.idx)) {
 		return 0, false
 	}
-	return l.reps[id.r].find(id.c)
+	return l.idx[id.r].find(id.c)
 }
 
 // addItem appends it, not yet placed, and applies a deletion of it that
 // was waiting.
 func (l *List[E]) addItem(it litem[E]) int32 {
 	x := l.items.push(it)
+	for len(l.idx) <= int(it.id.r) {
+		l.idx = append(l.idx, lidx{})
+	}
+	l.idx[it.id.r].add(it.id.c, x)
 	e := &l.reps[it.id.r]
-	e.add(it.id.c, x)
 	e.top = max(e.top, it.id.c)
 	if l.ghosts.len() > 0 {
 		if l.ghosts.remove(it.id) {

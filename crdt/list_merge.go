@@ -230,13 +230,14 @@ func (l *List[E]) deleteID(id lid) {
 func (l *List[E]) Clone() *List[E] {
 	c := &List[E]{
 		items: l.items.clone(),
-		reps:  make([]lrep, len(l.reps)),
+		reps:  slices.Clone(l.reps),
+		idx:   make([]lidx, len(l.idx)),
 		q:     l.q, // read by rebuild, then replaced
 		npend: l.npend,
 		edits: l.edits,
 	}
-	for i := range l.reps {
-		c.reps[i] = l.reps[i].clone()
+	for i := range l.idx {
+		c.idx[i] = l.idx[i].clone()
 	}
 	if l.repIdx != nil {
 		c.repIdx = make(map[vclock.ReplicaID]uint32, len(l.repIdx))
