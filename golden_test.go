@@ -97,6 +97,8 @@ var goldenTypes = map[string]func() value{
 	"crdt.EWFlag":              func() value { return new(crdt.EWFlag) },
 	"crdt.DWFlag":              func() value { return new(crdt.DWFlag) },
 	"crdt.CCounter":            func() value { return new(crdt.CCounter) },
+	"crdt.List[string]":        func() value { return new(crdt.List[string]) },
+	"crdt.List[rune]":          func() value { return new(crdt.List[rune]) },
 	"crdt.GSet[float32]":       func() value { return new(crdt.GSet[float32]) },    // only in the document
 	"crdt.GSet[any]":           func() value { return new(crdt.GSet[any]) },        // only in the document
 	"crdt.LWWRegister[any]":    func() value { return new(crdt.LWWRegister[any]) }, // only in the document
@@ -191,6 +193,7 @@ var goldenKinds = []goldenKind{
 	{"lwwmap.json", "LWWMap", 26, lwwmapCases},
 	{"ormap.json", "ORMap", 27, ormapCases},
 	{"ccounter.json", "CCounter", 28, ccounterCases},
+	{"list.json", "List", 30, listCases},
 }
 
 func timestampCases() []goldenCase {
@@ -700,6 +703,47 @@ func ccounterCases() []goldenCase {
 		{"after-reset", "us-east added 3 and 4, reset, then added 1: one event, us-east:3; the context keeps 1..3", typ, &r},
 		{"concurrent-reset", "us-east reset its counter (it had seen only us-east:1) while eu-west, concurrently, added 5: eu-west's event survives", typ, concurrent},
 		{"large-amounts", "an Inc by 2^64-1, clamped to 2^63-1, and a Dec by 70000: amounts in the uint 64 and int 32 forms", typ, &big},
+	}
+}
+
+func listCases() []goldenCase {
+	const typ = "crdt.List[string]"
+	var one crdt.List[string]
+	one.Append("us-east", "milk", "eggs", "tea")
+
+	var d crdt.List[string]
+	d.Append("us-east", "milk", "tea")
+	insDelta := d.Insert("us-east", 1, "eggs")
+	delDelta := d.Delete(0)
+
+	// us-east and eu-west both insert after "milk", concurrently: each
+	// run stays whole, eu-west's first (its id is smaller).
+	var a crdt.List[string]
+	a.Append("us-east", "milk")
+	b := a.Clone()
+	a.InsertAll("us-east", 1, "eggs", "tea")
+	b.InsertAll("eu-west", 1, "bread", "jam")
+	both := merged(&a, b)
+
+	// A delete then an insert where the deleted element was: the new
+	// element follows the tombstone and continues the run.
+	var text crdt.List[rune]
+	text.InsertAll("us-east", 0, []rune("cat")...)
+	text.Delete(2)
+	text.Insert("us-east", 2, 'r')
+
+	// A delta whose origin is missing: it waits, held but not placed.
+	var src crdt.List[string]
+	src.Append("us-east", "milk")
+	waiting := src.Insert("us-east", 1, "tea")
+	return []goldenCase{
+		{"empty", "the zero List: no replicas, no elements", typ, &crdt.List[string]{}},
+		{"one-run", `us-east appended "milk", "eggs", "tea": one run of three elements, us-east:1..3`, typ, &one},
+		{"insert-delta", `the delta of us-east's Insert of "eggs" between "milk" (us-east:1) and "tea" (us-east:2): element us-east:3, origins us-east:1 and us-east:2`, typ, insDelta},
+		{"delete-delta", `the delta of us-east's Delete of "milk": the deletion of us-east:1 alone`, typ, delDelta},
+		{"concurrent", `us-east inserted "eggs", "tea" and eu-west "bread", "jam" after "milk", concurrently: the runs do not interleave`, typ, both},
+		{"tombstone", `"cat", its "t" deleted, then "r" typed in its place: "car"; the tombstone keeps its identity and origins, not its value`, "crdt.List[rune]", &text},
+		{"waiting", `the delta of an insert after "milk" alone: the element waits for its left origin, so the list is empty`, typ, waiting},
 	}
 }
 

@@ -297,9 +297,10 @@ func FuzzListUnmarshalBinary(f *testing.F) {
 	f.Add(mustMarshal(f, l.InsertAll("eu", 1, "b", "c")))
 	f.Add(mustMarshal(f, l.Delete(1)))
 	f.Add(mustMarshal(f, &l))
+	opts := crdt.DecodeOptions{MaxElements: 4096}
 	f.Fuzz(func(t *testing.T, in []byte) {
 		var got crdt.List[string]
-		if err := got.UnmarshalBinary(in); err != nil {
+		if err := opts.Unmarshal(in, &got); err != nil {
 			if !errors.Is(err, crdt.ErrMalformed) && !errors.Is(err, crdt.ErrUnsupported) {
 				t.Fatalf("untyped error %v", err)
 			}
