@@ -13,6 +13,8 @@
 //	Flags      EWFlag (enable-wins), DWFlag (disable-wins)
 //	Maps       LWWMap (a last-writer-wins register per key),
 //	           ORMap (observed-remove keys, nested CRDT values)
+//	Sequences  List (ordered, FugueMax: concurrent runs never interleave;
+//	           stable Positions; deletions leave tombstones)
 //
 // # The contract
 //
