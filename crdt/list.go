@@ -87,12 +87,12 @@ import (
 type List[E any] struct {
 	items  itemStore[E]
 	reps   []lrep
-	idx    []lidx // by replica, as reps; may be shorter
+	idx    []lidx                      // by replica, as reps; may be shorter
 	repIdx map[vclock.ReplicaID]uint32 // beyond 8 replicas
 	q      seq
-	ghosts ghostSet // deletions of elements not held
-	wait   map[lid][]int32  // pending items by the origin they wait for; nil until needed
-	npend  int              // items not placed in q
+	ghosts ghostSet        // deletions of elements not held
+	wait   map[lid][]int32 // pending items by the origin they wait for; nil until needed
+	npend  int             // items not placed in q
 	edits  uint64
 }
 
@@ -562,7 +562,7 @@ const (
 )
 
 func (s *itemStore[E]) at(x int32) *litem[E] { return &s.pages[x>>pageBits][x&pageMask] }
-func (s *itemStore[E]) len() int              { return s.n }
+func (s *itemStore[E]) len() int             { return s.n }
 
 // push appends it and returns its index. The first page grows as a
 // slice does; the others are allocated whole.

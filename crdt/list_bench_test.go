@@ -100,4 +100,3 @@ func BenchmarkListMergeDelta(b *testing.B) {
 		k++
 	}
 }
-
