@@ -201,3 +201,9 @@ func (q *seq) check(parent, n *lnode) error {
 	}
 	return nil
 }
+
+// Runs returns the number of runs l's encoding writes.
+func (l *List[E]) Runs() int {
+	pos, _ := l.replicaOrder()
+	return len(l.runs(pos))
+}

@@ -411,5 +411,8 @@ func TestListTrace(t *testing.T) {
 		t.Fatal("decoded text differs from endContent")
 	}
 	b, _ := l.MarshalBinary()
-	t.Logf("%d edits, %d bytes of text, encoded in %d bytes (%.2fx)", len(es), len(end), len(b), float64(len(b))/float64(len(end)))
+	t.Logf("%d edits, %d bytes of text, encoded in %d bytes (%.2fx), %d runs", len(es), len(end), len(b), float64(len(b))/float64(len(end)), l.Runs())
+	if len(b) > 4*len(end) {
+		t.Errorf("encoded in %d bytes, more than 4 times the text", len(b))
+	}
 }
