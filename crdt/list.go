@@ -30,9 +30,9 @@ import (
 // Collaborative Text Editing", 2023), in the YATA-style formulation with
 // left and right origins that diamond-types uses: the result depends only
 // on the set of elements, never on the order replicas received them.
-// Its guarantee is maximal non-interleaving: when two replicas
-// concurrently insert runs at the same place — each typing forward, each
-// typing backward (every insert before the previous one), or any mix —
+// Its guarantee is non-interleaving: when two replicas concurrently
+// insert runs at the same place — both typing forward, both typing
+// backward (every insert before the previous one), or one of each —
 // each run stays contiguous in the merged list, and the run of the
 // replica whose id is smaller in byte order comes first. Elements
 // inserted between two others always stay between them.
@@ -76,11 +76,16 @@ import (
 // # Inside an ORMap
 //
 // A List cannot be an [ORMap] value. An ORMap's values share the map's
-// causal context and are removed by forgetting the dots the removal
-// observed; a List's elements are not removable that way — a tombstone
-// must outlive its deletion for the elements that name it as an origin —
-// so the causal context would have to speak for tombstones it does not
-// hold, which the dot-store join of the map cannot express yet.
+// causal context, and removing a key forgets the dots the removal
+// observed, while an update concurrent with the removal survives as what
+// the remover had not seen. For a List that survivor would be an element
+// inserted next to elements the removal forgot: its origins gone, it
+// could never be placed, and the list would look empty though the map
+// kept the key. Deletions do not fit either: a dot store deletes by
+// dropping a dot, and a List must keep a deleted element as a tombstone
+// for the elements that name it as an origin. Nesting needs removal
+// semantics of its own (keeping the origins an element of a concurrent
+// update needs), which this release does not have.
 //
 // The zero List is empty and ready to use. A List is not safe for
 // concurrent use; use [List.Clone] rather than copying a value.
@@ -94,6 +99,7 @@ type List[E any] struct {
 	wait   map[lid][]int32 // pending items by the origin they wait for; nil until needed
 	npend  int             // items not placed in q
 	edits  uint64
+	bad    bool // an item's right origin lies before its left one
 }
 
 var (

@@ -270,6 +270,9 @@ func (l *List[E]) readValue(r *wire.Reader) {
 	if l.npend == 0 {
 		l.wait = nil
 	}
+	if l.bad {
+		r.Fail("an element's right origin lies before its left origin")
+	}
 }
 
 func (d *listReader[E]) replicas() {

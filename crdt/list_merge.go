@@ -38,6 +38,11 @@ func (l *List[E]) integrate(x int32) {
 	it := l.items.at(x)
 	lt := l.totalOf(it.left, -1)
 	rt := l.totalOf(it.right, l.q.total())
+	if lt >= rt {
+		// No correct replica writes a right origin before the left one;
+		// the element goes after its left origin, and a decoder refuses it.
+		l.bad = true
+	}
 	t := l.scan(x, lt, rt)
 	n, off := l.q.atTotal(t)
 	l.place(x, n, off)

@@ -3,6 +3,7 @@ package crdt_test
 import (
 	"bytes"
 	"compress/gzip"
+	"encoding/hex"
 	"encoding/json"
 	"errors"
 	"fmt"
@@ -415,4 +416,48 @@ func TestListTrace(t *testing.T) {
 	if len(b) > 4*len(end) {
 		t.Errorf("encoded in %d bytes, more than 4 times the text", len(b))
 	}
+}
+
+// TestListRefusesNonCanonical holds the decoder to each rule of the
+// encoding, one rule broken per input.
+func TestListRefusesNonCanonical(t *testing.T) {
+	const head = "95011e"
+	const a = "91a161" // replicas: ["a"]
+	const ab = "92a161a162"
+	valid := head + a + "90" + "9700" + "0002c0c0a178a179"
+	var l crdt.List[string]
+	if err := l.UnmarshalBinary(mustHex(t, valid)); err != nil || l.String() != "[x y]" {
+		t.Fatalf("the valid base: %v, %v", err, &l)
+	}
+	for name, in := range map[string]string{
+		"replicas out of order":         head + "92a162a161" + "90" + "9700" + "0002c0c0a178a179",
+		"replica not used":              head + ab + "90" + "9700" + "0002c0c0a178a179",
+		"run not maximal":               head + a + "90" + "9c" + "000001c0c0a178" + "00000101c0a179",
+		"run of length 0":               head + a + "90" + "96" + "000000c0c0a178",
+		"deletion ranges adjacent":      head + a + "9600020101" + "0001" + "95000002c0c0",
+		"deletion gap 0 at first":       head + a + "94000100" + "01" + "95000002c0c0",
+		"own origin as [p, counter]":    head + a + "90" + "9c" + "000001c0c0a178" + "0000019200" + "01c0a179",
+		"origin before counter 1":       head + a + "90" + "96" + "00000101c0a179",
+		"origins one element":           head + a + "90" + "9c" + "000001c0c0a178" + "00010101" + "01a179",
+		"right origin before left":      head + ab + "90" + "9d" + "000002c0c0a178a179" + "0100019200029200" + "01a17a",
+		"fewer values than elements":    head + a + "90" + "96" + "000002c0c0a178",
+		"more values than elements":     head + a + "90" + "98" + "000002c0c0a178a179a17a",
+		"replica position past the end": head + a + "90" + "97" + "010002c0c0a178a179",
+	} {
+		var out crdt.List[string]
+		err := out.UnmarshalBinary(mustHex(t, in))
+		t.Logf("%s: %v", name, err)
+		if !errors.Is(err, crdt.ErrMalformed) {
+			t.Errorf("%s: got %v, want ErrMalformed", name, err)
+		}
+	}
+}
+
+func mustHex(t *testing.T, s string) []byte {
+	t.Helper()
+	b, err := hex.DecodeString(s)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return b
 }
