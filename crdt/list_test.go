@@ -222,6 +222,58 @@ func TestListNoInterleaving(t *testing.T) {
 	}
 }
 
+// TestListRunsDoNotInterleave: from a random shared list, two or three
+// replicas each type a run at one shared index, forward or backward, and
+// exchange their deltas; in the merged list each run is contiguous.
+func TestListRunsDoNotInterleave(t *testing.T) {
+	t.Parallel()
+	rapid.Check(t, func(t *rapid.T) {
+		var base crdt.List[string]
+		for i := range rapid.IntRange(0, 6).Draw(t, "base") {
+			base.Insert("base", rapid.IntRange(0, i).Draw(t, "at"), "_")
+		}
+		at := rapid.IntRange(0, base.Len()).Draw(t, "index")
+		n := rapid.IntRange(2, 3).Draw(t, "replicas")
+		reps := make([]*crdt.List[string], n)
+		deltas := make([]*crdt.List[string], n)
+		for k := range n {
+			reps[k] = base.Clone()
+			id := vclock.ReplicaID(fmt.Sprint("r", rapid.IntRange(0, 9).Draw(t, "id"), k))
+			deltas[k] = new(crdt.List[string])
+			backward := rapid.Bool().Draw(t, "backward")
+			for j := range rapid.IntRange(1, 5).Draw(t, "length") {
+				i := at + j
+				if backward {
+					i = at
+				}
+				deltas[k].Merge(reps[k].Insert(id, i, fmt.Sprint(k)))
+			}
+		}
+		all := make([]int, n)
+		for k := range all {
+			all[k] = k
+		}
+		for k := range n {
+			for _, j := range rapid.Permutation(all).Draw(t, "order") {
+				if j != k {
+					reps[k].Merge(deltas[j])
+				}
+			}
+		}
+		got := strings.Join(slices.Collect(reps[0].Values()), "")
+		for k := range n {
+			c := fmt.Sprint(k)
+			first, last := strings.Index(got, c), strings.LastIndex(got, c)
+			if strings.Count(got[first:last+1], c) != last-first+1 {
+				t.Fatalf("run of replica %d interleaved: %q", k, got)
+			}
+			if s := strings.Join(slices.Collect(reps[k].Values()), ""); s != got {
+				t.Fatalf("replicas differ: %q and %q", s, got)
+			}
+		}
+	})
+}
+
 // TestListOutOfOrder delivers a run's deltas in reverse, and deletions
 // before the elements they delete.
 func TestListOutOfOrder(t *testing.T) {
@@ -443,6 +495,8 @@ func TestListRefusesNonCanonical(t *testing.T) {
 		"fewer values than elements":    head + a + "90" + "96" + "000002c0c0a178",
 		"more values than elements":     head + a + "90" + "98" + "000002c0c0a178a179a17a",
 		"replica position past the end": head + a + "90" + "97" + "010002c0c0a178a179",
+		"runs out of replica order":     head + ab + "90" + "9c" + "010001c0c0a178" + "000001c0c0a179",
+		"runs overlapping":              head + a + "90" + "9c" + "000002c0c0a178a179" + "00ff01c0c0",
 	} {
 		var out crdt.List[string]
 		err := out.UnmarshalBinary(mustHex(t, in))
