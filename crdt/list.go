@@ -62,7 +62,11 @@ import (
 // element is found from its Position through a map: At, PositionAt,
 // IndexOf, Insert and Delete cost O(log n) for a list of n elements,
 // tombstones included; merging a delta of k elements costs O(k log n),
-// plus the elements concurrent inserts at the same place pass over.
+// plus the elements concurrent inserts at the same place pass over: k
+// elements inserted concurrently at one place, each with its own origins,
+// cost O(k²) to place in the worst case, as in every algorithm of the
+// YATA family. A state from an untrusted peer can be built to hit that
+// case; bound DecodeOptions.MaxElements for such peers.
 // Memory is about 80 bytes per element, tombstones included, plus the
 // values: a List does not collect tombstones, as no replica can tell that
 // every other has seen a deletion.
