@@ -66,7 +66,10 @@ func (l *List[E]) scan(x int32, lt, rt int) int {
 		o := slotItem(n.slots[off])
 		off++
 		other := l.items.at(o)
-		olt := l.totalOf(other.left, -1)
+		olt := lt // siblings, the common case, share the left origin
+		if other.left != it.left {
+			olt = l.totalOf(other.left, -1)
+		}
 		if olt < lt {
 			break
 		}
