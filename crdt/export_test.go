@@ -136,7 +136,7 @@ func (l *List[E]) CheckInternal() error {
 			return err
 		}
 	}
-	if pend != l.npend {
+	if int32(pend) != l.npend {
 		return fmt.Errorf("%d items wait, npend %d", pend, l.npend)
 	}
 	if len(seen)+pend != l.items.len() {

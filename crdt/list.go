@@ -101,9 +101,9 @@ type List[E any] struct {
 	q      seq
 	ghosts ghostSet        // deletions of elements not held
 	wait   map[lid][]int32 // pending items by the origin they wait for; nil until needed
-	npend  int             // items not placed in q
+	npend  int32           // items not placed in q
+	bad    bool            // an item's right origin lies before its left one
 	edits  uint64
-	bad    bool // an item's right origin lies before its left one
 }
 
 var (
@@ -419,7 +419,7 @@ func (l *List[E]) insert(id vclock.ReplicaID, i int, es []E) *List[E] {
 		d.addItem(litem[E]{id: lid{c, dr}, left: dl, right: drt, v: e})
 		left, dl = lid{c, r}, lid{c, dr}
 	}
-	d.npend = d.items.len()
+	d.npend = int32(d.items.len())
 	for x := range int32(d.items.len()) {
 		d.settle(int32(x)) // cheap: a delta's origins are mostly absent
 	}
