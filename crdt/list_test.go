@@ -463,6 +463,21 @@ func TestListTrace(t *testing.T) {
 	if got := string(slices.Collect(back.Values())); got != end {
 		t.Fatal("decoded text differs from endContent")
 	}
+	// Every delta merged, in order, into another replica gives the same
+	// list: the remote path places each element by the FugueMax scan.
+	remote := new(crdt.List[rune])
+	src := new(crdt.List[rune])
+	for _, e := range es {
+		if e.del > 0 {
+			remote.Merge(src.DeleteRange(e.pos, e.pos+e.del))
+		}
+		if len(e.ins) > 0 {
+			remote.Merge(src.InsertAll("paper", e.pos, e.ins...))
+		}
+	}
+	if !remote.Equal(l) || string(slices.Collect(remote.Values())) != end {
+		t.Fatal("the replica fed the deltas differs")
+	}
 	b, _ := l.MarshalBinary()
 	t.Logf("%d edits, %d bytes of text, encoded in %d bytes (%.2fx), %d runs", len(es), len(end), len(b), float64(len(b))/float64(len(end)), l.Runs())
 	if len(b) > 4*len(end) {
