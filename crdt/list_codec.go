@@ -241,6 +241,7 @@ type listReader[E any] struct {
 	l    *List[E]
 	used []bool
 	dels [][][2]uint64 // per replica, ranges [start, end)
+	cur  []int         // per replica, the first range a later run may meet
 }
 
 // readValue reads a top-level List into l, which must be zero.
@@ -295,6 +296,7 @@ func (d *listReader[E]) replicas() {
 	}
 	d.used = make([]bool, len(d.l.reps))
 	d.dels = make([][][2]uint64, len(d.l.reps))
+	d.cur = make([]int, len(d.l.reps))
 }
 
 // replica reads a replica position.
@@ -460,7 +462,7 @@ func (d *listReader[E]) origin(p uint32, start uint64) lid {
 func (d *listReader[E]) elements(h *lrunHead, maxVals int) int {
 	r, l := d.r, d.l
 	k := kindOf[E]()
-	rs := d.dels[h.r]
+	rs := d.dels[h.r][d.cur[h.r]:]
 	vals := 0
 	left := h.left
 	for c := h.start; c < h.start+h.n && !r.Failed(); c++ {
@@ -484,6 +486,7 @@ func (d *listReader[E]) elements(h *lrunHead, maxVals int) int {
 		l.npend++
 		left = it.id
 	}
+	d.cur[h.r] = len(d.dels[h.r]) - len(rs)
 	return vals
 }
 
