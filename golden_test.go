@@ -98,6 +98,8 @@ var goldenTypes = map[string]func() value{
 	"crdt.DWFlag":              func() value { return new(crdt.DWFlag) },
 	"crdt.CCounter":            func() value { return new(crdt.CCounter) },
 	"crdt.BCounter":            func() value { return new(crdt.BCounter) },
+	"crdt.List[string]":        func() value { return new(crdt.List[string]) },
+	"crdt.List[rune]":          func() value { return new(crdt.List[rune]) },
 	"crdt.GSet[float32]":       func() value { return new(crdt.GSet[float32]) },    // only in the document
 	"crdt.GSet[any]":           func() value { return new(crdt.GSet[any]) },        // only in the document
 	"crdt.LWWRegister[any]":    func() value { return new(crdt.LWWRegister[any]) }, // only in the document
@@ -195,6 +197,7 @@ var goldenKinds = []goldenKind{
 	{"ormap.json", "ORMap", 27, func() []goldenCase { return append(ormapCases(), ormapCounterCases()...) }},
 	{"ccounter.json", "CCounter", 28, ccounterCases},
 	{"bcounter.json", "BCounter", 29, bcounterCases},
+	{"list.json", "List", 30, listCases},
 }
 
 func timestampCases() []goldenCase {
@@ -739,6 +742,47 @@ func bcounterCases() []goldenCase {
 		{"dec-delta", "the delta of eu-west selling 2 of the 40 it received: what justifies it (us-east's increments and its transfer to eu-west) and eu-west's decrements", typ, sale},
 		{"request-delta", "the delta of ap-south asking for 10 rights: its requests total alone", typ, ask},
 		{"granted", "us-east after granting ap-south's request: value 95; rights us-east 47, eu-west 38, ap-south 10", typ, &us},
+	}
+}
+
+func listCases() []goldenCase {
+	const typ = "crdt.List[string]"
+	var one crdt.List[string]
+	one.Append("us-east", "milk", "eggs", "tea")
+
+	var d crdt.List[string]
+	d.Append("us-east", "milk", "tea")
+	insDelta := d.Insert("us-east", 1, "eggs")
+	delDelta := d.Delete(0)
+
+	// us-east and eu-west both insert after "milk", concurrently: each
+	// run stays whole, eu-west's first (its id is smaller).
+	var a crdt.List[string]
+	a.Append("us-east", "milk")
+	b := a.Clone()
+	a.InsertAll("us-east", 1, "eggs", "tea")
+	b.InsertAll("eu-west", 1, "bread", "jam")
+	both := merged(&a, b)
+
+	// A delete then an insert where the deleted element was: the new
+	// element follows the tombstone and continues the run.
+	var text crdt.List[rune]
+	text.InsertAll("us-east", 0, []rune("cat")...)
+	text.Delete(2)
+	text.Insert("us-east", 2, 'r')
+
+	// A delta whose origin is missing: it waits, held but not placed.
+	var src crdt.List[string]
+	src.Append("us-east", "milk")
+	waiting := src.Insert("us-east", 1, "tea")
+	return []goldenCase{
+		{"empty", "the zero List: no replicas, no elements", typ, &crdt.List[string]{}},
+		{"one-run", `us-east appended "milk", "eggs", "tea": one run of three elements, us-east:1..3`, typ, &one},
+		{"insert-delta", `the delta of us-east's Insert of "eggs" between "milk" (us-east:1) and "tea" (us-east:2): element us-east:3, origins us-east:1 and us-east:2`, typ, insDelta},
+		{"delete-delta", `the delta of us-east's Delete of "milk": the deletion of us-east:1 alone`, typ, delDelta},
+		{"concurrent", `us-east inserted "eggs", "tea" and eu-west "bread", "jam" after "milk", concurrently: the runs do not interleave`, typ, both},
+		{"tombstone", `"cat", its "t" deleted, then "r" typed in its place: "car"; the tombstone keeps its identity and origins, not its value`, "crdt.List[rune]", &text},
+		{"waiting", `the delta of an insert after "milk" alone: the element waits for its left origin, so the list is empty`, typ, waiting},
 	}
 }
 

@@ -109,6 +109,17 @@ func TestClampCCounter(t *testing.T) {
 	})
 }
 
+func TestClampList(t *testing.T) {
+	checkClamp(t, func() *crdt.List[string] { return new(crdt.List[string]) }, func(t *rapid.T, id vclock.ReplicaID, l *crdt.List[string]) {
+		i := rapid.IntRange(0, l.Len()).Draw(t, "i")
+		if l.Len() > 0 && rapid.IntRange(0, 2).Draw(t, "op") == 0 {
+			l.Delete(i)
+			return
+		}
+		l.Insert(id, i, clampElems.Draw(t, "e"))
+	})
+}
+
 func TestClampORMap(t *testing.T) {
 	type m = crdt.ORMap[string, *crdt.ORSet[string]]
 	checkClamp(t, func() *m { return new(m) }, func(t *rapid.T, id vclock.ReplicaID, s *m) {

@@ -25,6 +25,7 @@ const (
 	KindORMap       = wire.KindORMap
 	KindCCounter    = wire.KindCCounter
 	KindBCounter    = wire.KindBCounter
+	KindList        = wire.KindList
 )
 
 // PeekKind returns the kind of the value encoded in b without decoding it,
@@ -43,9 +44,10 @@ func PeekKind(b []byte) (Kind, error) {
 // Decode decodes a value of any crdt kind: it reads the kind and returns a
 // *GCounter, *PNCounter, *CCounter, *BCounter, *EWFlag or *DWFlag, or for the generic
 // types a *GSet[any], *TwoPSet[any], *ORSet[any], *RWSet[any],
-// *LWWRegister[any], *MVRegister[any] or *LWWMap[any, any], whose elements
-// are the Go values msgpack decodes to (string, int8, uint16, bool, ...).
-// Elements that Go cannot compare are refused. An ORMap's value type
+// *LWWRegister[any], *MVRegister[any], *LWWMap[any, any] or *List[any],
+// whose elements are the Go values msgpack decodes to (string, int8,
+// uint16, bool, ...). Set elements and map keys that Go cannot compare
+// are refused; a List's elements need not be comparable. An ORMap's value type
 // cannot be told from its bytes alone, so Decode refuses the ORMap kind
 // with [ErrUnsupported]; so it does an unknown kind, never guessing. To get
 // typed values, read the kind with [PeekKind] and call UnmarshalBinary on
@@ -121,6 +123,8 @@ func (o DecodeOptions) Decode(b []byte) (any, error) {
 		v = new(BCounter)
 	case KindLWWMap:
 		v = new(LWWMap[any, any])
+	case KindList:
+		v = new(List[any])
 	default:
 		reason := "kind " + k.String() + " is not a crdt kind"
 		if k == KindORMap {

@@ -15,6 +15,8 @@
 //	Maps       LWWMap (a last-writer-wins register per key),
 //	           ORMap (observed-remove keys, nested CRDT values: causal
 //	           types, and GCounter and PNCounter at one entry a replica)
+//	Sequences  List (ordered, FugueMax: concurrent runs never interleave;
+//	           stable Positions; deletions leave tombstones)
 //
 // # The contract
 //

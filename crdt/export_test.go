@@ -90,3 +90,120 @@ func (m *LWWMap[K, V]) CheckInternal() error {
 	}
 	return nil
 }
+
+// CheckInternal verifies l's bookkeeping: the tree's counts and leaf
+// links, each item's leaf, slot and deletion agreeing, the count of
+// waiting items, the identity index, the replicas' top counters, and
+// every placed element lying between its origins.
+func (l *List[E]) CheckInternal() error {
+	if err := l.q.check(nil, l.q.root); err != nil {
+		return err
+	}
+	seen := make(map[int32]int, l.items.len())
+	t := 0
+	for s := range l.q.all {
+		x := slotItem(s)
+		if int(x) >= l.items.len() {
+			return fmt.Errorf("slot %d: no such item", s)
+		}
+		if _, dup := seen[x]; dup {
+			return fmt.Errorf("item %d placed twice", x)
+		}
+		seen[x] = t
+		t++
+		if (s < 0) != l.items.at(x).del {
+			return fmt.Errorf("item %d: slot and deletion disagree", x)
+		}
+	}
+	pend := 0
+	for i := range int32(l.items.len()) {
+		it := l.items.at(i)
+		if it.leaf == nil {
+			pend++
+			if _, ok := seen[int32(i)]; ok {
+				return fmt.Errorf("item %d placed without a leaf", i)
+			}
+		} else if tot, _ := index(it.leaf, int32(i)); seen[int32(i)] != tot {
+			return fmt.Errorf("item %d: leaf gives index %d, order %d", i, tot, seen[int32(i)])
+		}
+		if x, ok := l.find(it.id); !ok || x != int32(i) {
+			return fmt.Errorf("item %d not found by identity", i)
+		}
+		if l.reps[it.id.r].top < it.id.c {
+			return fmt.Errorf("item %d beyond its replica's top", i)
+		}
+		if err := l.checkOrigins(int32(i), seen); err != nil {
+			return err
+		}
+	}
+	if int32(pend) != l.npend {
+		return fmt.Errorf("%d items wait, npend %d", pend, l.npend)
+	}
+	if len(seen)+pend != l.items.len() {
+		return fmt.Errorf("%d items, %d placed, %d waiting", l.items.len(), len(seen), pend)
+	}
+	for g := range l.ghosts.all {
+		if _, ok := l.find(g); ok {
+			return fmt.Errorf("deletion of %d:%d recorded apart from its element", g.r, g.c)
+		}
+	}
+	return nil
+}
+
+func (l *List[E]) checkOrigins(x int32, seen map[int32]int) error {
+	it := l.items.at(x)
+	if it.leaf == nil {
+		return nil
+	}
+	at := seen[x]
+	if it.left.r != noRep {
+		y, ok := l.find(it.left)
+		if !ok || l.items.at(y).leaf == nil || seen[y] >= at {
+			return fmt.Errorf("item %d placed before its left origin", x)
+		}
+	}
+	if it.right.r != noRep {
+		y, ok := l.find(it.right)
+		if !ok || l.items.at(y).leaf == nil || seen[y] <= at {
+			return fmt.Errorf("item %d placed after its right origin", x)
+		}
+	}
+	return nil
+}
+
+// check verifies the counts and parent links below n.
+func (q *seq) check(parent, n *lnode) error {
+	if n == nil {
+		return nil
+	}
+	if n.parent != parent {
+		return fmt.Errorf("node with a wrong parent")
+	}
+	tot, vis := 0, 0
+	if n.kids == nil {
+		for _, s := range n.slots {
+			tot++
+			if s >= 0 {
+				vis++
+			}
+		}
+	} else {
+		for _, k := range n.kids {
+			if err := q.check(n, k); err != nil {
+				return err
+			}
+			tot += k.tot
+			vis += k.vis
+		}
+	}
+	if tot != n.tot || vis != n.vis {
+		return fmt.Errorf("node counts %d/%d, recount %d/%d", n.tot, n.vis, tot, vis)
+	}
+	return nil
+}
+
+// Runs returns the number of runs l's encoding writes.
+func (l *List[E]) Runs() int {
+	pos, _ := l.replicaOrder()
+	return len(l.runs(pos))
+}

@@ -30,6 +30,25 @@ const (
 // allocLimit is the most a decoder may allocate for an input of n bytes.
 func allocLimit(n int) uint64 { return allocPerByte*uint64(n) + allocSlack }
 
+// A List writes runs of elements as their length, so its decoder is
+// bounded by the elements it counts against MaxElements rather than by
+// bytes alone (docs/wire-format.md, "Decoding limits"): the fuzz targets
+// decode Lists with listMaxElements and allow listElemBytes for each on
+// top of allocLimit.
+const (
+	listMaxElements = 4096
+	listElemBytes   = 128
+)
+
+// decodeOptions returns the options to decode in with and the extra
+// allocation they allow.
+func decodeOptions(in []byte) (crdt.DecodeOptions, uint64) {
+	if k, err := crdt.PeekKind(in); err == nil && k == crdt.KindList {
+		return crdt.DecodeOptions{MaxElements: listMaxElements}, listMaxElements * listElemBytes
+	}
+	return crdt.DefaultDecodeOptions, 0
+}
+
 // bytesAllocated returns the bytes the heap grew by, cumulatively, while f
 // ran. runtime.ReadMemStats stops the world and flushes every P's cache,
 // so the count is exact, but it includes whatever other goroutines
@@ -51,7 +70,8 @@ func bytesAllocated(f func()) uint64 {
 // safe to call several times.
 func checkAllocBound(t *testing.T, in []byte, decode func()) {
 	t.Helper()
-	limit := allocLimit(len(in))
+	_, extra := decodeOptions(in)
+	limit := allocLimit(len(in)) + extra
 	least := ^uint64(0)
 	for range 3 {
 		n := bytesAllocated(decode)
@@ -160,7 +180,8 @@ func FuzzDecode(f *testing.F) {
 	f.Fuzz(func(t *testing.T, in []byte) {
 		var v any
 		var err error
-		checkAllocBound(t, in, func() { v, err = crdt.Decode(in) })
+		opts, _ := decodeOptions(in)
+		checkAllocBound(t, in, func() { v, err = opts.Decode(in) })
 		var m interface{ MarshalBinary() ([]byte, error) }
 		if err == nil {
 			var ok bool
@@ -217,6 +238,8 @@ var goldenTypes = map[string]func() typedValue{
 	"crdt.EWFlag":              func() typedValue { return new(crdt.EWFlag) },
 	"crdt.DWFlag":              func() typedValue { return new(crdt.DWFlag) },
 	"crdt.CCounter":            func() typedValue { return new(crdt.CCounter) },
+	"crdt.List[string]":        func() typedValue { return new(crdt.List[string]) },
+	"crdt.List[rune]":          func() typedValue { return new(crdt.List[rune]) },
 
 	"crdt.LWWMap[string, string]": func() typedValue { return new(crdt.LWWMap[string, string]) },
 	"crdt.LWWMap[int, string]":    func() typedValue { return new(crdt.LWWMap[int, string]) },
@@ -282,9 +305,14 @@ func FuzzGoldenTyped(f *testing.F) {
 		for _, newValue := range typed[k] {
 			var v typedValue
 			var err error
+			opts, _ := decodeOptions(in)
 			checkAllocBound(t, in, func() {
 				v = newValue()
-				err = v.UnmarshalBinary(in)
+				if u, ok := v.(crdt.Unmarshaler); ok {
+					err = opts.Unmarshal(in, u)
+				} else {
+					err = v.UnmarshalBinary(in)
+				}
 			})
 			checkCanonical(t, in, typeName(v)+".UnmarshalBinary", v, err)
 		}
@@ -398,9 +426,14 @@ func FuzzElementTypes(f *testing.F) {
 		for _, newValue := range elementTypes[k] {
 			var v typedValue
 			var err error
+			opts, _ := decodeOptions(in)
 			checkAllocBound(t, in, func() {
 				v = newValue()
-				err = v.UnmarshalBinary(in)
+				if u, ok := v.(crdt.Unmarshaler); ok {
+					err = opts.Unmarshal(in, u)
+				} else {
+					err = v.UnmarshalBinary(in)
+				}
 			})
 			checkCanonical(t, in, typeName(v)+".UnmarshalBinary", v, err)
 		}

@@ -65,4 +65,5 @@ var (
 	_ State[*DWFlag]                        = (*DWFlag)(nil)
 	_ State[*LWWMap[string, string]]        = (*LWWMap[string, string])(nil)
 	_ State[*ORMap[string, *ORSet[string]]] = (*ORMap[string, *ORSet[string]])(nil)
+	_ State[*List[string]]                  = (*List[string])(nil)
 )

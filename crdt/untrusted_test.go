@@ -44,6 +44,19 @@ func TestValidateMergeFindsADotReusedUnderAnotherKey(t *testing.T) {
 		y.Update("b", func(c *crdt.CCounter) *crdt.CCounter { return c.Inc(r, 7) })
 		checkRefusedBothWays(t, "counters", &x, &y)
 	})
+	t.Run("List, one position with two values", func(t *testing.T) {
+		var x, y crdt.List[string]
+		x.Insert(r, 0, "hat")
+		y.Insert(r, 0, "scarf")
+		checkRefusedBothWays(t, "list values", &x, &y)
+	})
+	t.Run("List, one position with two origins", func(t *testing.T) {
+		var x, y crdt.List[string]
+		x.Append(r, "hat", "scarf")
+		y.Append(r, "hat")
+		y.Insert(r, 0, "scarf") // r:2 again, before r:1
+		checkRefusedBothWays(t, "list origins", &x, &y)
+	})
 	t.Run("ORMap of ORSet", func(t *testing.T) {
 		var x, y crdt.ORMap[string, *crdt.ORSet[string]]
 		x.Update("a", func(s *crdt.ORSet[string]) *crdt.ORSet[string] { return s.Add(r, "hat") })

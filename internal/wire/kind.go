@@ -36,6 +36,7 @@ const (
 	KindORMap       Kind = 27 // crdt.ORMap
 	KindCCounter    Kind = 28 // crdt.CCounter
 	KindBCounter    Kind = 29 // crdt.BCounter
+	KindList        Kind = 30 // crdt.List
 
 	KindMergeDelta  Kind = 32 // merge: a group of deltas
 	KindMergeState  Kind = 33 // merge: a full state
@@ -63,6 +64,7 @@ var kindNames = map[Kind]string{
 	KindORMap:       "ORMap",
 	KindCCounter:    "CCounter",
 	KindBCounter:    "BCounter",
+	KindList:        "List",
 
 	KindMergeDelta:  "MergeDelta",
 	KindMergeState:  "MergeState",

@@ -211,6 +211,22 @@ func (r *Reader) Charge(at, size int) bool {
 	return true
 }
 
+// Claim takes n entries from the element budget ([Limits].MaxElements)
+// for what a decoder builds from a count rather than from entries present
+// one by one, such as a run of n list elements written as its length, and
+// fails r at offset at past the budget.
+func (r *Reader) Claim(at, n int) bool {
+	if r.err != nil {
+		return false
+	}
+	if n < 0 || n > r.elems {
+		r.FailAt(at, "more elements than the limit")
+		return false
+	}
+	r.elems -= n
+	return true
+}
+
 // Room returns what is left of the allowance, in bytes.
 func (r *Reader) Room() int { return r.room }
 
