@@ -128,7 +128,7 @@ func buildReport(cfg config, sc scenario, wl *workload, results []result, invs [
 			rep.Events = append(rep.Events, r.design.key+": "+n)
 		}
 	}
-	inv := htmlTable{Caption: fmt.Sprintf("Inventory: %d units sold in every region at once, %d sales of 1–3 units attempted", stockUnits, stockSales),
+	inv := htmlTable{Caption: fmt.Sprintf("Inventory: %d units sold in every region at once, %d sales of 1–3 units attempted", invs[0].units, invs[0].sales),
 		Head: []string{"design", "sold", "oversold", "refused", "stock shown", "converged"},
 		Note: "A last-writer-wins register forgets the sales that raced; a plain counter counts every sale but sells the last units on both sides of the partition; a bounded counter sells from the rights each node holds and never sells a unit twice."}
 	for _, v := range invs {

@@ -3,17 +3,19 @@ package main
 import (
 	"fmt"
 	"io"
+	"time"
 
 	"github.com/converge-go/converge/crdt"
 	"github.com/converge-go/converge/merge/sim"
 )
 
-// The inventory: stockUnits units of one product, put up for sale at one
+// The inventory: units of one product (10,000 over the default ten
+// minutes, in proportion for other durations), put up for sale at one
 // node and sold in every region at once for the whole run, through
 // merge.Replica over merge/sim (two nodes a region, the program's
 // latency table, partition and outage, and 1% loss, duplication and
-// reordering). The demand, stockSales sales of 1 to 3 units, is about
-// three times the stock. Three ways to keep the stock:
+// reordering). The demand, two sales of 1 to 3 units per unit of stock,
+// is about four times the stock. Three ways to keep the stock:
 //
 //   - stock level in an LWW register: a node sells if the level it reads
 //     covers the sale and writes the level less the sale; concurrent
@@ -24,14 +26,19 @@ import (
 //   - a bounded counter (BCounter): a node sells from the rights it
 //     holds and asks for more when short (merge.Escrow's policy); the
 //     stock can never be oversold.
-const (
-	stockUnits = 10000
-	stockSales = 20000
-)
+// stockFor returns the units of stock and the sales attempted in a run
+// of d: 10,000 and 20,000 over ten minutes, in proportion otherwise, at
+// least 1,000 units.
+func stockFor(d time.Duration) (units uint64, sales int) {
+	units = max(1000, uint64(10000*d/(10*time.Minute)))
+	return units, int(2 * units)
+}
 
 // An inventory is one way to keep the stock, and its record of the run.
 type inventory struct {
 	name           string
+	units          uint64 // the stock
+	sales          int    // the sales attempted
 	sold, oversold uint64
 	refused        int
 	left           int64 // the stock level node 0 shows once converged
@@ -41,7 +48,8 @@ type inventory struct {
 // inventories runs the three designs in the scenario sc.
 func inventories(sc scenario, seed uint64) ([]inventory, error) {
 	var out []inventory
-	lww := &lwwStock{}
+	units, _ := stockFor(sc.duration)
+	lww := &lwwStock{units: units}
 	inv, err := runStock(sc, seed, "stock level in an LWW register", sim.Model[*crdt.LWWRegister[int64]](lww), func(c *sim.Cluster[*crdt.LWWRegister[int64]]) {
 		lww.cluster = c
 	})
@@ -51,7 +59,7 @@ func inventories(sc scenario, seed uint64) ([]inventory, error) {
 	inv.sold, inv.refused = lww.sold, lww.refused
 	out = append(out, inv)
 
-	pn := &counterStock{}
+	pn := &counterStock{units: units}
 	inv, err = runStock(sc, seed, "stock in a counter (PNCounter)", sim.Model[*crdt.PNCounter](pn), nil)
 	if err != nil {
 		return nil, err
@@ -59,7 +67,7 @@ func inventories(sc scenario, seed uint64) ([]inventory, error) {
 	inv.sold, inv.refused = pn.sold, pn.refused
 	out = append(out, inv)
 
-	bc := &sim.StockModel{Stock: stockUnits, Ask: 50}
+	bc := &sim.StockModel{Stock: units, Ask: 50}
 	inv, err = runStock(sc, seed, "bounded counter (BCounter, escrow)", sim.Model[*crdt.BCounter](bc), nil)
 	if err != nil {
 		return nil, err
@@ -67,7 +75,7 @@ func inventories(sc scenario, seed uint64) ([]inventory, error) {
 	inv.sold, inv.refused = bc.Sold(), bc.Refused()
 	out = append(out, inv)
 	for i := range out {
-		out[i].oversold = out[i].sold - min(out[i].sold, stockUnits)
+		out[i].oversold = out[i].sold - min(out[i].sold, units)
 	}
 	return out, nil
 }
@@ -92,7 +100,8 @@ func runStock[T crdt.State[T]](sc scenario, seed uint64, name string, model sim.
 	if err != nil {
 		return inventory{}, err
 	}
-	c, err := sim.NewCluster(s, model, sim.ClusterConfig{Ops: stockSales + 1, Duration: sc.duration, ReadFraction: -1})
+	units, sales := stockFor(sc.duration)
+	c, err := sim.NewCluster(s, model, sim.ClusterConfig{Ops: sales + 1, Duration: sc.duration, ReadFraction: -1})
 	if err != nil {
 		return inventory{}, err
 	}
@@ -100,7 +109,7 @@ func runStock[T crdt.State[T]](sc scenario, seed uint64, name string, model sim.
 		ready(c)
 	}
 	rep := c.Run()
-	inv := inventory{name: name, converged: rep.Converged}
+	inv := inventory{name: name, units: units, sales: sales, converged: rep.Converged}
 	switch st := any(c.Replica(0).State()).(type) {
 	case *crdt.LWWRegister[int64]:
 		inv.left, _ = st.Get()
@@ -118,6 +127,7 @@ func stockSale(op sim.Op) int64 { return 1 + int64(op.Rand.IntN(3)) }
 // An lwwStock keeps the stock level in a last-writer-wins register,
 // stamped by each node's hybrid logical clock.
 type lwwStock struct {
+	units   uint64
 	cluster *sim.Cluster[*crdt.LWWRegister[int64]]
 	stocked bool
 	sold    uint64
@@ -130,7 +140,7 @@ func (m *lwwStock) Write(op sim.Op, r *crdt.LWWRegister[int64]) *crdt.LWWRegiste
 	ts := m.cluster.Replica(op.Node).Clock().Now()
 	if !m.stocked {
 		m.stocked = true
-		return r.Set(op.Replica, stockUnits, ts)
+		return r.Set(op.Replica, int64(m.units), ts)
 	}
 	n := stockSale(op)
 	level, _ := r.Get()
@@ -147,6 +157,7 @@ func (m *lwwStock) Lost(*crdt.LWWRegister[int64]) int          { return 0 }
 
 // A counterStock keeps the stock in a PNCounter.
 type counterStock struct {
+	units   uint64
 	stocked bool
 	sold    uint64
 	refused int
@@ -157,7 +168,7 @@ func (m *counterStock) New() *crdt.PNCounter { return new(crdt.PNCounter) }
 func (m *counterStock) Write(op sim.Op, c *crdt.PNCounter) *crdt.PNCounter {
 	if !m.stocked {
 		m.stocked = true
-		return c.Inc(op.Replica, stockUnits)
+		return c.Inc(op.Replica, m.units)
 	}
 	n := stockSale(op)
 	if c.Value() < n {
@@ -173,7 +184,7 @@ func (m *counterStock) Lost(*crdt.PNCounter) int          { return 0 }
 
 // reportInventory prints the inventory table.
 func reportInventory(out io.Writer, invs []inventory) {
-	fmt.Fprintf(out, "\ninventory: %d units sold in every region at once, %d sales of 1-3 units attempted\n", stockUnits, stockSales)
+	fmt.Fprintf(out, "\ninventory: %d units sold in every region at once, %d sales of 1-3 units attempted\n", invs[0].units, invs[0].sales)
 	fmt.Fprintf(out, "%-38s %7s %9s %8s %11s %10s\n", "design", "sold", "oversold", "refused", "stock shown", "converged")
 	for _, inv := range invs {
 		conv := "no"

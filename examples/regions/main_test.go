@@ -375,6 +375,7 @@ func TestReadmeTable(t *testing.T) {
 func TestInventory(t *testing.T) {
 	out, _ := output(t)
 	lines := section(t, out, "inventory:")
+	stockUnits, _ := stockFor(10 * time.Minute)
 	byName := map[string][]string{}
 	for _, l := range lines[1:] {
 		for _, name := range []string{"stock level in an LWW register", "stock in a counter (PNCounter)", "bounded counter (BCounter, escrow)"} {
@@ -387,7 +388,7 @@ func TestInventory(t *testing.T) {
 		t.Fatalf("inventory table has %d of 3 designs:\n%s", len(byName), strings.Join(lines, "\n"))
 	}
 	for name, f := range byName {
-		sold, oversold := atoi(t, f[0]), atoi(t, f[1])
+		sold, oversold := uint64(atoi(t, f[0])), atoi(t, f[1])
 		if f[4] != "yes" {
 			t.Errorf("%s: did not converge", name)
 		}
@@ -399,7 +400,7 @@ func TestInventory(t *testing.T) {
 			if sold < stockUnits*9/10 {
 				t.Errorf("%s: sold only %d of %d: rights stranded", name, sold, stockUnits)
 			}
-			if left := atoi(t, f[3]); left != stockUnits-sold {
+			if left := uint64(atoi(t, f[3])); left != stockUnits-sold {
 				t.Errorf("%s: shows %d left after selling %d of %d", name, left, sold, stockUnits)
 			}
 		default:

@@ -168,7 +168,8 @@ func TestStockNeverOversold(t *testing.T) {
 	if v := final.Value(); v < 0 || uint64(v) != sim.DefaultStock-model.Sold() {
 		t.Fatalf("converged value %d, want %d - %d sold", v, sim.DefaultStock, model.Sold())
 	}
-	// Demand is about three times the stock: escrow must not strand it.
+	// Demand is well above the stock (1.6 to 6 times): escrow must not
+	// strand it.
 	if model.Sold() < sim.DefaultStock*9/10 {
 		t.Fatalf("only %d of %d units sold", model.Sold(), sim.DefaultStock)
 	}
