@@ -26,6 +26,7 @@ import (
 //   - a bounded counter (BCounter): a node sells from the rights it
 //     holds and asks for more when short (merge.Escrow's policy); the
 //     stock can never be oversold.
+//
 // stockFor returns the units of stock and the sales attempted in a run
 // of d: 10,000 and 20,000 over ten minutes, in proportion otherwise, at
 // least 1,000 units.
