@@ -222,7 +222,16 @@ write to the same item at some region (CRDT counters' increments add up and
 are not counted); vs-causal: acked writes that lose to a write they had seen
 (last-writer-wins with a later timestamp on the earlier write); converged:
 time from the last heal until every region agrees; stale: reads missing a
-write acknowledged 1 s or more before.`)
+write acknowledged 1 s or more before.
+
+The writes rejected by every active-active design are us-east users':
+their region is down, and they keep resolving it until health checks
+declare it dead and the DNS TTL runs out; writing locally does not help a
+client that cannot reach any region. The three active-active designs show
+the same stale share: they ship writes on one schedule, and the stale
+reads are writes that could not cross the partition or leave the dead
+region yet; a merge rule decides what a region keeps of the writes it has,
+not which writes it has.`)
 }
 
 // fmtDur formats a latency or a convergence time for the table.

@@ -159,6 +159,39 @@ func TestConclusions(t *testing.T) {
 	}
 }
 
+// TestActiveActiveNumbersExplained checks the two sentences the program
+// prints under its table: every write an active-active design rejects is
+// a us-east user's during the outage, before DNS moves them, and the
+// three active-active designs show the same stale share, since they ship
+// writes on one schedule and their merge rule does not change which
+// writes a region has.
+func TestActiveActiveNumbersExplained(t *testing.T) {
+	out, _ := output(t)
+	main := section(t, out, "design  ")
+	rej := section(t, out, "rejected writes")
+	var stale []string
+	for _, key := range []string{"lww-wall", "lww-hlc", "crdt"} {
+		d := byKey(key)
+		total := atoi(t, fields(t, main, d)[1])
+		f := fields(t, rej, d)
+		if len(f) != 8 {
+			t.Fatalf("%s: got %d rejected fields %q, want 8", key, len(f), f)
+		}
+		if got := atoi(t, f[4]); got != total || total == 0 {
+			t.Errorf("%s: %d writes rejected, %d of them us-east users' during the outage; want all, and some", key, total, got)
+		}
+		stale = append(stale, fields(t, main, d)[8])
+	}
+	if stale[0] != stale[1] || stale[1] != stale[2] {
+		t.Errorf("active-active stale shares differ: %q", stale)
+	}
+	for _, s := range []string{"rejected by every active-active design", "same stale share"} {
+		if !strings.Contains(out, s) {
+			t.Errorf("the output does not explain its numbers: no %q", s)
+		}
+	}
+}
+
 // TestAsyncLosesItsLag checks that async active-passive loses writes at
 // failover, all of them acknowledged by the old primary in the last
 // replication interval before it failed: at most one shipping period
