@@ -358,8 +358,8 @@ func (l *logSys) detected(n int) {
 	}
 	l.promote(next)
 	l.w.note("%s: %s declared down; %s promoted, DNS follows at %s",
-		fmtAt(l.w.now()), regionNames[n], regionNames[next], fmtAt(l.w.now()+dnsTTL))
-	l.w.s.After(dnsTTL, func() { l.endpoint = next })
+		fmtAt(l.w.now()), regionNames[n], regionNames[next], fmtAt(l.w.now()+l.w.sc.ttl))
+	l.w.s.After(l.w.sc.ttl, func() { l.endpoint = next })
 }
 
 // promote makes region p the leader of a new term.

@@ -91,11 +91,16 @@ func run(out io.Writer, cfg config) error {
 	if err != nil {
 		return err
 	}
+	anycast, err := anycastRun(cfg, sc, wl)
+	if err != nil {
+		return err
+	}
 	invs, err := inventories(sc, cfg.seed)
 	if err != nil {
 		return err
 	}
 	report(out, cfg, sc, wl, results)
+	reportRouting(out, sc, results, anycast)
 	reportInventory(out, invs)
 	if cfg.chart != "" {
 		if err := chart(cfg.chart, sc, results); err != nil {

@@ -192,6 +192,34 @@ func TestActiveActiveNumbersExplained(t *testing.T) {
 	}
 }
 
+// TestAnycastRecoversFaster: with DNS failover, us-east users write
+// again about one TTL later than with anycast, which moves them as soon as
+// the region is declared down; so anycast rejects fewer of their writes.
+func TestAnycastRecoversFaster(t *testing.T) {
+	out, _ := output(t)
+	lines := section(t, out, "failover routing")
+	if len(lines) != 3 {
+		t.Fatalf("failover routing: got %d lines, want a header and 2 rows:\n%s", len(lines), strings.Join(lines, "\n"))
+	}
+	parse := func(l string) (int, time.Duration) {
+		f := strings.Fields(l)
+		var m int
+		var s float64
+		if _, err := fmt.Sscanf(f[len(f)-1], "%d:%f", &m, &s); err != nil {
+			t.Fatalf("%q: %v", l, err)
+		}
+		return atoi(t, f[len(f)-2]), time.Duration(m)*time.Minute + time.Duration(s*float64(time.Second))
+	}
+	dnsRej, dnsAt := parse(lines[1])
+	anyRej, anyAt := parse(lines[2])
+	if d := dnsAt - anyAt; d < dnsTTL-healthEvery || d > dnsTTL+healthEvery {
+		t.Errorf("DNS resumes %v after anycast, want the TTL %v ± %v", d, dnsTTL, healthEvery)
+	}
+	if anyRej >= dnsRej {
+		t.Errorf("anycast rejected %d us-east writes, DNS %d: want fewer", anyRej, dnsRej)
+	}
+}
+
 // TestAsyncLosesItsLag checks that async active-passive loses writes at
 // failover, all of them acknowledged by the old primary in the last
 // replication interval before it failed: at most one shipping period
@@ -394,7 +422,7 @@ func TestReadmeTable(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	for _, header := range []string{"design  ", "p50 write latency", "rejected writes"} {
+	for _, header := range []string{"design  ", "p50 write latency", "rejected writes", "failover routing"} {
 		want := strings.Join(section(t, out, header), "\n")
 		if !strings.Contains(string(readme), want) {
 			t.Errorf("README.md lacks the table under %q as the program prints it:\n%s", header, want)

@@ -24,6 +24,9 @@ type result struct {
 	// during the outage.
 	rejectedInPartition [nRegions]int
 	rejectedInOutage    [nRegions]int
+	// resume is when, after the outage began, a user in us-east first
+	// had a write acknowledged; 0 if none was.
+	resume time.Duration
 	// The acknowledgement times of the lost writes, relative to the
 	// start of the outage (only for writes lost around it).
 	lostFrom, lostTo time.Duration
@@ -63,6 +66,11 @@ func (w *world) measure() result {
 			continue
 		}
 		res.acked++
+		if at := wr.op.at; wr.op.loc == usEast && at >= w.sc.outageStart && at < w.sc.outageEnd {
+			if r := wr.ackAt - w.sc.outageStart; res.resume == 0 || r < res.resume {
+				res.resume = r
+			}
+		}
 		lat = append(lat, wr.ackAt-wr.issued)
 		latBy[wr.op.loc] = append(latBy[wr.op.loc], wr.ackAt-wr.issued)
 	}

@@ -29,6 +29,10 @@ type scenario struct {
 	skew                   time.Duration // of eu-west's clocks
 	partStart, partEnd     time.Duration
 	outageStart, outageEnd time.Duration
+	// ttl is how long clients keep a region's address after health
+	// checks declare it down: dnsTTL for DNS failover, 0 for anycast or
+	// a global load balancer, which moves traffic at once.
+	ttl time.Duration
 }
 
 func newScenario(d, skew time.Duration) scenario {
@@ -37,6 +41,7 @@ func newScenario(d, skew time.Duration) scenario {
 		skew:      skew,
 		partStart: d / 5, partEnd: d * 3 / 10,
 		outageStart: d / 2, outageEnd: d,
+		ttl: dnsTTL,
 	}
 }
 
@@ -307,7 +312,7 @@ func (w *world) read(n int, o *op) {
 
 // healthCheck is the out-of-band health checker: it probes every region
 // every healthEvery, and declares one down after healthMisses failures;
-// clients stop resolving it dnsTTL later.
+// clients stop resolving it the scenario's ttl later.
 func (w *world) healthCheck() bool {
 	for n := range nRegions {
 		if w.up(n) {
@@ -317,7 +322,7 @@ func (w *world) healthCheck() bool {
 		w.misses[n]++
 		if w.misses[n] == healthMisses {
 			w.detected[n] = w.now()
-			w.s.After(dnsTTL, func() { w.dnsDown[n] = true })
+			w.s.After(w.sc.ttl, func() { w.dnsDown[n] = true })
 			w.sys.detected(n)
 		}
 	}

@@ -1,0 +1,57 @@
+package main
+
+import (
+	"fmt"
+	"io"
+	"time"
+)
+
+// DNS failover against anycast. With DNS, a client keeps the address of a
+// region the health checks declared down until its cached record expires
+// (the scenario's ttl); with anycast or a global load balancer the
+// network stops sending traffic to the dead region as soon as it is
+// declared down. Both wait for the same detection (healthMisses checks
+// healthEvery apart); the difference is the TTL.
+
+// anycastRun plays the converge CRDT design again, with the same workload
+// and seed, routed by anycast: a TTL of 0.
+func anycastRun(cfg config, sc scenario, wl *workload) (result, error) {
+	sc.ttl = 0
+	var crdts *design
+	for _, d := range designs {
+		if d.key == "crdt" {
+			crdts = d
+		}
+	}
+	w, err := newWorld(crdts, sc, wl, cfg.seed)
+	if err != nil {
+		return result{}, err
+	}
+	w.run(nil)
+	return w.measure(), nil
+}
+
+// reportRouting prints, for the CRDT design, what us-east users met
+// during the outage under each routing.
+func reportRouting(out io.Writer, sc scenario, results []result, anycast result) {
+	var dns result
+	for _, r := range results {
+		if r.design.key == "crdt" {
+			dns = r
+		}
+	}
+	fmt.Fprintf(out, "\nfailover routing, %s: us-east users during the outage (declared down after %d failed checks %v apart)\n",
+		dns.design.name, healthMisses, healthEvery)
+	fmt.Fprintf(out, "%-38s %8s  %s\n", "routing", "rejected", "first write acked after")
+	fmt.Fprintf(out, "%-38s %8d  %s\n", fmt.Sprintf("DNS failover, %ds TTL", int(sc.ttl.Seconds())), dns.rejectedInOutage[usEast], fmtResume(dns.resume))
+	fmt.Fprintf(out, "%-38s %8d  %s\n", "anycast / global load balancer", anycast.rejectedInOutage[usEast], fmtResume(anycast.resume))
+}
+
+// fmtResume formats the time from the outage's start to a user's first
+// acknowledged write.
+func fmtResume(d time.Duration) string {
+	if d == 0 {
+		return "never"
+	}
+	return fmtAt(d)
+}
