@@ -141,14 +141,18 @@ func (l *logSys) append(n int, wr *write, reply func(bool)) {
 // follower that the leader lives.
 func (l *logSys) ship(p int, heartbeat bool) {
 	n, log := l.leader, l.logs[l.leader]
-	if l.sent[p] >= len(log) && !heartbeat {
+	end := len(log)
+	if sc := l.w.sc; l.mode == asyncLog && sc.spikeCap > 0 && l.w.now() >= sc.spikeStart && l.w.now() < sc.outageStart {
+		end = min(end, l.sent[p]+sc.spikeCap)
+	}
+	if l.sent[p] >= end && !heartbeat {
 		return
 	}
-	if l.sent[p] == l.match[p] && l.sent[p] < len(log) {
+	if l.sent[p] == l.match[p] && l.sent[p] < end {
 		l.progress[p] = l.w.now() // the follower was up to date: time what follows
 	}
-	l.w.send(n, p, appendMsg{l.term, l.sent[p], log[l.sent[p]:len(log):len(log)], l.commit})
-	l.sent[p] = len(log)
+	l.w.send(n, p, appendMsg{l.term, l.sent[p], log[l.sent[p]:end:end], l.commit})
+	l.sent[p] = end
 }
 
 // tick is node n's timer: a leader ships its log (an empty append is a

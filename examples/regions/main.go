@@ -95,11 +95,16 @@ func run(out io.Writer, cfg config) error {
 	if err != nil {
 		return err
 	}
+	spikes, err := spikeRuns(cfg, sc, wl)
+	if err != nil {
+		return err
+	}
 	invs, err := inventories(sc, cfg.seed)
 	if err != nil {
 		return err
 	}
 	report(out, cfg, sc, wl, results)
+	reportSpike(out, sc, results, spikes)
 	reportRouting(out, sc, results, anycast)
 	reportInventory(out, invs)
 	if cfg.chart != "" {

@@ -220,6 +220,33 @@ func TestAnycastRecoversFaster(t *testing.T) {
 	}
 }
 
+// TestAsyncLossGrowsWithLag: the tighter the replication link during the
+// load spike, the further the async replicas trail at the failover and
+// the more acknowledged writes it loses.
+func TestAsyncLossGrowsWithLag(t *testing.T) {
+	out, _ := output(t)
+	lines := section(t, out, "replication lag under load")
+	if len(lines) != 3+len(spikeCaps) {
+		t.Fatalf("replication lag under load: got %d lines, want a header, %d rows and a note:\n%s", len(lines), 1+len(spikeCaps), strings.Join(lines, "\n"))
+	}
+	prevLag, prevLost := time.Duration(-1), -1
+	for _, l := range lines[1 : 2+len(spikeCaps)] {
+		f := strings.Fields(l)
+		lag, err := time.ParseDuration(f[len(f)-2])
+		if err != nil {
+			t.Fatalf("%q: %v", l, err)
+		}
+		lost := atoi(t, f[len(f)-1])
+		if lag <= prevLag || lost <= prevLost {
+			t.Errorf("%q: lag %v and %d lost, want both above the row before (%v, %d)", l, lag, lost, prevLag, prevLost)
+		}
+		prevLag, prevLost = lag, lost
+	}
+	if prevLag < time.Second {
+		t.Errorf("the tightest link trails by %v at the failover, want seconds", prevLag)
+	}
+}
+
 // TestAsyncLosesItsLag checks that async active-passive loses writes at
 // failover, all of them acknowledged by the old primary in the last
 // replication interval before it failed: at most one shipping period
@@ -422,7 +449,7 @@ func TestReadmeTable(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	for _, header := range []string{"design  ", "p50 write latency", "rejected writes", "failover routing"} {
+	for _, header := range []string{"design  ", "p50 write latency", "rejected writes", "replication lag under load", "failover routing"} {
 		want := strings.Join(section(t, out, header), "\n")
 		if !strings.Contains(string(readme), want) {
 			t.Errorf("README.md lacks the table under %q as the program prints it:\n%s", header, want)

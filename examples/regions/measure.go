@@ -31,6 +31,10 @@ type result struct {
 	// start of the outage (only for writes lost around it).
 	lostFrom, lostTo time.Duration
 	lostNearOutage   int
+	// lostBefore is how long before the outage the earliest lost write
+	// acknowledged before it was: for the async design, how far its
+	// replicas trailed when us-east failed.
+	lostBefore time.Duration
 
 	notes []string
 }
@@ -55,22 +59,11 @@ func (w *world) measure() result {
 			byItem[wr.item] = append(byItem[wr.item], wr)
 		}
 		if !wr.acked {
-			res.rejected++
-			loc := int(wr.op.loc)
-			switch at := wr.op.at; {
-			case at >= w.sc.partStart && at < w.sc.partEnd:
-				res.rejectedInPartition[loc]++
-			case at >= w.sc.outageStart && at < w.sc.outageEnd:
-				res.rejectedInOutage[loc]++
-			}
+			res.noteRejected(w.sc, wr)
 			continue
 		}
 		res.acked++
-		if at := wr.op.at; wr.op.loc == usEast && at >= w.sc.outageStart && at < w.sc.outageEnd {
-			if r := wr.ackAt - w.sc.outageStart; res.resume == 0 || r < res.resume {
-				res.resume = r
-			}
-		}
+		res.noteResumed(w.sc, wr)
 		lat = append(lat, wr.ackAt-wr.issued)
 		latBy[wr.op.loc] = append(latBy[wr.op.loc], wr.ackAt-wr.issued)
 	}
@@ -90,15 +83,7 @@ func (w *world) measure() result {
 				if j.against(wr) {
 					res.againstCausality++
 				}
-				if d := wr.ackAt - w.sc.outageStart; d > -10*time.Second && d < 10*time.Second {
-					if res.lostNearOutage == 0 || d < res.lostFrom {
-						res.lostFrom = d
-					}
-					if res.lostNearOutage == 0 || d > res.lostTo {
-						res.lostTo = d
-					}
-					res.lostNearOutage++
-				}
+				res.noteLost(w.sc, wr)
 			}
 			if j.resolves && wr.conflict {
 				res.conflicting++
@@ -106,6 +91,45 @@ func (w *world) measure() result {
 		}
 	}
 	return res
+}
+
+// noteRejected counts a rejected write, by when and where its user was.
+func (res *result) noteRejected(sc scenario, wr *write) {
+	res.rejected++
+	loc := int(wr.op.loc)
+	switch at := wr.op.at; {
+	case at >= sc.partStart && at < sc.partEnd:
+		res.rejectedInPartition[loc]++
+	case at >= sc.outageStart && at < sc.outageEnd:
+		res.rejectedInOutage[loc]++
+	}
+}
+
+// noteResumed keeps the earliest acknowledgement of a write by a us-east
+// user during the outage.
+func (res *result) noteResumed(sc scenario, wr *write) {
+	if at := wr.op.at; wr.op.loc == usEast && at >= sc.outageStart && at < sc.outageEnd {
+		if r := wr.ackAt - sc.outageStart; res.resume == 0 || r < res.resume {
+			res.resume = r
+		}
+	}
+}
+
+// noteLost records when a lost write was acknowledged, against the
+// outage's start.
+func (res *result) noteLost(sc scenario, wr *write) {
+	if d := sc.outageStart - wr.ackAt; d > res.lostBefore {
+		res.lostBefore = d
+	}
+	if d := wr.ackAt - sc.outageStart; d > -10*time.Second && d < 10*time.Second {
+		if res.lostNearOutage == 0 || d < res.lostFrom {
+			res.lostFrom = d
+		}
+		if res.lostNearOutage == 0 || d > res.lostTo {
+			res.lostTo = d
+		}
+		res.lostNearOutage++
+	}
 }
 
 // outranked reports whether a write that happened before wr outranks

@@ -13,22 +13,26 @@ import (
 // declared down. Both wait for the same detection (healthMisses checks
 // healthEvery apart); the difference is the TTL.
 
-// anycastRun plays the converge CRDT design again, with the same workload
-// and seed, routed by anycast: a TTL of 0.
-func anycastRun(cfg config, sc scenario, wl *workload) (result, error) {
-	sc.ttl = 0
-	var crdts *design
+// rerun plays one design again, with the same workload and seed, on a
+// variant of the scenario.
+func rerun(key string, cfg config, sc scenario, wl *workload) (result, error) {
 	for _, d := range designs {
-		if d.key == "crdt" {
-			crdts = d
+		if d.key == key {
+			w, err := newWorld(d, sc, wl, cfg.seed)
+			if err != nil {
+				return result{}, err
+			}
+			w.run(nil)
+			return w.measure(), nil
 		}
 	}
-	w, err := newWorld(crdts, sc, wl, cfg.seed)
-	if err != nil {
-		return result{}, err
-	}
-	w.run(nil)
-	return w.measure(), nil
+	return result{}, fmt.Errorf("no design %q", key)
+}
+
+// anycastRun plays the converge CRDT design routed by anycast: a TTL of 0.
+func anycastRun(cfg config, sc scenario, wl *workload) (result, error) {
+	sc.ttl = 0
+	return rerun("crdt", cfg, sc, wl)
 }
 
 // reportRouting prints, for the CRDT design, what us-east users met

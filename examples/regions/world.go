@@ -33,6 +33,12 @@ type scenario struct {
 	// checks declare it down: dnsTTL for DNS failover, 0 for anycast or
 	// a global load balancer, which moves traffic at once.
 	ttl time.Duration
+	// spikeCap, if not 0, is how many log entries one batch of the async
+	// design's log shipping may carry from spikeStart to the outage: a
+	// load spike on the replication link (a bulk job sharing it), which
+	// makes the replicas trail by the backlog.
+	spikeCap   int
+	spikeStart time.Duration
 }
 
 func newScenario(d, skew time.Duration) scenario {
@@ -41,7 +47,8 @@ func newScenario(d, skew time.Duration) scenario {
 		skew:      skew,
 		partStart: d / 5, partEnd: d * 3 / 10,
 		outageStart: d / 2, outageEnd: d,
-		ttl: dnsTTL,
+		ttl:        dnsTTL,
+		spikeStart: d/2 - d/10,
 	}
 }
 
