@@ -105,6 +105,7 @@ func run(out io.Writer, cfg config) error {
 	}
 	report(out, cfg, sc, wl, results)
 	reportSpike(out, sc, results, spikes)
+	reportCrossReads(out, results)
 	reportRouting(out, sc, results, anycast)
 	reportInventory(out, invs)
 	if cfg.chart != "" {

@@ -247,6 +247,40 @@ func TestAsyncLossGrowsWithLag(t *testing.T) {
 	}
 }
 
+// TestCachedReads: for reads of items homed in another region, a local
+// cache of the home region is faster than reading the home and staler.
+func TestCachedReads(t *testing.T) {
+	out, _ := output(t)
+	lines := section(t, out, "cross-region reads")
+	if len(lines) != 2+nReadWays {
+		t.Fatalf("cross-region reads: got %d lines, want a header, %d rows and a note:\n%s", len(lines), nReadWays, strings.Join(lines, "\n"))
+	}
+	type way struct {
+		p50   time.Duration
+		stale float64
+	}
+	var ways [nReadWays]way
+	for i := range ways {
+		f := strings.Fields(strings.TrimPrefix(lines[1+i], readWayNames[i]))
+		if len(f) != 3 {
+			t.Fatalf("%q: want p50, stale and failed", lines[1+i])
+		}
+		p50, err := time.ParseDuration(f[0])
+		if err != nil {
+			t.Fatal(err)
+		}
+		stale, err := strconv.ParseFloat(strings.TrimSuffix(f[1], "%"), 64)
+		if err != nil {
+			t.Fatal(err)
+		}
+		ways[i] = way{p50, stale}
+	}
+	home, cache := ways[readHome], ways[readCached]
+	if cache.p50 >= home.p50 || cache.stale <= home.stale {
+		t.Errorf("cache: p50 %v, %.1f%% stale; home: p50 %v, %.1f%% stale; want the cache faster and staler", cache.p50, cache.stale, home.p50, home.stale)
+	}
+}
+
 // TestAsyncLosesItsLag checks that async active-passive loses writes at
 // failover, all of them acknowledged by the old primary in the last
 // replication interval before it failed: at most one shipping period
@@ -449,7 +483,7 @@ func TestReadmeTable(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	for _, header := range []string{"design  ", "p50 write latency", "rejected writes", "replication lag under load", "failover routing"} {
+	for _, header := range []string{"design  ", "p50 write latency", "rejected writes", "replication lag under load", "cross-region reads", "failover routing"} {
 		want := strings.Join(section(t, out, header), "\n")
 		if !strings.Contains(string(readme), want) {
 			t.Errorf("README.md lacks the table under %q as the program prints it:\n%s", header, want)

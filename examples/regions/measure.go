@@ -19,6 +19,7 @@ type result struct {
 	p50, p99                time.Duration           // write latency, acknowledged writes
 	p50By                   [nRegions]time.Duration // by where the user was
 	reads, staleReads       int
+	crossReads              *crossReads // the CRDT design's read strategies, or nil
 
 	// Rejected writes by where the user was, during the partition and
 	// during the outage.
@@ -44,7 +45,7 @@ type result struct {
 func (w *world) measure() result {
 	res := result{
 		design: w.design, writes: len(w.writes), converged: w.converged,
-		reads: w.reads, staleReads: w.staleReads,
+		reads: w.reads, staleReads: w.staleReads, crossReads: w.crossReads,
 		notes: w.notes,
 	}
 	if w.converged {

@@ -134,6 +134,7 @@ type world struct {
 
 	// Measurements.
 	reads, staleReads int
+	crossReads        *crossReads          // the CRDT design's read strategies, or nil
 	acks              [][nRegions][]ackRec // per item, per origin
 	converged         bool
 	convergedAt       time.Duration
@@ -201,6 +202,9 @@ func newWorld(d *design, sc scenario, wl *workload, seed uint64) (*world, error)
 		s.Handle(id, sim.HandlerFunc(func(from sim.NodeID, msg []byte) { w.receive(id, from, msg) }))
 	}
 	w.sys = d.build(w)
+	if d.key == "crdt" {
+		w.crossReads = newCrossReads()
+	}
 	return w, nil
 }
 
@@ -300,21 +304,31 @@ func (w *world) answer(wr *write, ok bool) {
 // replica has not applied a write to the item that some client had
 // been acknowledged staleAfter earlier.
 func (w *world) read(n int, o *op) {
-	r := w.reps[n]
 	w.reads++
+	if w.stale(&w.reps[n].frontier, o.item) {
+		w.staleReads++
+	}
+	if w.crossReads != nil {
+		w.crossReads.read(w, n, o)
+	}
+}
+
+// stale reports whether a replica that has applied frontier misses a
+// write to item acknowledged staleAfter or more before.
+func (w *world) stale(frontier *[nRegions]int32, item int32) bool {
 	horizon := w.now() - staleAfter
-	for origin, recs := range w.acks[o.item] {
+	for origin, recs := range w.acks[item] {
 		i, _ := slices.BinarySearchFunc(recs, horizon, func(a ackRec, t time.Duration) int {
 			if a.at <= t {
 				return -1
 			}
 			return 1
 		})
-		if i > 0 && r.frontier[origin] < recs[i-1].pmax {
-			w.staleReads++
-			return
+		if i > 0 && frontier[origin] < recs[i-1].pmax {
+			return true
 		}
 	}
+	return false
 }
 
 // healthCheck is the out-of-band health checker: it probes every region
