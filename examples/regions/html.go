@@ -80,15 +80,15 @@ func (d *design) Name() string   { return d.name }
 func (d *design) Trades() string { return d.trades }
 
 // writeHTML writes the report of a run to file.
-func writeHTML(file string, cfg config, sc scenario, wl *workload, results []result, invs []inventory) error {
+func writeHTML(file string, cfg config, sc scenario, wl *workload, results []result, x extraRuns, invs []inventory) error {
 	var b bytes.Buffer
-	if err := reportTemplate.Execute(&b, buildReport(cfg, sc, wl, results, invs)); err != nil {
+	if err := reportTemplate.Execute(&b, buildReport(cfg, sc, wl, results, x, invs)); err != nil {
 		return fmt.Errorf("html report: %w", err)
 	}
 	return os.WriteFile(file, b.Bytes(), 0o644)
 }
 
-func buildReport(cfg config, sc scenario, wl *workload, results []result, invs []inventory) htmlReport {
+func buildReport(cfg config, sc scenario, wl *workload, results []result, x extraRuns, invs []inventory) htmlReport {
 	svg := string(chartSVG(sc, results))
 	svg = svg[strings.Index(svg, "<svg"):] // inline: no XML declaration
 	rep := htmlReport{
@@ -138,6 +138,6 @@ func buildReport(cfg config, sc scenario, wl *workload, results []result, invs [
 		}
 		inv.Rows = append(inv.Rows, []string{v.name, fmt.Sprint(v.sold), fmt.Sprint(v.oversold), fmt.Sprint(v.refused), fmt.Sprint(v.left), conv})
 	}
-	rep.Tables = []htmlTable{main, lat, rej, inv}
+	rep.Tables = []htmlTable{main, lat, rej, spikeTable(sc, results, x.spikes), crossReadsTable(results), routingTable(sc, results, x.anycast), inv}
 	return rep
 }

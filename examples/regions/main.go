@@ -91,12 +91,11 @@ func run(out io.Writer, cfg config) error {
 	if err != nil {
 		return err
 	}
-	anycast, err := anycastRun(cfg, sc, wl)
-	if err != nil {
+	var x extraRuns
+	if x.anycast, err = anycastRun(cfg, sc, wl); err != nil {
 		return err
 	}
-	spikes, err := spikeRuns(cfg, sc, wl)
-	if err != nil {
+	if x.spikes, err = spikeRuns(cfg, sc, wl); err != nil {
 		return err
 	}
 	invs, err := inventories(sc, cfg.seed)
@@ -104,9 +103,9 @@ func run(out io.Writer, cfg config) error {
 		return err
 	}
 	report(out, cfg, sc, wl, results)
-	reportSpike(out, sc, results, spikes)
+	reportSpike(out, sc, results, x.spikes)
 	reportCrossReads(out, results)
-	reportRouting(out, sc, results, anycast)
+	reportRouting(out, sc, results, x.anycast)
 	reportInventory(out, invs)
 	if cfg.chart != "" {
 		if err := chart(cfg.chart, sc, results); err != nil {
@@ -115,7 +114,7 @@ func run(out io.Writer, cfg config) error {
 		fmt.Fprintf(out, "\nchart: %s\n", cfg.chart)
 	}
 	if cfg.html != "" {
-		if err := writeHTML(cfg.html, cfg, sc, wl, results, invs); err != nil {
+		if err := writeHTML(cfg.html, cfg, sc, wl, results, x, invs); err != nil {
 			return err
 		}
 		fmt.Fprintf(out, "\nreport: %s\n", cfg.html)

@@ -541,8 +541,8 @@ func TestHTMLReport(t *testing.T) {
 	if !strings.HasPrefix(page, "<!DOCTYPE html>") {
 		t.Fatalf("not an HTML page: %.80q", page)
 	}
-	if n := strings.Count(page, "<table>"); n != 4 {
-		t.Errorf("%d tables, want 4", n)
+	if n := strings.Count(page, "<table>"); n != 7 {
+		t.Errorf("%d tables, want 7", n)
 	}
 	if !strings.Contains(page, "<svg") || strings.Contains(page, "<?xml") {
 		t.Error("the chart is not inline")
@@ -638,8 +638,8 @@ func TestHTMLReportInChromium(t *testing.T) {
 		if err := json.Unmarshal([]byte(html.UnescapeString(js)), &got); err != nil {
 			t.Fatalf("width %d: %v in %q", width, err, js)
 		}
-		if want := 3*(len(designs)+1) + 4; got.Tables != 4 || got.Rows != want {
-			t.Errorf("width %d: %d tables, %d rows; want 4 and %d", width, got.Tables, got.Rows, want)
+		if want := 3*(len(designs)+1) + 4 + (2 + len(spikeCaps)) + (1 + nReadWays) + 3; got.Tables != 7 || got.Rows != want {
+			t.Errorf("width %d: %d tables, %d rows; want 7 and %d", width, got.Tables, got.Rows, want)
 		}
 		if got.Charts < len(designs) {
 			t.Errorf("width %d: the chart has %d shapes", width, got.Charts)
