@@ -534,7 +534,7 @@ func TestInventory(t *testing.T) {
 }
 
 // TestHTMLReport checks that -html wrote one self-contained page: the
-// four tables with a row per design, the chart inline, what each design
+// seven tables (three with a row per design), the chart inline, what each design
 // trades, and nothing fetched from the network.
 func TestHTMLReport(t *testing.T) {
 	page := outputs(t).html
