@@ -138,6 +138,9 @@ func (m *ORMap[K, V]) inMaxTimestamp() hlc.Timestamp {
 	for _, v := range m.m {
 		ts = max(ts, v.inMaxTimestamp())
 	}
+	for _, v := range m.tombs {
+		ts = max(ts, v.inMaxTimestamp())
+	}
 	return ts
 }
 
@@ -150,3 +153,4 @@ func (m *MVRegister[V]) inMaxTimestamp() hlc.Timestamp  { return 0 }
 func (c *CCounter) inMaxTimestamp() hlc.Timestamp       { return 0 }
 func (c *GCounter) inMaxTimestamp() hlc.Timestamp       { return 0 }
 func (c *PNCounter) inMaxTimestamp() hlc.Timestamp      { return 0 }
+func (l *List[E]) inMaxTimestamp() hlc.Timestamp        { return 0 }

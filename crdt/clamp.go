@@ -167,10 +167,25 @@ func (m *ORMap[K, V]) Clamp(id vclock.ReplicaID, n uint64) {
 }
 
 func (m *ORMap[K, V]) inClamp(k keeper) {
-	for key, v := range m.m {
+	// Hidden values can only lose their last dot; a held one can become
+	// hidden (a List whose visible elements were dropped), so tombs first.
+	for key, v := range m.tombs {
 		v.inClamp(k)
 		if v.inEmpty() {
+			delete(m.tombs, key)
+		}
+	}
+	for key, v := range m.m {
+		v.inClamp(k)
+		switch {
+		case v.inEmpty():
 			delete(m.m, key)
+		case v.inHidden():
+			delete(m.m, key)
+			if m.tombs == nil {
+				m.tombs = make(map[K]V)
+			}
+			m.tombs[key] = v
 		}
 	}
 }

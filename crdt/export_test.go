@@ -64,17 +64,66 @@ func (r *MVRegister[V]) CheckInternal() error { return checkLive(r.f.ctx, r.f.do
 func (c *CCounter) CheckInternal() error { return checkLive(c.f.ctx, c.f.dots) }
 
 // CheckInternal verifies m's bookkeeping: the live counts of the context
-// its values share, and that no key is both held and gone.
+// its values share, that no key is in two of the held, hidden and gone
+// sets, that hidden values are hidden and held ones not, and, at every
+// depth, that every value lives in the root's context.
 func (m *ORMap[K, V]) CheckInternal() error {
+	if err := m.checkIn(m.ctx); err != nil {
+		return err
+	}
+	return checkLive(m.ctx, m.inDots)
+}
+
+func (m *ORMap[K, V]) checkIn(root *dotCtx) error {
+	if m.ctx != root {
+		return fmt.Errorf("a nested map outside the root's context")
+	}
 	for k := range m.gone {
 		if _, ok := m.m[k]; ok {
 			return fmt.Errorf("key %v both held and gone", k)
+		}
+		if _, ok := m.tombs[k]; ok {
+			return fmt.Errorf("key %v both hidden and gone", k)
 		}
 	}
 	if len(m.gone) > 0 && !m.partial {
 		return fmt.Errorf("a full state has gone keys")
 	}
-	return checkLive(m.ctx, m.inDots)
+	for k, v := range m.tombs {
+		if _, ok := m.m[k]; ok {
+			return fmt.Errorf("key %v both held and hidden", k)
+		}
+		if !v.inHidden() {
+			return fmt.Errorf("hidden key %v shows its value", k)
+		}
+	}
+	for k, v := range m.m {
+		if v.inEmpty() || v.inHidden() {
+			return fmt.Errorf("key %v held with an empty or hidden value", k)
+		}
+	}
+	for _, vs := range [2]map[K]V{m.m, m.tombs} {
+		for k, v := range vs {
+			if v.inCtx() != root {
+				return fmt.Errorf("key %v: a value outside the root's context", k)
+			}
+			if c, ok := any(v).(interface{ checkIn(*dotCtx) error }); ok {
+				if err := c.checkIn(root); err != nil {
+					return fmt.Errorf("key %v: %w", k, err)
+				}
+			}
+		}
+	}
+	return nil
+}
+
+// checkIn verifies a List inside a map: its own bookkeeping, and that it
+// lives in root.
+func (l *List[E]) checkIn(root *dotCtx) error {
+	if l.ctx != root {
+		return fmt.Errorf("a list outside the root's context")
+	}
+	return l.CheckInternal()
 }
 
 // CheckInternal verifies m's count of tombstones.

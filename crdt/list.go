@@ -69,7 +69,11 @@ import (
 // case; bound DecodeOptions.MaxElements for such peers.
 // Memory is about 80 bytes per element, tombstones included, plus the
 // values: a List does not collect tombstones, as no replica can tell that
-// every other has seen a deletion.
+// every other has seen a deletion. Inside an ORMap, a replica's inserts
+// into one list have consecutive counters only while it writes no other
+// key in between: each break starts a run of its own in the encoding, and
+// a gap of more than 64 counters gives the element an entry in a Go map of
+// the identity index rather than a slot of its dense part.
 //
 // # Claims
 //
@@ -79,17 +83,36 @@ import (
 //
 // # Inside an ORMap
 //
-// A List cannot be an [ORMap] value. An ORMap's values share the map's
-// causal context, and removing a key forgets the dots the removal
-// observed, while an update concurrent with the removal survives as what
-// the remover had not seen. For a List that survivor would be an element
-// inserted next to elements the removal forgot: its origins gone, it
-// could never be placed, and the list would look empty though the map
-// kept the key. Deletions do not fit either: a dot store deletes by
-// dropping a dot, and a List must keep a deleted element as a tombstone
-// for the elements that name it as an origin. Nesting needs removal
-// semantics of its own (keeping the origins an element of a concurrent
-// update needs), which this release does not have.
+// A List can be an [ORMap] value (ORMap[K, *List[E]]: a playlist per
+// user, the comments of each post). There an element's Position is a dot
+// of the map's causal context — an insert takes its writer's next event
+// counter in the whole map — so that the map's Version, Clamp, Edits and
+// ValidateMerge see every element, and a dot reused under another key is
+// refused. Inside an Update callback the mutators work as at the top
+// level; DeleteAt deletes only an element the list holds, Merge joins only
+// the deltas of lists inside a map, Clone returns a top-level copy, Clamp
+// does nothing (clamp the map), and Version and Edits are the map's.
+//
+// Removing the key clears the list and keeps its tombstones:
+// [ORMap.Remove] deletes every element the remover holds, as
+// DeleteRange would, waiting ones included. An element inserted
+// concurrently with the removal survives in its place, ordered by the
+// tombstones of its neighbours: once both have merged, the key shows
+// exactly the elements the remover had not seen, in their order, and
+// inserts next to them work as before. A key whose list holds tombstones
+// only is absent — Get, Contains, Len and Keys leave it out, as a key
+// whose value is empty — but its list is kept, encoded with the map and
+// merged, and Update hands it to the callback, so that a later insert
+// finds its neighbours too. (A key whose only element not deleted waits
+// for an origin is present, its list empty until the origin arrives.) A
+// removed key thus costs what its list cost, O(elements ever inserted),
+// as a top-level List does: tombstones are never collected.
+//
+// The map's other values forget, on removal, the dots the remover had
+// observed. A List cannot: an element inserted concurrently next to a
+// forgotten one would name origins no replica holds any longer, and could
+// never be placed; and a deletion must leave the element as a tombstone
+// for the elements that name it as an origin.
 //
 // The zero List is empty and ready to use. A List is not safe for
 // concurrent use; use [List.Clone] rather than copying a value.
@@ -104,6 +127,12 @@ type List[E any] struct {
 	npend  int32           // items not placed in q
 	bad    bool            // an item's right origin lies before its left one
 	edits  uint64
+	// ctx is, inside an ORMap, the map's causal context — for the delta of
+	// a mutator of such a list, the delta's — and nil at the top level;
+	// cr holds ctx's index of each replica of reps, noRep until needed
+	// (list_map.go).
+	ctx *dotCtx
+	cr  []uint32
 }
 
 var (
@@ -229,6 +258,9 @@ func (l *List[E]) Delete(i int) *List[E] { return l.DeleteRange(i, i+1) }
 // range deletes nothing and returns an empty delta.
 func (l *List[E]) DeleteRange(i, j int) *List[E] {
 	i, j = max(i, 0), min(j, l.Len())
+	if l.ctx != nil {
+		return l.deleteIn(i, j)
+	}
 	// The delta of one deletion takes one allocation.
 	type delta struct {
 		l    List[E]
@@ -258,8 +290,14 @@ func (l *List[E]) DeleteRange(i, j int) *List[E] {
 // position the list holds, placed or waiting, works as Delete; deleting
 // one it does not hold yet records the deletion, which applies when the
 // element arrives. A position deleted already, or with counter 0, gives
-// an empty delta.
+// an empty delta. Inside an ORMap, DeleteAt deletes only an element the
+// list holds, and gives an empty delta for any other position: a counter
+// the list has not received there is a dot of the map's, which may be
+// another key's event, and recording its deletion would remove that.
 func (l *List[E]) DeleteAt(pos Position) *List[E] {
+	if l.ctx != nil {
+		return l.deleteAtIn(pos)
+	}
 	d := &List[E]{}
 	if pos.Counter == 0 || pos.Counter > vclock.MaxCounter {
 		return d
@@ -386,6 +424,9 @@ func (l *List[E]) position(x int32) Position {
 
 // insert is the body of the insert mutators.
 func (l *List[E]) insert(id vclock.ReplicaID, i int, es []E) *List[E] {
+	if l.ctx != nil {
+		return l.insertIn(id, i, es)
+	}
 	// The delta of one insert takes one allocation.
 	type delta struct {
 		l     List[E]

@@ -51,6 +51,32 @@ func (l *List[E]) AppendBinary(b []byte) ([]byte, error) {
 // replicaOrder returns the position of each replica l refers to in byte
 // order (-1 for one it does not refer to), and the replicas in that order.
 func (l *List[E]) replicaOrder() ([]int, []uint32) {
+	used := l.usedReps()
+	var sorted []uint32
+	for r, u := range used {
+		if u {
+			sorted = append(sorted, uint32(r))
+		}
+	}
+	l.sortReps(sorted)
+	pos := make([]int, len(l.reps))
+	for i := range pos {
+		pos[i] = -1
+	}
+	for i, r := range sorted {
+		pos[r] = i
+	}
+	return pos, sorted
+}
+
+// sortReps sorts replica indices by ID.
+func (l *List[E]) sortReps(rs []uint32) {
+	slices.SortFunc(rs, func(a, b uint32) int { return cmp.Compare(l.reps[a].id, l.reps[b].id) })
+}
+
+// usedReps reports, for each replica, whether an element, an origin or a
+// deletion of l names it.
+func (l *List[E]) usedReps() []bool {
 	used := make([]bool, len(l.reps))
 	for i := range int32(l.items.len()) {
 		it := l.items.at(i)
@@ -63,21 +89,7 @@ func (l *List[E]) replicaOrder() ([]int, []uint32) {
 	for g := range l.ghosts.all {
 		used[g.r] = true
 	}
-	var sorted []uint32
-	for r, u := range used {
-		if u {
-			sorted = append(sorted, uint32(r))
-		}
-	}
-	slices.SortFunc(sorted, func(a, b uint32) int { return cmp.Compare(l.reps[a].id, l.reps[b].id) })
-	pos := make([]int, len(l.reps))
-	for i := range pos {
-		pos[i] = -1
-	}
-	for i, r := range sorted {
-		pos[r] = i
-	}
-	return pos, sorted
+	return used
 }
 
 // A pdot is an identity with its replica's position, for sorting.
@@ -235,13 +247,26 @@ func (l *List[E]) EncodeMsgpack(enc *msgpack.Encoder) error { return encodeTo(en
 // DecodeMsgpack implements msgpack.CustomDecoder as UnmarshalBinary does.
 func (l *List[E]) DecodeMsgpack(dec *msgpack.Decoder) error { return decodeFrom(dec, l, "List") }
 
-// A listReader decodes a List.
+// A listReader decodes a List. It reads replicas by position: at the top
+// level, positions index the list's own replica list, read first; inside
+// an ORMap (ctx set), they index the map's replica list, then the list's
+// own, which holds only replicas the map's lacks.
 type listReader[E any] struct {
-	r    *wire.Reader
-	l    *List[E]
-	used []bool
-	dels [][][2]uint64 // per replica, ranges [start, end)
-	cur  []int         // per replica, the first range a later run may meet
+	r     *wire.Reader
+	l     *List[E]
+	ctx   *dotCtx            // inside an ORMap: the map's context
+	extra []vclock.ReplicaID // inside an ORMap: the replicas after the map's
+	npos  int                // positions
+	// The tables below are by slot. At the top level a slot is a
+	// position; inside an ORMap, slots go to positions as they are met, so
+	// that a value costs what it names, not what the map's replica list
+	// holds (slotOf, beyond 8 slots).
+	slotOf map[int]int
+	pos    []int         // the position
+	pr     []uint32      // the replica in l
+	used   []bool        // at the top level: named by the value
+	dels   [][][2]uint64 // ranges [start, end)
+	cur    []int         // the first range a later run may meet
 }
 
 // readValue reads a top-level List into l, which must be zero.
@@ -260,6 +285,13 @@ func (l *List[E]) readValue(r *wire.Reader) {
 			return
 		}
 	}
+	d.finish()
+}
+
+// finish records the deletions of elements the list lacks and places the
+// elements.
+func (d *listReader[E]) finish() {
+	r, l := d.r, d.l
 	d.ghosts()
 	if r.Failed() {
 		return
@@ -294,24 +326,93 @@ func (d *listReader[E]) replicas() {
 			d.l.repIdx[e.id] = uint32(i)
 		}
 	}
-	d.used = make([]bool, len(d.l.reps))
-	d.dels = make([][][2]uint64, len(d.l.reps))
-	d.cur = make([]int, len(d.l.reps))
+	n = len(d.l.reps)
+	d.npos = n
+	d.pos, d.pr = make([]int, n), make([]uint32, n)
+	for i := range n {
+		d.pos[i], d.pr[i] = i, uint32(i)
+	}
+	d.used = make([]bool, n)
+	d.dels = make([][][2]uint64, n)
+	d.cur = make([]int, n)
 }
 
-// replica reads a replica position.
+// slot returns the slot of position p, giving it one inside an ORMap.
+func (d *listReader[E]) slot(p int) int {
+	if d.ctx == nil {
+		return p
+	}
+	if d.slotOf != nil {
+		if s, ok := d.slotOf[p]; ok {
+			return s
+		}
+	} else if s := slices.Index(d.pos, p); s >= 0 {
+		return s
+	}
+	ids, i := d.ctx.ids, p
+	if i >= len(ids) {
+		ids, i = d.extra, i-len(ids)
+	}
+	s := len(d.pos)
+	d.pos = append(d.pos, p)
+	d.pr = append(d.pr, d.l.rep(ids[i]))
+	d.dels = append(d.dels, nil)
+	d.cur = append(d.cur, 0)
+	switch {
+	case d.slotOf != nil:
+		d.slotOf[p] = s
+	case len(d.pos) > 8:
+		d.slotOf = make(map[int]int, 16)
+		for s, q := range d.pos {
+			d.slotOf[q] = s
+		}
+	}
+	return s
+}
+
+// named reports whether the value names position p.
+func (d *listReader[E]) named(p int) bool {
+	if d.slotOf != nil {
+		_, ok := d.slotOf[p]
+		return ok
+	}
+	return slices.Contains(d.pos, p)
+}
+
+// replica reads a replica position and returns its slot.
 func (d *listReader[E]) replica() int {
 	at := d.r.Offset()
 	p := d.r.Uint()
 	if d.r.Failed() {
 		return 0
 	}
-	if p >= uint64(len(d.l.reps)) {
+	if p >= uint64(d.npos) {
 		d.r.FailAt(at, "replica position out of range")
 		return 0
 	}
-	d.used[p] = true
-	return int(p)
+	s := d.slot(int(p))
+	if d.used != nil {
+		d.used[s] = true
+	}
+	return s
+}
+
+// held checks, inside an ORMap, that the dot of an element (read at
+// offset at) or of a deletion (at < 0) at position p, counter c, is in the
+// map's context, and counts it live.
+func (d *listReader[E]) held(at, p int, c uint64) {
+	if d.ctx == nil {
+		return
+	}
+	if p < len(d.ctx.ids) && d.ctx.has(dot{uint32(p), c}) {
+		d.ctx.ent[p].live++
+		return
+	}
+	if at < 0 {
+		d.r.Fail("a deletion's dot is not in the causal context")
+	} else {
+		d.r.FailAt(at, "an element's dot is not in the causal context")
+	}
 }
 
 // count reads a positive count or length of counters starting after
@@ -338,26 +439,27 @@ func (d *listReader[E]) deletions() {
 	prev := -1
 	for left > 0 && !r.Failed() {
 		at := r.Offset()
-		p := d.replica()
+		s := d.replica()
 		k := r.Uint()
 		if r.Failed() {
 			return
 		}
+		p := d.pos[s]
 		if p <= prev || left < 2 || k == 0 || k > uint64(left-2)/2 {
 			r.FailAt(at, "deletions not canonical")
 			return
 		}
 		prev = p
 		left -= 2 + 2*int(k)
-		d.ranges(p, int(k))
+		d.ranges(s, int(k))
 	}
 	if left < 0 && !r.Failed() {
 		r.Fail("deletions not canonical")
 	}
 }
 
-// ranges reads the k deleted ranges of replica p.
-func (d *listReader[E]) ranges(p, k int) {
+// ranges reads the k deleted ranges of the replica of slot s.
+func (d *listReader[E]) ranges(s, k int) {
 	r := d.r
 	end := uint64(0)
 	for j := 0; j < k && !r.Failed(); j++ {
@@ -373,7 +475,7 @@ func (d *listReader[E]) ranges(p, k int) {
 		start := end + gap
 		n := d.count(start - 1)
 		end = start + n
-		d.dels[p] = append(d.dels[p], [2]uint64{start, end})
+		d.dels[s] = append(d.dels[s], [2]uint64{start, end})
 	}
 }
 
@@ -384,11 +486,12 @@ func (d *listReader[E]) runs() {
 	var last *lrunHead
 	for left > 0 && !r.Failed() {
 		at := r.Offset()
-		p := d.replica()
+		s := d.replica()
 		gap := r.Uint()
 		if r.Failed() {
 			return
 		}
+		p := d.pos[s]
 		if p < prevR {
 			r.FailAt(at, "runs not in replica order")
 			return
@@ -400,10 +503,10 @@ func (d *listReader[E]) runs() {
 			r.FailAt(at, "counter out of range")
 			return
 		}
-		h := lrunHead{r: uint32(p), start: end + gap}
+		h := lrunHead{p: p, s: s, r: d.pr[s], start: end + gap, at: at}
 		h.n = d.count(h.start - 1)
-		h.left = d.origin(h.r, h.start)
-		h.right = d.origin(h.r, h.start)
+		h.left = d.origin(&h)
+		h.right = d.origin(&h)
 		if r.Failed() {
 			return
 		}
@@ -425,14 +528,14 @@ func (d *listReader[E]) runs() {
 }
 
 type lrunHead struct {
-	r           uint32
+	p, s, at    int    // position, slot, offset of the run
+	r           uint32 // replica in the list
 	start, n    uint64
 	left, right lid
 }
 
-// origin reads an origin of the first element, counter start, of a run
-// of replica p.
-func (d *listReader[E]) origin(p uint32, start uint64) lid {
+// origin reads an origin of the first element of run h.
+func (d *listReader[E]) origin(h *lrunHead) lid {
 	r := d.r
 	at := r.Offset()
 	if r.IsNil() {
@@ -445,16 +548,20 @@ func (d *listReader[E]) origin(p uint32, start uint64) lid {
 		}
 		q := d.replica()
 		cnt := r.Uint()
-		if !r.Failed() && (uint32(q) == p || cnt == 0 || cnt > vclock.MaxCounter) {
-			r.FailAt(at, "origin not canonical")
+		if r.Failed() {
+			return noID
 		}
-		return lid{cnt, uint32(q)}
+		if q == h.s || cnt == 0 || cnt > vclock.MaxCounter {
+			r.FailAt(at, "origin not canonical")
+			return noID
+		}
+		return lid{cnt, d.pr[q]}
 	}
 	dist := r.Uint()
-	if !r.Failed() && (dist == 0 || dist >= start) {
+	if !r.Failed() && (dist == 0 || dist >= h.start) {
 		r.FailAt(at, "origin out of range")
 	}
-	return lid{start - dist, p}
+	return lid{h.start - dist, h.r}
 }
 
 // elements adds the elements of run h, reading the values of those not
@@ -462,7 +569,7 @@ func (d *listReader[E]) origin(p uint32, start uint64) lid {
 func (d *listReader[E]) elements(h *lrunHead, maxVals int) int {
 	r, l := d.r, d.l
 	k := kindOf[E]()
-	rs := d.dels[h.r][d.cur[h.r]:]
+	rs := d.dels[h.s][d.cur[h.s]:]
 	vals := 0
 	left := h.left
 	for c := h.start; c < h.start+h.n && !r.Failed(); c++ {
@@ -479,6 +586,7 @@ func (d *listReader[E]) elements(h *lrunHead, maxVals int) int {
 			it.v, _ = readElem[E](r, k)
 			vals++
 		}
+		d.held(h.at, h.p, c)
 		x := l.addItem(it)
 		if del {
 			l.hideItem(x)
@@ -486,22 +594,27 @@ func (d *listReader[E]) elements(h *lrunHead, maxVals int) int {
 		l.npend++
 		left = it.id
 	}
-	d.cur[h.r] = len(d.dels[h.r]) - len(rs)
+	d.cur[h.s] = len(d.dels[h.s]) - len(rs)
 	return vals
 }
 
 // ghosts records the deletions of elements the list does not hold.
 func (d *listReader[E]) ghosts() {
 	l := d.l
-	for p, rs := range d.dels {
+	for s, rs := range d.dels {
+		p, r := d.pos[s], d.pr[s]
 		for _, rg := range rs {
 			for c := rg[0]; c < rg[1]; c++ {
-				id := lid{c, uint32(p)}
+				id := lid{c, r}
 				if _, ok := l.find(id); !ok {
+					d.held(-1, p, c)
+					if d.r.Failed() {
+						return
+					}
 					l.addGhost(id)
 				}
 			}
-			e := &l.reps[p]
+			e := &l.reps[r]
 			e.top = max(e.top, rg[1]-1)
 		}
 	}

@@ -183,7 +183,15 @@ func (l *List[E]) buildWait() []int32 {
 // deletions. It is commutative, associative and idempotent, and does not
 // change o. O(k log n) for k elements of o that l lacks, plus O(m) for
 // an o of m elements.
+//
+// A List inside an ORMap merges only with another from a map, such as the
+// delta of one of its mutators (to join the deltas of one Update callback):
+// merging a top-level List into it changes nothing.
 func (l *List[E]) Merge(o *List[E]) {
+	if l.ctx != nil {
+		l.mergeIn(o)
+		return
+	}
 	if o == l {
 		return
 	}
@@ -234,7 +242,9 @@ func (l *List[E]) deleteID(id lid) {
 	l.addGhost(id)
 }
 
-// Clone returns an independent copy of l. O(n).
+// Clone returns an independent copy of l. O(n). The copy of a List inside
+// an ORMap is a top-level List of the same elements, positions and
+// deletions.
 func (l *List[E]) Clone() *List[E] {
 	c := &List[E]{
 		items: l.items.clone(),
@@ -360,8 +370,12 @@ func (l *List[E]) ValidateMerge(o *List[E]) error {
 
 // Version returns, for each replica, the largest counter among the
 // elements it wrote that l holds and the deletions of its elements l
-// records. O(replicas).
+// records. O(replicas). Inside an ORMap it returns the counters of the
+// map's context, as the other values of a map do.
 func (l *List[E]) Version() *vclock.Clock {
+	if l.ctx != nil {
+		return l.ctx.version()
+	}
 	m := make(map[vclock.ReplicaID]uint64)
 	for _, e := range l.reps {
 		if e.top > 0 {
@@ -371,18 +385,35 @@ func (l *List[E]) Version() *vclock.Clock {
 	return vclock.FromMap(m)
 }
 
-// Edits returns the count of changes l records (see [ORSet.Edits]).
-func (l *List[E]) Edits() uint64 { return l.edits }
+// Edits returns the count of changes l records (see [ORSet.Edits]);
+// inside an ORMap, the map's context counts them.
+func (l *List[E]) Edits() uint64 {
+	if l.ctx != nil {
+		return l.ctx.editCount()
+	}
+	return l.edits
+}
 
 // Clamp drops every element of replica id beyond counter n, and every
 // deletion of one, as if l had never received them; elements placed
 // after one of them, as its neighbours, wait for it again. O(n log n).
+// A List inside an ORMap shares the map's context with the map's other
+// values: clamp the map (ORMap.Clamp reaches every value); Clamp of the
+// list does nothing.
 func (l *List[E]) Clamp(id vclock.ReplicaID, n uint64) {
+	if l.ctx != nil {
+		return
+	}
 	r, ok := l.findRep(id)
 	if !ok || l.reps[r].top <= n {
 		return
 	}
-	out := &List[E]{edits: l.edits}
+	l.clampBy(func(x lid) bool { return x.r == r && x.c > n })
+}
+
+// clampBy rebuilds l without the elements and deletions drop names.
+func (l *List[E]) clampBy(drop func(lid) bool) {
+	out := &List[E]{edits: l.edits, ctx: l.ctx, cr: l.cr}
 	out.reps = make([]lrep, len(l.reps))
 	for i, e := range l.reps {
 		out.reps[i].id = e.id
@@ -393,7 +424,6 @@ func (l *List[E]) Clamp(id vclock.ReplicaID, n uint64) {
 			out.repIdx[e.id] = uint32(i)
 		}
 	}
-	drop := func(x lid) bool { return x.r == r && x.c > n }
 	for g := range l.ghosts.all {
 		if !drop(g) {
 			out.addGhost(g)

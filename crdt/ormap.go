@@ -12,10 +12,10 @@ import (
 )
 
 // An ORMap is an observed-remove map whose values are CRDTs: sets,
-// registers, flags, counters, or other ORMaps. All of them share the
-// map's causal context, as in the delta-CRDT papers, so that a key is
-// present exactly while its value holds a dot, and removing a key leaves
-// nothing behind.
+// registers, flags, counters, lists, or other ORMaps. All of them share
+// the map's causal context, as in the delta-CRDT papers, so that a key is
+// present exactly while its value holds a dot it shows, and removing a key
+// leaves nothing behind but what a [List] keeps.
 //
 // Removing a key resets its value: it takes away the dots the remover
 // observed, so an update made concurrently elsewhere survives, as only
@@ -32,6 +32,15 @@ import (
 // made to it since r last saw it removed, those the remover had seen
 // included), and every other replica's count is gone.
 //
+// A nested [List] is the exception to "nothing behind": removing its key
+// deletes the elements the remover had seen and keeps them as
+// tombstones, so that an element inserted concurrently next to one of
+// them still finds its place. After a removal concurrent with inserts,
+// the key shows exactly the elements the remover had not seen, in their
+// places. A key whose list holds tombstones only is absent (Get, Contains,
+// Len, Keys), but its list is kept, encoded and merged like any value,
+// and Update hands it to the callback; see [List], "Inside an ORMap".
+//
 // Values are changed only through [ORMap.Update], which hands the
 // callback the value for the key (a new empty one if absent); the
 // callback calls the value's own mutators and returns their delta. The
@@ -43,8 +52,12 @@ import (
 // and Update of one key cost O(1) plus the value's own cost; merging a
 // delta costs O(delta), a full state O(n+m).
 type ORMap[K comparable, V Value[V]] struct {
-	ctx     *dotCtx
-	m       map[K]V
+	ctx *dotCtx
+	m   map[K]V
+	// tombs holds the keys whose value holds dots but shows nothing (a
+	// List of tombstones, see Value.inHidden): absent, but kept. A key is
+	// in at most one of m, tombs and gone.
+	tombs   map[K]V
 	gone    map[K]struct{} // partial only: keys whose dots the context removes
 	partial bool
 }
@@ -65,7 +78,8 @@ func (m *ORMap[K, V]) root() *dotCtx {
 // absent — and returns the map's delta. f must change the value only
 // through its mutators and return their delta: the delta of the one
 // mutator it called, or the join of the deltas of several (d1.Merge(d2)),
-// or the zero V if it changed nothing. A value left empty removes the key.
+// or the zero V if it changed nothing. A value left empty removes the key;
+// a List left with tombstones only makes it absent, and is kept.
 //
 // Update panics if f changed the value more times than the delta it
 // returned records — a delta dropped, or the value itself returned —
@@ -73,6 +87,9 @@ func (m *ORMap[K, V]) root() *dotCtx {
 func (m *ORMap[K, V]) Update(k K, f func(v V) (delta V)) *ORMap[K, V] {
 	ctx := m.root()
 	v, had := m.m[k]
+	if !had {
+		v, had = m.tombs[k]
+	}
 	if !had {
 		var zero V
 		v = zero.inNew(ctx, m.partial)
@@ -93,13 +110,10 @@ func (m *ORMap[K, V]) Update(k K, f func(v V) (delta V)) *ORMap[K, V] {
 		delta.ctx = &dotCtx{}
 		return delta
 	}
-	if v.inEmpty() {
-		m.drop(k)
-	} else {
-		m.put(k, v)
-	}
+	m.place(k, v)
 	delta.ctx = nd.inCtx()
-	if nd.inEmpty() {
+	switch {
+	case nd.inEmpty():
 		// A value delta with no dots only removes: as a removed key it says
 		// the same (its context covers only dots of k), unless it removes
 		// nothing at all.
@@ -107,10 +121,32 @@ func (m *ORMap[K, V]) Update(k K, f func(v V) (delta V)) *ORMap[K, V] {
 			return delta
 		}
 		delta.gone = map[K]struct{}{k: {}}
-	} else {
+	case nd.inHidden():
+		// Deletions in a List: the tombstones must travel.
+		delta.tombs = map[K]V{k: nd}
+	default:
 		delta.m = map[K]V{k: nd}
 	}
 	return delta
+}
+
+// place files v as k's value: held, hidden (in tombs) or, empty, dropped.
+func (m *ORMap[K, V]) place(k K, v V) {
+	switch {
+	case v.inEmpty():
+		m.drop(k)
+	case v.inHidden():
+		if m.tombs == nil {
+			m.tombs = make(map[K]V)
+		}
+		m.tombs[k] = v
+		delete(m.m, k)
+		if m.gone != nil {
+			delete(m.gone, k)
+		}
+	default:
+		m.put(k, v)
+	}
 }
 
 func (m *ORMap[K, V]) put(k K, v V) {
@@ -118,6 +154,9 @@ func (m *ORMap[K, V]) put(k K, v V) {
 		m.m = make(map[K]V)
 	}
 	m.m[k] = v
+	if m.tombs != nil {
+		delete(m.tombs, k)
+	}
 	if m.gone != nil {
 		delete(m.gone, k)
 	}
@@ -126,6 +165,9 @@ func (m *ORMap[K, V]) put(k K, v V) {
 // drop deletes k; a partial map remembers it in gone.
 func (m *ORMap[K, V]) drop(k K) {
 	delete(m.m, k)
+	if m.tombs != nil {
+		delete(m.tombs, k)
+	}
 	if m.partial {
 		if m.gone == nil {
 			m.gone = make(map[K]struct{})
@@ -137,11 +179,20 @@ func (m *ORMap[K, V]) drop(k K) {
 // Remove removes key k and returns the delta, whose context holds the dots
 // of k's value this replica observed. Updates of k it has not observed
 // survive the merge. Removing an absent key returns an empty delta.
+//
+// A List value is cleared instead: Remove deletes every element it holds
+// and keeps them as tombstones (the delta is that of the deletions), so
+// that inserts concurrent with the removal find their neighbours; the key
+// is absent until an element is inserted again. So is every List of a
+// nested ORMap value, at any depth.
 func (m *ORMap[K, V]) Remove(k K) *ORMap[K, V] {
 	delta := &ORMap[K, V]{ctx: &dotCtx{}, partial: true}
 	v, ok := m.m[k]
 	if !ok {
 		return delta
+	}
+	if v.inTombs() {
+		return m.Update(k, func(v V) V { return any(v).(remover[V]).inRemove() })
 	}
 	m.ctx.edited(delta.ctx)
 	v.inDots(func(d dot) {
@@ -222,20 +273,26 @@ func (m *ORMap[K, V]) join(o *ORMap[K, V], env *joinEnv) {
 	if !o.partial && env.anyRemoved {
 		// Keys o does not hold lose the dots o has seen.
 		for k, v := range m.m {
-			if _, listed := o.m[k]; !listed {
+			if _, listed := o.m[k]; listed {
+				continue
+			}
+			if _, listed := o.tombs[k]; !listed {
 				v.inJoin(zero, env)
-				if v.inEmpty() {
-					delete(m.m, k)
-				}
+				m.place(k, v)
 			}
 		}
 	}
+	tombs := zero.inTombs()
 	for k, ov := range o.m {
-		if !o.partial && !env.anyRemoved && covered(ov, env) {
+		if !o.partial && !env.anyRemoved && !tombs && covered(ov, env) {
 			// o removed nothing m holds, and m has seen every dot of
-			// this value: nothing can change.
+			// this value: nothing can change. (A value with tombstones
+			// may hold elements m lacks, whose dots it has seen.)
 			continue
 		}
+		m.joinKey(k, ov, env)
+	}
+	for k, ov := range o.tombs {
 		m.joinKey(k, ov, env)
 	}
 	for k := range o.gone {
@@ -260,6 +317,9 @@ func covered[V Value[V]](v V, env *joinEnv) bool {
 // joinKey joins o's value for k (the zero V: a removed key) into m's.
 func (m *ORMap[K, V]) joinKey(k K, ov V, env *joinEnv) {
 	v, ok := m.m[k]
+	if !ok {
+		v, ok = m.tombs[k]
+	}
 	var zero V
 	if !ok {
 		if any(ov) == any(zero) {
@@ -273,11 +333,7 @@ func (m *ORMap[K, V]) joinKey(k K, ov V, env *joinEnv) {
 		v = zero.inNew(env.m, m.partial && !removed)
 	}
 	v.inJoin(ov, env)
-	if v.inEmpty() {
-		m.drop(k)
-		return
-	}
-	m.put(k, v)
+	m.place(k, v)
 }
 
 // Clone returns an independent copy of m. The complexity is O(n).
@@ -287,7 +343,8 @@ func (m *ORMap[K, V]) Clone() *ORMap[K, V] {
 }
 
 // Equal reports whether m and o are the same state: the same keys with
-// Equal values, the same causal context, both deltas or both full states.
+// Equal values (absent keys' tombstones included), the same causal
+// context, both deltas or both full states.
 func (m *ORMap[K, V]) Equal(o *ORMap[K, V]) bool {
 	return m.ctx.equal(o.ctx) && m.inEqual(o, idMap(m.ctx, o.ctx))
 }
@@ -325,7 +382,8 @@ func (m *ORMap[K, V]) String() string {
 // AppendBinary appends the encoding of m:
 // [1, 27, delta, replicas, context, [key, value, ...], removed keys], keys
 // in the order of their encodings, each value a nested [kind, fields...]
-// (docs/wire-format.md).
+// (docs/wire-format.md); a key whose List holds tombstones only is written
+// with it.
 func (m *ORMap[K, V]) AppendBinary(b []byte) ([]byte, error) {
 	if err := m.ctx.checkRange(); err != nil {
 		return b, err
@@ -336,14 +394,25 @@ func (m *ORMap[K, V]) AppendBinary(b []byte) ([]byte, error) {
 	return m.appendStore(b, pos), nil
 }
 
-// appendStore appends the entries and the removed keys.
+// appendStore appends the entries, hidden keys' among them, and the
+// removed keys.
 func (m *ORMap[K, V]) appendStore(b []byte, pos []uint32) []byte {
 	k := kindOf[K]()
 	keys := m.sortedKeys()
+	if len(m.tombs) > 0 {
+		for key := range m.tombs {
+			keys = append(keys, key)
+		}
+		sortElems(k, keys)
+	}
 	b = wire.AppendArrayLen(b, 2*len(keys))
 	for _, key := range keys {
 		b = appendElem(b, k, key)
-		b = m.m[key].inAppend(b, pos)
+		v, ok := m.m[key]
+		if !ok {
+			v = m.tombs[key]
+		}
+		b = v.inAppend(b, pos)
 	}
 	gone := make([]K, 0, len(m.gone))
 	for key := range m.gone {
@@ -431,6 +500,13 @@ func (m *ORMap[K, V]) readStore(r *wire.Reader, ctx *dotCtx) {
 			r.FailAt(at, "a key with an empty value")
 			return
 		}
+		if v.inHidden() {
+			if m.tombs == nil {
+				m.tombs = make(map[K]V)
+			}
+			m.tombs[key] = v
+			continue
+		}
 		if m.m == nil {
 			m.m = make(map[K]V, r.Presize(n/2, mapEntryBytes[K, V]()))
 		}
@@ -453,7 +529,8 @@ func (m *ORMap[K, V]) readStore(r *wire.Reader, ctx *dotCtx) {
 			r.FailAt(at, "removed keys out of order or repeated")
 			return
 		}
-		if _, ok := m.m[key]; ok {
+		_, held := m.m[key]
+		if _, hidden := m.tombs[key]; held || hidden {
 			r.FailAt(at, "a removed key also has a value")
 			return
 		}
@@ -479,11 +556,36 @@ func (m *ORMap[K, V]) inNew(ctx *dotCtx, partial bool) *ORMap[K, V] {
 }
 
 func (m *ORMap[K, V]) inJoin(o *ORMap[K, V], env *joinEnv) { m.join(o, env) }
-func (m *ORMap[K, V]) inEmpty() bool                       { return len(m.m) == 0 }
+func (m *ORMap[K, V]) inEmpty() bool                       { return len(m.m) == 0 && len(m.tombs) == 0 }
+func (m *ORMap[K, V]) inHidden() bool                      { return len(m.m) == 0 && len(m.tombs) > 0 }
 func (m *ORMap[K, V]) inCtx() *dotCtx                      { return m.ctx }
+
+// inTombs reports whether the map's values keep tombstones: Lists, at any
+// depth.
+func (m *ORMap[K, V]) inTombs() bool {
+	var zero V
+	return zero.inTombs()
+}
+
+// inRemove removes every key, for a map nested in another whose key is
+// removed: with List values, each is cleared (see Remove).
+func (m *ORMap[K, V]) inRemove() *ORMap[K, V] {
+	d := &ORMap[K, V]{ctx: &dotCtx{}, partial: true}
+	keys := make([]K, 0, len(m.m))
+	for k := range m.m {
+		keys = append(keys, k)
+	}
+	for _, k := range keys {
+		d.Merge(m.Remove(k))
+	}
+	return d
+}
 
 func (m *ORMap[K, V]) inDots(yield func(dot)) {
 	for _, v := range m.m {
+		v.inDots(yield)
+	}
+	for _, v := range m.tombs {
 		v.inDots(yield)
 	}
 }
@@ -496,6 +598,12 @@ func (m *ORMap[K, V]) inClone(ctx *dotCtx) *ORMap[K, V] {
 			c.m[k] = v.inClone(ctx)
 		}
 	}
+	if len(m.tombs) > 0 {
+		c.tombs = make(map[K]V, len(m.tombs))
+		for k, v := range m.tombs {
+			c.tombs[k] = v.inClone(ctx)
+		}
+	}
 	if len(m.gone) > 0 {
 		c.gone = make(map[K]struct{}, len(m.gone))
 		for k := range m.gone {
@@ -506,7 +614,7 @@ func (m *ORMap[K, V]) inClone(ctx *dotCtx) *ORMap[K, V] {
 }
 
 func (m *ORMap[K, V]) inEqual(o *ORMap[K, V], tr []uint32) bool {
-	if m.partial != o.partial || len(m.m) != len(o.m) || len(m.gone) != len(o.gone) {
+	if m.partial != o.partial || len(m.m) != len(o.m) || len(m.tombs) != len(o.tombs) || len(m.gone) != len(o.gone) {
 		return false
 	}
 	for k := range m.gone {
@@ -516,6 +624,12 @@ func (m *ORMap[K, V]) inEqual(o *ORMap[K, V], tr []uint32) bool {
 	}
 	for k, v := range m.m {
 		ov, ok := o.m[k]
+		if !ok || !v.inEqual(ov, tr) {
+			return false
+		}
+	}
+	for k, v := range m.tombs {
+		ov, ok := o.tombs[k]
 		if !ok || !v.inEqual(ov, tr) {
 			return false
 		}
@@ -530,15 +644,23 @@ func (m *ORMap[K, V]) inFull() {
 	for _, v := range m.m {
 		v.inFull()
 	}
+	for _, v := range m.tombs {
+		v.inFull()
+	}
 }
 
 func (m *ORMap[K, V]) inCheck(o *ORMap[K, V], c *checker) {
-	for k, ov := range o.m {
-		var v V // nil: m lacks k, or m is itself a key another map lacks
-		if m != nil {
-			v = m.m[k]
+	for _, vs := range [2]map[K]V{o.m, o.tombs} {
+		for k, ov := range vs {
+			var v V // nil: m lacks k, or m is itself a key another map lacks
+			if m != nil {
+				var ok bool
+				if v, ok = m.m[k]; !ok {
+					v = m.tombs[k]
+				}
+			}
+			v.inCheck(ov, c)
 		}
-		v.inCheck(ov, c)
 	}
 }
 

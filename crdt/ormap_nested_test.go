@@ -1,6 +1,7 @@
 package crdt_test
 
 import (
+	"fmt"
 	"testing"
 	"time"
 
@@ -91,6 +92,35 @@ var (
 		}
 		return inner("inc", func(r *crdttest.Replica, c *crdt.GCounter) *crdt.GCounter { return c.Inc(r.ID, n) })
 	})
+	// listValueOps edit a List in a map; "insert, delete" joins the
+	// deltas of two mutators, and can leave the list with tombstones only.
+	listValueOps = rapid.Custom(func(t *rapid.T) innerOp[*crdt.List[string]] {
+		i := rapid.IntRange(-1, 6).Draw(t, "i")
+		v := setElems.Draw(t, "v")
+		switch rapid.IntRange(0, 5).Draw(t, "kind") {
+		case 0:
+			return inner(fmt.Sprintf("delete %d", i), func(r *crdttest.Replica, l *crdt.List[string]) *crdt.List[string] { return l.Delete(i) })
+		case 1:
+			j := rapid.IntRange(0, 6).Draw(t, "j")
+			return inner(fmt.Sprintf("delete %d..%d", i, j), func(r *crdttest.Replica, l *crdt.List[string]) *crdt.List[string] { return l.DeleteRange(i, j) })
+		case 2:
+			return inner(fmt.Sprintf("delete at position of %d", i), func(r *crdttest.Replica, l *crdt.List[string]) *crdt.List[string] {
+				p, _ := l.PositionAt(i)
+				return l.DeleteAt(p)
+			})
+		case 3:
+			return inner(fmt.Sprintf("insert %s%s at %d", v, v, i), func(r *crdttest.Replica, l *crdt.List[string]) *crdt.List[string] {
+				return l.InsertAll(r.ID, i, v, v)
+			})
+		case 4:
+			return inner(fmt.Sprintf("insert %s at %d, delete it", v, i), func(r *crdttest.Replica, l *crdt.List[string]) *crdt.List[string] {
+				d := l.Insert(r.ID, i, v)
+				d.Merge(l.Delete(max(min(i, l.Len()-1), 0)))
+				return d
+			})
+		}
+		return inner(fmt.Sprintf("insert %s at %d", v, i), func(r *crdttest.Replica, l *crdt.List[string]) *crdt.List[string] { return l.Insert(r.ID, i, v) })
+	})
 	pnOps = rapid.Custom(func(t *rapid.T) innerOp[*crdt.PNCounter] {
 		n := rapid.Uint64Range(0, 3).Draw(t, "n")
 		switch rapid.IntRange(0, 3).Draw(t, "kind") {
@@ -134,6 +164,7 @@ func TestORMapOfEveryType(t *testing.T) {
 	t.Run("CCounter", func(t *testing.T) { checkMap(t, ccOps) })
 	t.Run("GCounter", func(t *testing.T) { checkMap(t, gcOps) })
 	t.Run("PNCounter", func(t *testing.T) { checkMap(t, pnOps) })
+	t.Run("List", func(t *testing.T) { checkMap(t, listValueOps) })
 }
 
 func TestORMapTwoLevels(t *testing.T) {
@@ -147,6 +178,7 @@ func TestORMapTwoLevels(t *testing.T) {
 	t.Run("CCounter", func(t *testing.T) { checkMap(t, mapOp(ccOps)) })
 	t.Run("GCounter", func(t *testing.T) { checkMap(t, mapOp(gcOps)) })
 	t.Run("PNCounter", func(t *testing.T) { checkMap(t, mapOp(pnOps)) })
+	t.Run("List", func(t *testing.T) { checkMap(t, mapOp(listValueOps)) })
 }
 
 func TestORMapThreeLevels(t *testing.T) {

@@ -75,6 +75,42 @@ func TestValidateMergeFindsADotReusedUnderAnotherKey(t *testing.T) {
 		y.Update("b", func(l *crdt.LWWRegister[string]) *crdt.LWWRegister[string] { return l.Set(r, "hat", 5) })
 		checkRefusedBothWays(t, "lww registers", &x, &y)
 	})
+	t.Run("ORMap of List", func(t *testing.T) {
+		var x, y crdt.ORMap[string, *crdt.List[string]]
+		x.Update("a", func(l *crdt.List[string]) *crdt.List[string] { return l.Insert(r, 0, "hat") })
+		y.Update("b", func(l *crdt.List[string]) *crdt.List[string] { return l.Insert(r, 0, "hat") })
+		checkRefusedBothWays(t, "lists", &x, &y)
+	})
+	t.Run("ORMap of List, a dot under another key both hold", func(t *testing.T) {
+		var x, y crdt.ORMap[string, *crdt.List[string]]
+		coat := x.Update("b", func(l *crdt.List[string]) *crdt.List[string] { return l.Insert("s", 0, "coat") })
+		x.Update("a", func(l *crdt.List[string]) *crdt.List[string] { return l.Insert(r, 0, "hat") })
+		y.Merge(coat)
+		y.Update("b", func(l *crdt.List[string]) *crdt.List[string] { return l.Insert(r, 0, "hat") })
+		checkRefusedBothWays(t, "lists of one key", &x, &y)
+	})
+	t.Run("ORMap of List, a tombstone's dot under another key", func(t *testing.T) {
+		var x, y crdt.ORMap[string, *crdt.List[string]]
+		x.Update("a", func(l *crdt.List[string]) *crdt.List[string] { return l.Insert(r, 0, "hat") })
+		x.Remove("a") // r:1 stays in a, a tombstone, and a is hidden
+		y.Update("b", func(l *crdt.List[string]) *crdt.List[string] { return l.Insert(r, 0, "scarf") })
+		checkRefusedBothWays(t, "a tombstone and an element", &x, &y)
+	})
+	t.Run("ORMap of List, one position with two origins", func(t *testing.T) {
+		var x, y crdt.ORMap[string, *crdt.List[string]]
+		x.Update("a", func(l *crdt.List[string]) *crdt.List[string] { return l.Append(r, "hat", "scarf") })
+		y.Update("a", func(l *crdt.List[string]) *crdt.List[string] { return l.Append(r, "hat") })
+		y.Update("a", func(l *crdt.List[string]) *crdt.List[string] { return l.Insert(r, 0, "scarf") }) // r:2 again, before r:1
+		checkRefusedBothWays(t, "list origins", &x, &y)
+	})
+	t.Run("ORMap of List, a deletion's dot under another key", func(t *testing.T) {
+		var x, y, z crdt.ORMap[string, *crdt.List[string]]
+		d := x.Update("a", func(l *crdt.List[string]) *crdt.List[string] { return l.Insert(r, 0, "hat") })
+		y.Merge(d)
+		del := y.Update("a", func(l *crdt.List[string]) *crdt.List[string] { return l.Delete(0) })
+		z.Update("b", func(l *crdt.List[string]) *crdt.List[string] { return l.Insert(r, 0, "scarf") })
+		checkRefusedBothWays(t, "a deletion and an element", del, &z)
+	})
 	t.Run("nested ORMap", func(t *testing.T) {
 		var x, y crdt.ORMap[string, *crdt.ORMap[string, *crdt.CCounter]]
 		inc := func(k string) func(*crdt.ORMap[string, *crdt.CCounter]) *crdt.ORMap[string, *crdt.CCounter] {

@@ -8,11 +8,14 @@ import (
 // Value is the constraint on the values of an [ORMap]: the causal types of
 // this package, whose stores can live in the map's causal context —
 // *ORSet[E], *RWSet[E], *EWFlag, *DWFlag, *MVRegister[V],
-// *LWWRegister[V], *CCounter, *GCounter, *PNCounter and *ORMap[K, V]
-// itself, so maps nest. A GCounter or PNCounter in a map keeps one entry
-// per replica, each with a dot in the map's context (see [PNCounter]). Its
-// methods are unexported: a value must share the map's context to be
-// removed without tombstones, which only these types know how to do.
+// *LWWRegister[V], *CCounter, *GCounter, *PNCounter, *List[E] and
+// *ORMap[K, V] itself, so maps nest. A GCounter or PNCounter in a map
+// keeps one entry per replica, each with a dot in the map's context (see
+// [PNCounter]); a List gives each element a dot of the map's context and
+// keeps its deleted elements as tombstones (see [List], "Inside an
+// ORMap"). Its methods are unexported: a value must share the map's
+// context to be removed without forgetting what concurrent updates need,
+// which only these types know how to do.
 type Value[V any] interface {
 	// inNew returns a new empty value living in ctx, partial or full;
 	// it is called on the zero V.
@@ -49,6 +52,24 @@ type Value[V any] interface {
 	// inClamp drops the value's dots that k drops; the root has clamped
 	// its context.
 	inClamp(k keeper)
+	// inHidden reports whether the value holds dots but shows nothing: a
+	// List whose every element is deleted. The map keeps such a value,
+	// for the inserts concurrent with the deletions, and reports its key
+	// absent. It is false for an empty value.
+	inHidden() bool
+	// inTombs reports whether values of the type keep tombstones: data a
+	// join keeps whatever the contexts say, so that a merge must visit
+	// the value even when the receiver has seen all its dots, and a
+	// removal deletes what the value shows rather than forgetting its
+	// dots (such a type implements remover). It is called on the zero V.
+	inTombs() bool
+}
+
+// A remover is a Value that keeps tombstones (inTombs): inRemove deletes
+// everything the value shows, keeping its tombstones, and returns the
+// delta, as one of its mutators would. ORMap.Remove calls it.
+type remover[V any] interface {
+	inRemove() V
 }
 
 var (
@@ -61,8 +82,34 @@ var (
 	_ Value[*CCounter]                 = (*CCounter)(nil)
 	_ Value[*GCounter]                 = (*GCounter)(nil)
 	_ Value[*PNCounter]                = (*PNCounter)(nil)
+	_ Value[*List[string]]             = (*List[string])(nil)
 	_ Value[*ORMap[string, *CCounter]] = (*ORMap[string, *CCounter])(nil)
+
+	_ remover[*List[string]]                 = (*List[string])(nil)
+	_ remover[*ORMap[string, *List[string]]] = (*ORMap[string, *List[string]])(nil)
 )
+
+// The types whose values are their dots show what they hold and keep no
+// tombstones.
+
+func (s *ORSet[E]) inHidden() bool       { return false }
+func (s *ORSet[E]) inTombs() bool        { return false }
+func (s *RWSet[E]) inHidden() bool       { return false }
+func (s *RWSet[E]) inTombs() bool        { return false }
+func (f *EWFlag) inHidden() bool         { return false }
+func (f *EWFlag) inTombs() bool          { return false }
+func (f *DWFlag) inHidden() bool         { return false }
+func (f *DWFlag) inTombs() bool          { return false }
+func (m *MVRegister[V]) inHidden() bool  { return false }
+func (m *MVRegister[V]) inTombs() bool   { return false }
+func (r *LWWRegister[V]) inHidden() bool { return false }
+func (r *LWWRegister[V]) inTombs() bool  { return false }
+func (c *CCounter) inHidden() bool       { return false }
+func (c *CCounter) inTombs() bool        { return false }
+func (c *GCounter) inHidden() bool       { return false }
+func (c *GCounter) inTombs() bool        { return false }
+func (c *PNCounter) inHidden() bool      { return false }
+func (c *PNCounter) inTombs() bool       { return false }
 
 // The dotMap-based types share these helpers.
 
