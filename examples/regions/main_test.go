@@ -159,6 +159,56 @@ func TestConclusions(t *testing.T) {
 	}
 }
 
+// labelled returns the value after label on the lines of a section that
+// lists one figure a line: "  label   value".
+func labelled(t *testing.T, lines []string, label string) string {
+	t.Helper()
+	for _, l := range lines {
+		if rest, ok := strings.CutPrefix(strings.TrimSpace(l), label+" "); ok {
+			return strings.TrimSpace(rest)
+		}
+	}
+	t.Fatalf("no %q in\n%s", label, strings.Join(lines, "\n"))
+	return ""
+}
+
+// firstInt returns the integer a value starts with.
+func firstInt(t *testing.T, s string) int {
+	t.Helper()
+	f := strings.Fields(s)
+	if len(f) == 0 {
+		t.Fatalf("no number in %q", s)
+	}
+	return atoi(t, f[0])
+}
+
+// TestCRDTThroughMergeReplica checks that the CRDT design's figures come
+// from converge's own replication: merge.Replica's messages, over a
+// network that reordered and duplicated some of them, and still no
+// acknowledged write lost, and the regions converged.
+func TestCRDTThroughMergeReplica(t *testing.T) {
+	out, _ := output(t)
+	lines := section(t, out, byKey("crdt").name+", replicated by merge.Replica")
+	if n := firstInt(t, labelled(t, lines, "merge messages")); n == 0 {
+		t.Error("no merge message counted")
+	}
+	if n := firstInt(t, labelled(t, lines, "reordered")); n == 0 {
+		t.Error("no delivery reordered: the network should reorder merge messages")
+	}
+	if n := firstInt(t, labelled(t, lines, "delivered twice")); n == 0 {
+		t.Error("no delivery duplicated")
+	}
+	if n := firstInt(t, labelled(t, lines, "acked writes lost")); n != 0 {
+		t.Errorf("got %d acknowledged writes lost, want 0", n)
+	}
+	if c := labelled(t, lines, "converged"); c == "no" {
+		t.Error("the CRDT design did not converge")
+	}
+	if r := rows(t, out)["crdt"]; r.lost != 0 || r.converged == "no" {
+		t.Errorf("table: got %d lost, converged %q; want 0 lost and converged", r.lost, r.converged)
+	}
+}
+
 // TestAsyncLosesItsLag checks that async active-passive loses writes at
 // failover, all of them acknowledged by the old primary in the last
 // replication interval before it failed: at most one shipping period

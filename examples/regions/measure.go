@@ -3,8 +3,6 @@ package main
 import (
 	"slices"
 	"time"
-
-	"github.com/converge-go/converge/vclock"
 )
 
 // A result is what one design did with the workload.
@@ -30,10 +28,14 @@ type result struct {
 	lostNearOutage   int
 
 	notes []string
+
+	// The CRDT design: what its merge.Replicas and the network did.
+	merge *mergeSummary
 }
 
 // measure judges the run against the true history of the writes. The
-// converged state is read at us-west, which no fault takes down.
+// converged state is read at us-west, which no fault takes down (and
+// data the design keeps in eu-west only, at eu-west).
 func (w *world) measure() result {
 	res := result{
 		design: w.design, writes: len(w.writes), converged: w.converged,
@@ -42,6 +44,10 @@ func (w *world) measure() result {
 	}
 	if w.converged {
 		res.convergence = w.convergedAt - w.sc.outageEnd
+	}
+	if cs, ok := w.sys.(*crdtSys); ok {
+		sum := cs.summary()
+		res.merge = &sum
 	}
 	var lat []time.Duration
 	var latBy [nRegions][]time.Duration
@@ -70,8 +76,18 @@ func (w *world) measure() result {
 	for i := range latBy {
 		res.p50By[i] = quantile(latBy[i], 50)
 	}
-	final := w.reps[usWest]
+	w.judgeAll(&res, byItem)
+	return res
+}
+
+// judgeAll counts the lost, conflicting and against-causality writes of
+// each item, by the state the replicas converged to.
+func (w *world) judgeAll(res *result, byItem [][]*write) {
 	for item, ws := range byItem {
+		final := w.reps[usWest]
+		if w.pinned(int32(item)) {
+			final = w.reps[euWest] // the only region that keeps it
+		}
 		j := w.judge(final, int32(item), ws)
 		for _, wr := range ws {
 			if !wr.acked {
@@ -82,22 +98,28 @@ func (w *world) measure() result {
 				if j.against(wr) {
 					res.againstCausality++
 				}
-				if d := wr.ackAt - w.sc.outageStart; d > -10*time.Second && d < 10*time.Second {
-					if res.lostNearOutage == 0 || d < res.lostFrom {
-						res.lostFrom = d
-					}
-					if res.lostNearOutage == 0 || d > res.lostTo {
-						res.lostTo = d
-					}
-					res.lostNearOutage++
-				}
+				res.noteLost(wr.ackAt - w.sc.outageStart)
 			}
 			if j.resolves && wr.conflict {
 				res.conflicting++
 			}
 		}
 	}
-	return res
+}
+
+// noteLost takes a lost write acknowledged d from the start of the
+// outage into the range of those lost around it.
+func (res *result) noteLost(d time.Duration) {
+	if d <= -10*time.Second || d >= 10*time.Second {
+		return
+	}
+	if res.lostNearOutage == 0 || d < res.lostFrom {
+		res.lostFrom = d
+	}
+	if res.lostNearOutage == 0 || d > res.lostTo {
+		res.lostTo = d
+	}
+	res.lostNearOutage++
 }
 
 // outranked reports whether a write that happened before wr outranks
@@ -184,10 +206,9 @@ func (w *world) judgeCRDT(r *replica, item int32, ws []*write) judgement {
 			},
 		}
 	case likeItem:
-		inc := s.likes[item-firstLike].Increments()
 		return judgement{
 			inEffect: func(wr *write) bool {
-				return uint64(wr.likeNo) <= inc.Get(vclock.ReplicaID(regionNames[wr.origin]))
+				return wr.mark.likeNo <= s.likesBy(item, wr.mark.dot.Replica)
 			},
 			against: func(*write) bool { return false },
 		}
