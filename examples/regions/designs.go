@@ -7,6 +7,7 @@ type design struct {
 	trades string // what it trades, for the HTML report
 	rule   rule
 	clock  clockKind
+	pinEU  bool // EU-homed users' profiles and carts stay in eu-west
 	build  func(w *world) system
 }
 
@@ -26,7 +27,7 @@ var designs = []*design{
 		build:  func(w *world) system { return newStreams(w, hybrid, false) }},
 	{key: "crdt", name: "active-active, converge CRDTs", rule: merged,
 		trades: "Local writes and full availability, and nothing lost: counters add up, carts are add-wins sets, profile fields keep concurrent writes as siblings for the application to resolve.",
-		build:  func(w *world) system { return newStreams(w, noClock, false) }},
+		build:  func(w *world) system { return newCRDT(w) }},
 	{key: "regional", name: "regional primary (home region)", rule: inOrder,
 		trades: "No conflicts and local writes at home; an item cannot be written while its home region is out of reach.",
 		build:  func(w *world) system { return newStreams(w, noClock, true) }},

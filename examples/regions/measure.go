@@ -3,8 +3,6 @@ package main
 import (
 	"slices"
 	"time"
-
-	"github.com/converge-go/converge/vclock"
 )
 
 // A result is what one design did with the workload.
@@ -38,10 +36,14 @@ type result struct {
 	lostBefore time.Duration
 
 	notes []string
+
+	// The CRDT design: what its merge.Replicas and the network did.
+	merge *mergeSummary
 }
 
 // measure judges the run against the true history of the writes. The
-// converged state is read at us-west, which no fault takes down.
+// converged state is read at us-west, which no fault takes down (and
+// data the design keeps in eu-west only, at eu-west).
 func (w *world) measure() result {
 	res := result{
 		design: w.design, writes: len(w.writes), converged: w.converged,
@@ -50,6 +52,10 @@ func (w *world) measure() result {
 	}
 	if w.converged {
 		res.convergence = w.convergedAt - w.sc.outageEnd
+	}
+	if cs, ok := w.sys.(*crdtSys); ok {
+		sum := cs.summary()
+		res.merge = &sum
 	}
 	var lat []time.Duration
 	var latBy [nRegions][]time.Duration
@@ -72,8 +78,18 @@ func (w *world) measure() result {
 	for i := range latBy {
 		res.p50By[i] = quantile(latBy[i], 50)
 	}
-	final := w.reps[usWest]
+	w.judgeAll(&res, byItem)
+	return res
+}
+
+// judgeAll counts the lost, conflicting and against-causality writes of
+// each item, by the state the replicas converged to.
+func (w *world) judgeAll(res *result, byItem [][]*write) {
 	for item, ws := range byItem {
+		final := w.reps[usWest]
+		if w.pinned(int32(item)) {
+			final = w.reps[euWest] // the only region that keeps it
+		}
 		j := w.judge(final, int32(item), ws)
 		for _, wr := range ws {
 			if !wr.acked {
@@ -91,7 +107,6 @@ func (w *world) measure() result {
 			}
 		}
 	}
-	return res
 }
 
 // noteRejected counts a rejected write, by when and where its user was.
@@ -217,10 +232,9 @@ func (w *world) judgeCRDT(r *replica, item int32, ws []*write) judgement {
 			},
 		}
 	case likeItem:
-		inc := s.likes[item-firstLike].Increments()
 		return judgement{
 			inEffect: func(wr *write) bool {
-				return uint64(wr.likeNo) <= inc.Get(vclock.ReplicaID(regionNames[wr.origin]))
+				return wr.mark.likeNo <= s.likesBy(item, wr.mark.dot.Replica)
 			},
 			against: func(*write) bool { return false },
 		}

@@ -1,11 +1,8 @@
 package main
 
 import (
-	"fmt"
 	"slices"
-	"strconv"
 
-	"github.com/converge-go/converge/crdt"
 	"github.com/converge-go/converge/hlc"
 	"github.com/converge-go/converge/merge/sim"
 	"github.com/converge-go/converge/vclock"
@@ -20,7 +17,8 @@ const (
 	inOrder rule = iota
 	// lastWriter keeps, per item, the write with the largest timestamp.
 	lastWriter
-	// merged keeps the items in converge's CRDTs.
+	// merged keeps the items in converge's CRDTs, each data set in a
+	// merge.Replica (see crdtSys).
 	merged
 )
 
@@ -52,14 +50,17 @@ type prov struct {
 }
 
 // An entry carries a write between replicas: in the log designs a
-// command that each replica applies in log order; in the active-active
-// designs the value the origin computed (hasCell) or the CRDT's delta.
+// command that each replica applies in log order; in the stream designs
+// the value the origin computed (hasCell). A hidden entry carries only
+// the write's place in its origin's stream, not its data: the regional
+// design streams EU-homed users' profiles and carts that way, so that
+// they stay in eu-west.
 type entry struct {
 	w       *write // nil for a leader's no-op
 	term    int32
 	c       cell
 	hasCell bool
-	delta   []byte
+	hidden  bool
 }
 
 // A replica is a region's copy of the data, with the bookkeeping the
@@ -83,7 +84,16 @@ type replica struct {
 	seq      int32           // writes this replica originated
 	last     []int32         // the last write applied to each item; -1 for none
 	obs      []uint64        // hash of each item's visible value
-	sum      uint64          // xor of obs
+	sum      uint64          // xor of obs, over the items every region keeps
+	// extra lists the writes applied beyond the prefix frontier counts:
+	// the CRDT design merges deltas in whatever order they arrive, so a
+	// region may hold a write of an origin and not an earlier one.
+	extra []int32
+	// holds marks the writes whose data this replica took in, for the
+	// residency count; heldEU counts the bytes of EU-homed users' data
+	// among them.
+	holds  []bool
+	heldEU int64
 
 	// Streams: the active-active and regional designs send each of
 	// their own writes to every peer, in order, with retransmission.
@@ -94,15 +104,14 @@ type replica struct {
 }
 
 func newReplica(w *world, id int, ru rule) *replica {
-	r := &replica{w: w, id: id, rid: vclock.ReplicaID(regionNames[id]), rule: ru, obs: make([]uint64, nItems), last: make([]int32, nItems)}
+	r := &replica{w: w, id: id, rid: vclock.ReplicaID(regionNames[id]), rule: ru, obs: make([]uint64, nItems), last: make([]int32, nItems),
+		holds: make([]bool, len(w.writes))}
 	for i := range r.last {
 		r.last[i] = -1
 	}
 	r.phys = w.s.PhysicalClock(sim.NodeID(id))
 	r.clock = hlc.New(hlc.WithPhysicalClock(r.phys))
-	if ru == merged {
-		r.crdt = &crdtStore{}
-	} else {
+	if ru != merged { // the CRDT design's data lives in merge.Replicas (newCRDT)
 		r.cells = make([]cell, nItems)
 		for i := range r.cells {
 			r.cells[i].wid = -1
@@ -110,7 +119,9 @@ func newReplica(w *world, id int, ru rule) *replica {
 	}
 	for i := range r.obs {
 		r.obs[i] = mix(uint64(i), 0)
-		r.sum ^= r.obs[i]
+		if !w.pinned(int32(i)) {
+			r.sum ^= r.obs[i]
+		}
 	}
 	for i := range r.held {
 		r.held[i] = map[int32]*entry{}
@@ -145,6 +156,9 @@ func (r *replica) stamp(wr *write, ck clockKind, compute bool) *entry {
 	r.seq++
 	wr.accepted, wr.acceptedAt = true, r.w.now()
 	wr.origin, wr.oseq, wr.deps = r.id, r.seq, r.vc
+	if len(r.extra) > 0 {
+		wr.extra = slices.Clone(r.extra)
+	}
 	switch ck {
 	case wallClock:
 		wr.ranked, wr.ts = true, uint64(r.phys()/1000) // µs
@@ -154,11 +168,12 @@ func (r *replica) stamp(wr *write, ck clockKind, compute bool) *entry {
 	e := &entry{w: wr}
 	switch {
 	case r.rule == merged:
-		e.delta = r.crdt.mutate(r, wr)
+		wr.mark = r.crdt.mutate(wr)
 	case compute:
 		e.c, e.hasCell = r.next(wr), true
 	}
 	r.know(wr)
+	r.take(wr)
 	return e
 }
 
@@ -185,12 +200,15 @@ func (r *replica) apply(e *entry) {
 	o := wr.origin
 	r.frontier[o] = max(r.frontier[o], wr.oseq)
 	r.know(wr)
+	if e.hidden {
+		return // its data stays at its origin
+	}
 	r.meet(wr)
+	r.take(wr)
 	switch r.rule {
 	case merged:
-		if o != r.id {
-			r.crdt.merge(wr, e.delta)
-		}
+		// The data is in the merge.Replica already: the origin's Update
+		// put it there.
 	case lastWriter:
 		if o != r.id && r.w.design.clock == hybrid {
 			// A timestamp beyond the max offset is refused, and the clock
@@ -227,6 +245,13 @@ func (r *replica) meet(wr *write) {
 	r.last[wr.item] = wr.id
 }
 
+// dropExtra takes write id off the writes held beyond the frontier.
+func (r *replica) dropExtra(id int32) {
+	if i := slices.Index(r.extra, id); i >= 0 {
+		r.extra = slices.Delete(r.extra, i, i+1)
+	}
+}
+
 // know merges a write's causal past into the replica's.
 func (r *replica) know(wr *write) {
 	for i, d := range wr.deps {
@@ -247,10 +272,30 @@ func (r *replica) value(item int32) uint64 {
 	return uint64(c.n)
 }
 
+// observe updates the hash of an item's value. The CRDT design compares
+// its states' digests instead, and keeps none.
 func (r *replica) observe(item int32) {
+	if r.rule == merged {
+		return
+	}
 	h := mix(uint64(item), r.value(item))
-	r.sum ^= r.obs[item] ^ h
+	if !r.w.pinned(item) {
+		r.sum ^= r.obs[item] ^ h
+	}
 	r.obs[item] = h
+}
+
+// take records that the replica holds wr's data: for the residency
+// count, the bytes of an EU-homed user's profile or cart write that a
+// region other than eu-west takes in, once per region and write.
+func (r *replica) take(wr *write) {
+	if r.holds[wr.id] {
+		return
+	}
+	r.holds[wr.id] = true
+	if r.id != euWest && euPersonal(wr.item) {
+		r.heldEU += int64(recordBytes(wr.item))
+	}
 }
 
 // snapshot copies the replica's data and bookkeeping, for a leader to
@@ -269,119 +314,9 @@ func (r *replica) install(s *replica) {
 	r.obs = slices.Clone(s.obs)
 	r.last = slices.Clone(s.last)
 	r.sum, r.frontier, r.vc = s.sum, s.frontier, s.vc
-}
-
-// A crdtStore holds the data of the CRDT design in converge's types:
-// profiles in an ORMap of MVRegisters (concurrent writes kept as
-// siblings, for the application to resolve), carts in an ORMap of
-// ORSets (add-wins lines), likes in a PNCounter per post.
-type crdtStore struct {
-	profiles crdt.ORMap[string, *crdt.MVRegister[string]]
-	carts    crdt.ORMap[string, *crdt.ORSet[string]]
-	likes    [nPosts]crdt.PNCounter
-}
-
-func profileKey(item int32) string {
-	return userName(userOf(item)) + "/" + fieldNames[int(item)%nFields]
-}
-
-func cartKey(item int32) (user, sku string) {
-	return userName(userOf(item)), skuName(int(item-firstCart) % nSKUs)
-}
-
-// mutate applies wr at its origin and returns the encoded delta.
-func (s *crdtStore) mutate(r *replica, wr *write) []byte {
-	var b []byte
-	var err error
-	switch wr.kind {
-	case opProfile:
-		d := s.profiles.Update(profileKey(wr.item), func(reg *crdt.MVRegister[string]) *crdt.MVRegister[string] {
-			return reg.Set(r.rid, strconv.Itoa(int(wr.id)))
-		})
-		b, err = d.MarshalBinary()
-	case opCartAdd, opCartRemove:
-		user, sku := cartKey(wr.item)
-		d := s.carts.Update(user, func(set *crdt.ORSet[string]) *crdt.ORSet[string] {
-			if wr.kind == opCartAdd {
-				return set.Add(r.rid, sku)
-			}
-			return set.Remove(sku)
-		})
-		b, err = d.MarshalBinary()
-	case opLike:
-		p := int(wr.item - firstLike)
-		b, err = s.likes[p].Inc(r.rid, 1).MarshalBinary()
-		wr.likeNo = int32(s.likes[p].Increments().Get(r.rid))
-	}
-	if err != nil {
-		panic(fmt.Sprintf("encoding a delta: %v", err)) // a bug, not a network event
-	}
-	return b
-}
-
-// merge decodes a peer's delta and merges it.
-func (s *crdtStore) merge(wr *write, b []byte) {
-	var err error
-	switch wr.kind {
-	case opProfile:
-		var d crdt.ORMap[string, *crdt.MVRegister[string]]
-		if err = d.UnmarshalBinary(b); err == nil {
-			s.profiles.Merge(&d)
-		}
-	case opCartAdd, opCartRemove:
-		var d crdt.ORMap[string, *crdt.ORSet[string]]
-		if err = d.UnmarshalBinary(b); err == nil {
-			s.carts.Merge(&d)
-		}
-	case opLike:
-		var d crdt.PNCounter
-		if err = d.UnmarshalBinary(b); err == nil {
-			s.likes[wr.item-firstLike].Merge(&d)
+	for i := range r.cells {
+		if c := &r.cells[i]; c.wid >= 0 {
+			r.take(&r.w.writes[c.wid])
 		}
 	}
-	if err != nil {
-		panic(fmt.Sprintf("decoding a delta: %v", err))
-	}
-}
-
-func (s *crdtStore) value(item int32) uint64 {
-	switch kindOf(item) {
-	case profileItem:
-		// The siblings' write ids, mixed in order.
-		var h uint64
-		for _, id := range s.siblings(item) {
-			h = mix(h, uint64(id+1))
-		}
-		return h
-	case cartItem:
-		if s.present(item) {
-			return 1
-		}
-		return 0
-	}
-	return uint64(s.likes[item-firstLike].Value())
-}
-
-func (s *crdtStore) present(item int32) bool {
-	user, sku := cartKey(item)
-	set, ok := s.carts.Get(user)
-	return ok && set.Contains(sku)
-}
-
-// siblings returns the ids of the writes a profile field holds: one, or
-// several written concurrently; none if it was never written.
-func (s *crdtStore) siblings(item int32) []int32 {
-	reg, ok := s.profiles.Get(profileKey(item))
-	if !ok {
-		return nil
-	}
-	var ids []int32
-	for _, v := range reg.Values() {
-		id, err := strconv.Atoi(v)
-		if err != nil {
-			panic(fmt.Sprintf("profile value %q: %v", v, err)) // only write ids are stored
-		}
-		ids = append(ids, int32(id))
-	}
-	return ids
 }

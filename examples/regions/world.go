@@ -79,7 +79,10 @@ type write struct {
 	// broken by origin.
 	ranked bool
 	ts     uint64
-	likeNo int32 // CRDT design: the origin's like count on the post with this one
+	// extra lists the writes b's origin held beyond its frontier when it
+	// accepted it (the CRDT design: see replica.extra); part of deps.
+	extra []int32
+	mark  *mark // the CRDT design: what tells which states hold the write
 	// conflict is set when a replica applies the write and another
 	// write to the item, concurrent with it (see replica.meet).
 	conflict bool
@@ -87,7 +90,9 @@ type write struct {
 
 // before reports whether a happened before b: b's origin knew of a when
 // it accepted b.
-func (a *write) before(b *write) bool { return b.deps[a.origin] >= a.oseq }
+func (a *write) before(b *write) bool {
+	return b.deps[a.origin] >= a.oseq || len(b.extra) > 0 && slices.Contains(b.extra, a.id)
+}
 
 // outranks reports whether a wins over b by last-writer-wins.
 func (a *write) outranks(b *write) bool {
@@ -213,6 +218,12 @@ func (w *world) send(from, to int, m any) {
 	b := binary.LittleEndian.AppendUint32(make([]byte, 0, 4), uint32(len(w.msgs)))
 	w.msgs = append(w.msgs, m)
 	w.s.Send(sim.NodeID(from), sim.NodeID(to), b)
+}
+
+// ship sends replication message m, of size bytes on the wire, from
+// node from to node to.
+func (w *world) ship(from, to int, m any, size int) {
+	w.send(from, to, m)
 }
 
 func (w *world) now() time.Duration { return w.s.Now() }
@@ -386,10 +397,20 @@ func (w *world) run(progress func(float64)) {
 	}
 }
 
-// agree reports whether every replica, all up, shows the same values.
+// agree reports whether every replica, all up, shows the same values:
+// the same hash of every item's value, or, in the CRDT design, the same
+// digest of every data set.
 func (w *world) agree() bool {
 	for n := range nRegions {
-		if !w.up(n) || w.reps[n].sum != w.reps[0].sum {
+		if !w.up(n) {
+			return false
+		}
+	}
+	if cs, ok := w.sys.(*crdtSys); ok {
+		return cs.agree()
+	}
+	for n := range nRegions {
+		if w.reps[n].sum != w.reps[0].sum {
 			return false
 		}
 	}
