@@ -118,6 +118,7 @@ var goldenTypes = map[string]func() value{
 	"crdt.ORMap[string, *crdt.GCounter]":                      func() value { return new(crdt.ORMap[string, *crdt.GCounter]) },
 	"crdt.ORMap[string, *crdt.PNCounter]":                     func() value { return new(crdt.ORMap[string, *crdt.PNCounter]) },
 	"crdt.ORMap[string, *crdt.ORMap[string, *crdt.CCounter]]": func() value { return new(crdt.ORMap[string, *crdt.ORMap[string, *crdt.CCounter]]) },
+	"crdt.ORMap[string, *crdt.List[string]]":                  func() value { return new(crdt.ORMap[string, *crdt.List[string]]) },
 }
 
 // A goldenCase is one vector as the code builds it.
@@ -194,7 +195,9 @@ var goldenKinds = []goldenKind{
 	{"ewflag.json", "EWFlag", 24, ewflagCases},
 	{"dwflag.json", "DWFlag", 25, dwflagCases},
 	{"lwwmap.json", "LWWMap", 26, lwwmapCases},
-	{"ormap.json", "ORMap", 27, func() []goldenCase { return append(ormapCases(), ormapCounterCases()...) }},
+	{"ormap.json", "ORMap", 27, func() []goldenCase {
+		return append(append(ormapCases(), ormapCounterCases()...), ormapListCases()...)
+	}},
 	{"ccounter.json", "CCounter", 28, ccounterCases},
 	{"bcounter.json", "BCounter", 29, bcounterCases},
 	{"list.json", "List", 30, listCases},
@@ -948,6 +951,33 @@ func ormapCounterCases() []goldenCase {
 		{"pncounter-delta", "the delta of us-east's second increment of hats: the entry (us-east:2, up 5, down 0), and in the context the dot us-east:1 it replaced", stockType, stockDelta},
 		{"pncounter-update-wins", "us-east removed hats, having seen eu-west's increments 4 and 1, while eu-west, concurrently, added 2: hats returns with eu-west's whole count 7 and none of us-east's 9", stockType, stockWins},
 		{"gcounter", "GCounter values: home viewed three times at us-east and once at eu-west, one entry a replica: (eu-west:1, 1) and (us-east:3, 3)", viewsType, &views},
+	}
+}
+
+func ormapListCases() []goldenCase {
+	type Lists = crdt.ORMap[string, *crdt.List[string]]
+	const typ = "crdt.ORMap[string, *crdt.List[string]]"
+	ins := func(id vclock.ReplicaID, i int, es ...string) func(*crdt.List[string]) *crdt.List[string] {
+		return func(l *crdt.List[string]) *crdt.List[string] { return l.InsertAll(id, i, es...) }
+	}
+	// Two lists; us-east's "todo" after an edit by eu-west.
+	var us, eu Lists
+	eu.Merge(us.Update("todo", ins("us-east", 0, "milk", "eggs")))
+	us.Update("done", ins("us-east", 0, "rent"))
+	after := eu.Update("todo", ins("eu-west", 1, "bread"))
+	two := merged(&us, &eu)
+
+	// us-east removes todo, having seen milk and eggs; eu-west,
+	// concurrently, inserts bread between them.
+	var a, b Lists
+	b.Merge(a.Update("todo", ins("us-east", 0, "milk", "eggs")))
+	rm := a.Remove("todo")
+	race := merged(&a, b.Update("todo", ins("eu-west", 1, "bread")))
+	return []goldenCase{
+		{"list", `List values: us-east wrote "milk", "eggs" to todo (us-east:1..2) and "rent" to done (us-east:3); eu-west inserted "bread" between milk and eggs (eu-west:1)`, typ, two},
+		{"list-insert-delta", `the delta of eu-west's insert of "bread" after us-east's "milk": the map's replicas are eu-west's alone, so the list names us-east itself`, typ, after},
+		{"list-remove-delta", `the delta of us-east's Remove("todo"): the deletions of milk and eggs, a list of deletions only, under its key`, typ, rm},
+		{"list-remove-insert", `us-east removed todo, having seen milk and eggs, while eu-west, concurrently, inserted "bread" between them: todo shows bread alone, placed by the tombstones`, typ, race},
 	}
 }
 

@@ -52,3 +52,38 @@ func ExampleORMap_counters() {
 	// {home:8 about:1}
 	// {home:4 about:1} 4 0 true
 }
+
+// A to-do list per user, one List a key. EU clears ada's list, having
+// seen "milk" and "eggs", while US, concurrently, adds "bread" between
+// them: the list comes back with "bread" alone, in its place. The removed
+// elements stay as tombstones, so that "bread" finds its neighbours; a
+// key whose list holds only tombstones is absent.
+func ExampleORMap_list() {
+	var us, eu crdt.ORMap[string, *crdt.List[string]]
+	eu.Merge(us.Update("ada", func(l *crdt.List[string]) *crdt.List[string] {
+		return l.Append("us-east", "milk", "eggs")
+	}))
+	eu.Merge(us.Update("bob", func(l *crdt.List[string]) *crdt.List[string] {
+		return l.Append("us-east", "rent")
+	}))
+
+	gone := eu.Remove("ada")
+	fmt.Println(eu.String(), eu.Contains("ada"))
+	bread := us.Update("ada", func(l *crdt.List[string]) *crdt.List[string] {
+		return l.Insert("us-east", 1, "bread")
+	})
+	us.Merge(gone)
+	eu.Merge(bread)
+	fmt.Println(us.String(), us.Equal(&eu))
+
+	// Inserts next to "bread" work as in any list.
+	eu.Merge(us.Update("ada", func(l *crdt.List[string]) *crdt.List[string] {
+		return l.Append("us-east", "tea")
+	}))
+	ada, _ := eu.Get("ada")
+	fmt.Println(ada, ada.Len())
+	// Output:
+	// {bob:[rent]} false
+	// {ada:[bread] bob:[rent]} true
+	// [bread tea] 2
+}

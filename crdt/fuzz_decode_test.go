@@ -33,20 +33,30 @@ func allocLimit(n int) uint64 { return allocPerByte*uint64(n) + allocSlack }
 // A List writes runs of elements as their length, so its decoder is
 // bounded by the elements it counts against MaxElements rather than by
 // bytes alone (docs/wire-format.md, "Decoding limits"): the fuzz targets
-// decode Lists with listMaxElements and allow listElemBytes for each on
-// top of allocLimit.
+// decode Lists, and ORMaps whose values hold Lists, with listMaxElements
+// and allow listElemBytes for each on top of allocLimit.
 const (
 	listMaxElements = 4096
 	listElemBytes   = 128
 )
 
-// decodeOptions returns the options to decode in with and the extra
-// allocation they allow.
-func decodeOptions(in []byte) (crdt.DecodeOptions, uint64) {
-	if k, err := crdt.PeekKind(in); err == nil && k == crdt.KindList {
+// decodeOptions returns the options to decode in with, into a value such
+// as v (nil: whatever the kind says), and the extra allocation they allow.
+func decodeOptions(in []byte, v any) (crdt.DecodeOptions, uint64) {
+	k, err := crdt.PeekKind(in)
+	if err == nil && k == crdt.KindList || holdsLists(v) {
 		return crdt.DecodeOptions{MaxElements: listMaxElements}, listMaxElements * listElemBytes
 	}
 	return crdt.DefaultDecodeOptions, 0
+}
+
+// holdsLists reports whether v is an ORMap whose values hold Lists.
+func holdsLists(v any) bool {
+	switch v.(type) {
+	case *crdt.ORMap[string, *crdt.List[string]], *crdt.ORMap[string, *crdt.ORMap[string, *crdt.List[string]]]:
+		return true
+	}
+	return false
 }
 
 // bytesAllocated returns the bytes the heap grew by, cumulatively, while f
@@ -62,15 +72,14 @@ func bytesAllocated(f func()) uint64 {
 }
 
 // checkAllocBound runs decode, which decodes in, and fails t if it
-// allocates more than allocLimit(len(in)). A run over the limit is
+// allocates more than allocLimit(len(in)) plus extra. A run over the limit is
 // repeated, and only the least of three counts is held against the
 // decoder: another goroutine (the fuzzing engine's, a finalizer, the
 // runtime's) may allocate during one run, but not during all of them, and
 // decoding the same input allocates the same each time. decode must be
 // safe to call several times.
-func checkAllocBound(t *testing.T, in []byte, decode func()) {
+func checkAllocBound(t *testing.T, in []byte, extra uint64, decode func()) {
 	t.Helper()
-	_, extra := decodeOptions(in)
 	limit := allocLimit(len(in)) + extra
 	least := ^uint64(0)
 	for range 3 {
@@ -180,8 +189,8 @@ func FuzzDecode(f *testing.F) {
 	f.Fuzz(func(t *testing.T, in []byte) {
 		var v any
 		var err error
-		opts, _ := decodeOptions(in)
-		checkAllocBound(t, in, func() { v, err = opts.Decode(in) })
+		opts, extra := decodeOptions(in, nil)
+		checkAllocBound(t, in, extra, func() { v, err = opts.Decode(in) })
 		var m interface{ MarshalBinary() ([]byte, error) }
 		if err == nil {
 			var ok bool
@@ -255,6 +264,7 @@ var goldenTypes = map[string]func() typedValue{
 	"crdt.ORMap[string, *crdt.GCounter]":                      func() typedValue { return new(crdt.ORMap[string, *crdt.GCounter]) },
 	"crdt.ORMap[string, *crdt.PNCounter]":                     func() typedValue { return new(crdt.ORMap[string, *crdt.PNCounter]) },
 	"crdt.ORMap[string, *crdt.ORMap[string, *crdt.CCounter]]": func() typedValue { return new(crdt.ORMap[string, *crdt.ORMap[string, *crdt.CCounter]]) },
+	"crdt.ORMap[string, *crdt.List[string]]":                  func() typedValue { return new(crdt.ORMap[string, *crdt.List[string]]) },
 }
 
 // goldenTypesByKind returns, for each kind of the golden vectors, the
@@ -305,8 +315,8 @@ func FuzzGoldenTyped(f *testing.F) {
 		for _, newValue := range typed[k] {
 			var v typedValue
 			var err error
-			opts, _ := decodeOptions(in)
-			checkAllocBound(t, in, func() {
+			opts, extra := decodeOptions(in, newValue())
+			checkAllocBound(t, in, extra, func() {
 				v = newValue()
 				if u, ok := v.(crdt.Unmarshaler); ok {
 					err = opts.Unmarshal(in, u)
@@ -426,8 +436,8 @@ func FuzzElementTypes(f *testing.F) {
 		for _, newValue := range elementTypes[k] {
 			var v typedValue
 			var err error
-			opts, _ := decodeOptions(in)
-			checkAllocBound(t, in, func() {
+			opts, extra := decodeOptions(in, newValue())
+			checkAllocBound(t, in, extra, func() {
 				v = newValue()
 				if u, ok := v.(crdt.Unmarshaler); ok {
 					err = opts.Unmarshal(in, u)

@@ -128,11 +128,9 @@ type List[E any] struct {
 	bad    bool            // an item's right origin lies before its left one
 	edits  uint64
 	// ctx is, inside an ORMap, the map's causal context — for the delta of
-	// a mutator of such a list, the delta's — and nil at the top level;
-	// cr holds ctx's index of each replica of reps, noRep until needed
+	// a mutator of such a list, the delta's — and nil at the top level
 	// (list_map.go).
 	ctx *dotCtx
-	cr  []uint32
 }
 
 var (

@@ -100,3 +100,51 @@ func BenchmarkListMergeDelta(b *testing.B) {
 		k++
 	}
 }
+
+// BenchmarkListInsertInMap inserts one element at a random index of a
+// list of 100,000 elements (100,000 to 110,000, reset every 10,000
+// inserts off the clock), delta included: a top-level List as
+// BenchmarkListInsert does, and the same List as the value of one key of
+// an ORMap, through Update, so that both run on the same machine at once.
+func BenchmarkListInsertInMap(b *testing.B) {
+	const n, span = 100_000, 10_000
+	type lists = crdt.ORMap[string, *crdt.List[int]]
+	b.Run("List", func(b *testing.B) {
+		rng := rand.New(rand.NewPCG(1, 2))
+		base := new(crdt.List[int])
+		for i := range n {
+			base.Insert("a", rng.IntN(i+1), i)
+		}
+		l := base.Clone()
+		b.ReportAllocs()
+		k := 0
+		for b.Loop() {
+			if k == span {
+				b.StopTimer()
+				l, k = base.Clone(), 0
+				b.StartTimer()
+			}
+			l.Insert("b", rng.IntN(l.Len()+1), k)
+			k++
+		}
+	})
+	b.Run("ORMap", func(b *testing.B) {
+		rng := rand.New(rand.NewPCG(1, 2))
+		base := new(lists)
+		for i := range n {
+			base.Update("k", func(l *crdt.List[int]) *crdt.List[int] { return l.Insert("a", rng.IntN(i+1), i) })
+		}
+		m := base.Clone()
+		b.ReportAllocs()
+		k := 0
+		for b.Loop() {
+			if k == span {
+				b.StopTimer()
+				m, k = base.Clone(), 0
+				b.StartTimer()
+			}
+			m.Update("k", func(l *crdt.List[int]) *crdt.List[int] { return l.Insert("b", rng.IntN(l.Len()+1), k) })
+			k++
+		}
+	})
+}

@@ -296,7 +296,11 @@ func (d *listReader[E]) finish() {
 	if r.Failed() {
 		return
 	}
-	l.wait = make(map[lid][]int32)
+	if l.items.len() > 1 {
+		// A lone element has no other to wait for; settle builds the
+		// index of waiting elements if one arrives later.
+		l.wait = make(map[lid][]int32)
+	}
 	for x := range int32(l.items.len()) {
 		l.settle(int32(x))
 	}
@@ -483,7 +487,7 @@ func (d *listReader[E]) runs() {
 	r := d.r
 	left := r.ArrayLen()
 	prevR, end := -1, uint64(1)
-	var last *lrunHead
+	lastRight, haveLast := noID, false // the previous run of the replica
 	for left > 0 && !r.Failed() {
 		at := r.Offset()
 		s := d.replica()
@@ -497,7 +501,7 @@ func (d *listReader[E]) runs() {
 			return
 		}
 		if p != prevR {
-			prevR, end, last = p, 1, nil
+			prevR, end, haveLast = p, 1, false
 		}
 		if gap > vclock.MaxCounter-end {
 			r.FailAt(at, "counter out of range")
@@ -510,7 +514,7 @@ func (d *listReader[E]) runs() {
 		if r.Failed() {
 			return
 		}
-		if last != nil && gap == 0 && h.left == (lid{h.start - 1, h.r}) && h.right == last.right {
+		if haveLast && gap == 0 && h.left == (lid{h.start - 1, h.r}) && h.right == lastRight {
 			r.FailAt(at, "run not maximal")
 			return
 		}
@@ -520,7 +524,7 @@ func (d *listReader[E]) runs() {
 		}
 		left -= 5 + d.elements(&h, left-5)
 		end = h.start + h.n
-		last = &h
+		lastRight, haveLast = h.right, true
 	}
 	if left < 0 && !r.Failed() {
 		r.Fail("runs array too short")

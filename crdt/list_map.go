@@ -42,18 +42,10 @@ import (
 // origin can name (the delta of an insert after another replica's element
 // holds no dot of that replica).
 
-// crep returns l.ctx's index of l's replica r.
-func (l *List[E]) crep(r uint32) uint32 {
-	for len(l.cr) <= int(r) {
-		l.cr = append(l.cr, noRep)
-	}
-	if c := l.cr[r]; c != noRep {
-		return c
-	}
-	c := l.ctx.intern(l.reps[r].id)
-	l.cr[r] = c
-	return c
-}
+// crep returns l.ctx's index of l's replica r. It is looked up each time
+// (a scan of up to 8 replicas, a map beyond) rather than kept, so that
+// every List, the top-level deltas included, stays as small as it was.
+func (l *List[E]) crep(r uint32) uint32 { return l.ctx.intern(l.reps[r].id) }
 
 // dotOf returns the dot of l's element id in l.ctx.
 func (l *List[E]) dotOf(id lid) dot { return dot{l.crep(id.r), id.c} }
@@ -377,6 +369,13 @@ func (l *List[E]) mapOrder(pos []uint32) ([]int, []uint32) {
 	return p, extra
 }
 
+// nestedListClaim is what a List inside an ORMap counts against
+// DecodeOptions.MaxElements for itself, beside its elements: its
+// structure takes about 700 bytes, as much as 8 elements, so that many
+// small lists stay within the bound of about 100 bytes per element
+// counted.
+const nestedListClaim = 8
+
 // inAppend writes [30, replicas, deletions, runs]: the top-level fields,
 // positions numbering the map's replicas, then the replicas listed.
 func (l *List[E]) inAppend(b []byte, pos []uint32) []byte {
@@ -397,7 +396,9 @@ func (l *List[E]) inAppend(b []byte, pos []uint32) []byte {
 // origin.
 func (l *List[E]) inRead(r *wire.Reader, ctx *dotCtx, _ bool) *List[E] {
 	out := &List[E]{ctx: ctx}
+	at := r.Offset()
 	readNested(r, wire.KindList, 4)
+	r.Claim(at, nestedListClaim)
 	d := listReader[E]{r: r, l: out, ctx: ctx}
 	n := r.ArrayLen()
 	if n > 0 {

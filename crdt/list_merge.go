@@ -413,7 +413,7 @@ func (l *List[E]) Clamp(id vclock.ReplicaID, n uint64) {
 
 // clampBy rebuilds l without the elements and deletions drop names.
 func (l *List[E]) clampBy(drop func(lid) bool) {
-	out := &List[E]{edits: l.edits, ctx: l.ctx, cr: l.cr}
+	out := &List[E]{edits: l.edits, ctx: l.ctx}
 	out.reps = make([]lrep, len(l.reps))
 	for i, e := range l.reps {
 		out.reps[i].id = e.id

@@ -22,10 +22,11 @@ type lnode struct {
 	vis    int      // visible slots below
 }
 
-// A seq is the tree; the zero seq is empty.
+// A seq is the tree; the zero seq is empty. It keeps no pointer to its
+// first leaf, which all finds in a descent: every List, every delta
+// included, is a word smaller for it.
 type seq struct {
-	root  *lnode
-	first *lnode // the first leaf
+	root *lnode
 }
 
 func slotItem(s int32) int32 {
@@ -219,9 +220,7 @@ func build(slots []int32, leaf func(s int32, n *lnode)) seq {
 			}
 			leaf(s, n)
 		}
-		if prev == nil {
-			q.first = n
-		} else {
+		if prev != nil {
 			prev.next = n
 		}
 		prev = n
@@ -252,17 +251,22 @@ func buildLevel(level []*lnode) []*lnode {
 	return up
 }
 
-// ensure gives an empty tree its first leaf.
+// ensure gives an empty tree its first leaf. Its slots grow as a slice
+// does, so that a short list, such as one of many in an ORMap, does not
+// pay for a full leaf; the leaves splits make are allocated whole.
 func (q *seq) ensure() {
 	if q.root == nil {
-		q.root = &lnode{slots: make([]int32, 0, leafCap)}
-		q.first = q.root
+		q.root = &lnode{}
 	}
 }
 
 // all yields every slot in order.
 func (q *seq) all(yield func(s int32) bool) {
-	for n := q.first; n != nil; n = n.next {
+	n := q.root
+	for n != nil && n.kids != nil {
+		n = n.kids[0]
+	}
+	for ; n != nil; n = n.next {
 		for _, s := range n.slots {
 			if !yield(s) {
 				return

@@ -2,6 +2,7 @@ package crdt_test
 
 import (
 	"bytes"
+	"errors"
 	"runtime"
 	"strconv"
 	"testing"
@@ -111,6 +112,26 @@ func FuzzORMapUnmarshalBinary(f *testing.F) {
 		return in.Update("b", func(c *crdt.GCounter) *crdt.GCounter { return c.Inc("eu", 2) })
 	})))
 	f.Add(mustMarshal(f, &pn2))
+	// Lists: elements, a removal's deletions, a hidden key, an insert
+	// after another replica's element (the value lists that replica),
+	// and two levels.
+	var lists, other crdt.ORMap[string, *crdt.List[string]]
+	f.Add(mustMarshal(f, lists.Update("a", func(l *crdt.List[string]) *crdt.List[string] { return l.Append("us", "x", "y") })))
+	other.Merge(&lists)
+	lists.Update("b", func(l *crdt.List[string]) *crdt.List[string] { return l.Append("eu", "z") })
+	f.Add(mustMarshal(f, lists.Remove("a")))
+	f.Add(mustMarshal(f, &lists))
+	f.Add(mustMarshal(f, other.Update("a", func(l *crdt.List[string]) *crdt.List[string] { return l.Insert("eu", 1, "w") })))
+	other.Merge(&lists)
+	f.Add(mustMarshal(f, &other))
+	var lists2 crdt.ORMap[string, *crdt.ORMap[string, *crdt.List[string]]]
+	f.Add(mustMarshal(f, lists2.Update("a", func(in *crdt.ORMap[string, *crdt.List[string]]) *crdt.ORMap[string, *crdt.List[string]] {
+		return in.Update("b", func(l *crdt.List[string]) *crdt.List[string] { return l.Append("eu", "x") })
+	})))
+	f.Add(mustMarshal(f, lists2.Remove("a")))
+	f.Add(mustMarshal(f, &lists2))
+	// A List's runs stand for many elements in a few bytes: bound them.
+	listOpts := crdt.DecodeOptions{MaxElements: 4096}
 	f.Fuzz(func(t *testing.T, in []byte) {
 		check := func(v interface {
 			UnmarshalBinary([]byte) error
@@ -128,6 +149,26 @@ func FuzzORMapUnmarshalBinary(f *testing.F) {
 		check(new(crdt.ORMap[string, *crdt.LWWRegister[string]]))
 		check(new(crdt.ORMap[string, *crdt.PNCounter]))
 		check(new(crdt.ORMap[string, *crdt.ORMap[string, *crdt.GCounter]]))
+		checkLists := func(v interface {
+			crdt.Unmarshaler
+			MarshalBinary() ([]byte, error)
+			CheckInternal() error
+		}) {
+			if err := listOpts.Unmarshal(in, v); err != nil {
+				if !errors.Is(err, crdt.ErrMalformed) && !errors.Is(err, crdt.ErrUnsupported) {
+					t.Fatalf("untyped error %v", err)
+				}
+				return
+			}
+			if err := v.CheckInternal(); err != nil {
+				t.Fatalf("decoded %x: %v", in, err)
+			}
+			if out, _ := v.MarshalBinary(); !bytes.Equal(out, in) {
+				t.Fatalf("accepted non-canonical input %x, canonical %x", in, out)
+			}
+		}
+		checkLists(new(crdt.ORMap[string, *crdt.List[string]]))
+		checkLists(new(crdt.ORMap[string, *crdt.ORMap[string, *crdt.List[string]]]))
 	})
 }
 

@@ -186,7 +186,8 @@ func checkAllocCases(t *testing.T, cases []allocCase, check func(t *testing.T, e
 	for _, c := range cases {
 		t.Run(c.name, func(t *testing.T) {
 			var err error
-			checkAllocBound(t, c.in, func() { err = c.newValue().UnmarshalBinary(c.in) })
+			_, extra := decodeOptions(c.in, nil)
+			checkAllocBound(t, c.in, extra, func() { err = c.newValue().UnmarshalBinary(c.in) })
 			check(t, err)
 		})
 	}
