@@ -68,6 +68,9 @@ func (a *streams) write(n int, wr *write, reply func(bool)) {
 func (a *streams) accept(n int, wr *write) {
 	r := a.w.reps[n]
 	e := r.originate(wr, a.clock, true)
+	if a.w.pinned(wr.item) {
+		e = &entry{w: wr, hidden: true} // the stream carries its place, not its data
+	}
 	r.own = append(r.own, e)
 	now := int64(a.w.now())
 	for p := range nRegions {

@@ -138,6 +138,6 @@ func buildReport(cfg config, sc scenario, wl *workload, results []result, x extr
 		}
 		inv.Rows = append(inv.Rows, []string{v.name, fmt.Sprint(v.sold), fmt.Sprint(v.oversold), fmt.Sprint(v.refused), fmt.Sprint(v.left), conv})
 	}
-	rep.Tables = []htmlTable{main, lat, rej, spikeTable(sc, results, x.spikes), crossReadsTable(results), routingTable(sc, results, x.anycast), inv}
+	rep.Tables = []htmlTable{main, lat, rej, spikeTable(sc, results, x.spikes), crossReadsTable(results), residencyTable(results), routingTable(sc, results, x.anycast), inv}
 	return rep
 }

@@ -107,6 +107,7 @@ func run(out io.Writer, cfg config) error {
 	report(out, cfg, sc, wl, results)
 	reportSpike(out, sc, results, x.spikes)
 	reportCrossReads(out, results)
+	reportResidency(out, results)
 	reportRouting(out, sc, results, x.anycast)
 	reportInventory(out, invs)
 	if cfg.chart != "" {

@@ -534,7 +534,7 @@ func TestReadmeTable(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	for _, header := range []string{"design  ", "p50 write latency", "rejected writes", "replication lag under load", "cross-region reads", "failover routing"} {
+	for _, header := range []string{"design  ", "p50 write latency", "rejected writes", "replication lag under load", "cross-region reads", "data residency", "failover routing"} {
 		want := strings.Join(section(t, out, header), "\n")
 		if !strings.Contains(string(readme), want) {
 			t.Errorf("README.md lacks the table under %q as the program prints it:\n%s", header, want)
@@ -585,15 +585,15 @@ func TestInventory(t *testing.T) {
 }
 
 // TestHTMLReport checks that -html wrote one self-contained page: the
-// seven tables (three with a row per design), the chart inline, what each design
+// eight tables (four with a row per design), the chart inline, what each design
 // trades, and nothing fetched from the network.
 func TestHTMLReport(t *testing.T) {
 	page := outputs(t).html
 	if !strings.HasPrefix(page, "<!DOCTYPE html>") {
 		t.Fatalf("not an HTML page: %.80q", page)
 	}
-	if n := strings.Count(page, "<table>"); n != 7 {
-		t.Errorf("%d tables, want 7", n)
+	if n := strings.Count(page, "<table>"); n != 8 {
+		t.Errorf("%d tables, want 8", n)
 	}
 	if !strings.Contains(page, "<svg") || strings.Contains(page, "<?xml") {
 		t.Error("the chart is not inline")
@@ -689,8 +689,8 @@ func TestHTMLReportInChromium(t *testing.T) {
 		if err := json.Unmarshal([]byte(html.UnescapeString(js)), &got); err != nil {
 			t.Fatalf("width %d: %v in %q", width, err, js)
 		}
-		if want := 3*(len(designs)+1) + 4 + (2 + len(spikeCaps)) + (1 + nReadWays) + 3; got.Tables != 7 || got.Rows != want {
-			t.Errorf("width %d: %d tables, %d rows; want 7 and %d", width, got.Tables, got.Rows, want)
+		if want := 4*(len(designs)+1) + 4 + (2 + len(spikeCaps)) + (1 + nReadWays) + 3; got.Tables != 8 || got.Rows != want {
+			t.Errorf("width %d: %d tables, %d rows; want 8 and %d", width, got.Tables, got.Rows, want)
 		}
 		if got.Charts < len(designs) {
 			t.Errorf("width %d: the chart has %d shapes", width, got.Charts)
@@ -711,6 +711,58 @@ func TestHTMLReportInChromium(t *testing.T) {
 		}
 		if b := img.Bounds(); b.Dx() != width {
 			t.Errorf("width %d: screenshot %v", width, b)
+		}
+	}
+}
+
+// TestDataResidency checks the residency count against the writes
+// themselves, on a two-minute run: the CRDT design stores every accepted
+// write of EU-homed personal data in the three other regions, so they
+// hold exactly three records of each; the regional design stores none
+// outside eu-west, accepts every such write there, and serves the other
+// regions' reads of it from eu-west.
+func TestDataResidency(t *testing.T) {
+	const d = 2 * time.Minute
+	sc := newScenario(d, 50*time.Millisecond)
+	wl := newWorkload(1, d)
+	play := func(key string) (*world, result) {
+		w, err := newWorld(byKey(key), sc, wl, 1)
+		if err != nil {
+			t.Fatal(err)
+		}
+		w.run(nil)
+		return w, w.measure()
+	}
+	w, res := play("crdt")
+	var want int64
+	for i := range w.writes {
+		if wr := &w.writes[i]; wr.accepted && euPersonal(wr.item) {
+			want += 3 * int64(recordBytes(wr.item))
+		}
+	}
+	if want == 0 || res.heldEU != want || res.holdingEU != nRegions {
+		t.Errorf("crdt: %d bytes held outside eu-west in %d regions; want %d bytes (3 regions × every accepted EU write) in %d",
+			res.heldEU, res.holdingEU, want, nRegions)
+	}
+	w, res = play("regional")
+	if res.heldEU != 0 || res.holdingEU != 1 {
+		t.Errorf("regional: %d bytes held outside eu-west, %d regions hold EU data; want 0 and 1", res.heldEU, res.holdingEU)
+	}
+	for i := range w.writes {
+		if wr := &w.writes[i]; wr.accepted && euPersonal(wr.item) && wr.origin != euWest {
+			t.Fatalf("regional: write %d of EU data accepted in %s", wr.id, regionNames[wr.origin])
+		}
+	}
+	if r := res.residency; r.reads == 0 || r.answered == 0 || r.failed == 0 || r.failed >= r.reads {
+		t.Errorf("regional: %d reads from eu-west (%d bytes), %d failed; want some, a few of them failed during the partition", r.reads, r.answered, r.failed)
+	}
+
+	// The program's table says the same of the full run.
+	out, _ := output(t)
+	for _, l := range section(t, out, "data residency:")[1 : len(designs)+1] {
+		pinned := strings.HasPrefix(l, byKey("regional").name)
+		if held := strings.Fields(l[38:])[0] != "0"; held == pinned {
+			t.Errorf("%q: want EU data held elsewhere by every design but the regional one", l)
 		}
 	}
 }

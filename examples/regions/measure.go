@@ -39,6 +39,14 @@ type result struct {
 
 	// The CRDT design: what its merge.Replicas and the network did.
 	merge *mergeSummary
+
+	// Data residency: bytes of EU-homed users' profiles and carts that
+	// servers outside eu-west took in (heldEU), the regions holding any
+	// (holdingEU, eu-west included), and the reads of such data that
+	// regions elsewhere served from eu-west (residency).
+	heldEU    int64
+	holdingEU int
+	residency residencyReads
 }
 
 // measure judges the run against the true history of the writes. The
@@ -48,7 +56,13 @@ func (w *world) measure() result {
 	res := result{
 		design: w.design, writes: len(w.writes), converged: w.converged,
 		reads: w.reads, staleReads: w.staleReads, crossReads: w.crossReads,
-		notes: w.notes,
+		notes: w.notes, residency: w.residency,
+	}
+	for _, r := range w.reps {
+		res.heldEU += r.heldEU
+		if r.id == euWest || r.heldEU > 0 {
+			res.holdingEU++
+		}
 	}
 	if w.converged {
 		res.convergence = w.convergedAt - w.sc.outageEnd

@@ -140,6 +140,7 @@ type world struct {
 	// Measurements.
 	reads, staleReads int
 	crossReads        *crossReads          // the CRDT design's read strategies, or nil
+	residency         residencyReads       // reads of data kept in eu-west, from elsewhere
 	acks              [][nRegions][]ackRec // per item, per origin
 	converged         bool
 	convergedAt       time.Duration
@@ -316,6 +317,10 @@ func (w *world) answer(wr *write, ok bool) {
 // been acknowledged staleAfter earlier.
 func (w *world) read(n int, o *op) {
 	w.reads++
+	if w.pinned(o.item) && n != euWest {
+		w.readPinned(n, o)
+		return
+	}
 	if w.stale(&w.reps[n].frontier, o.item) {
 		w.staleReads++
 	}
