@@ -35,6 +35,9 @@ type dotCtx struct {
 	ids   []vclock.ReplicaID
 	ent   []ctxEntry                  // parallel to ids
 	index map[vclock.ReplicaID]uint32 // built once ids outgrow a linear scan
+	// gone lists the retired writers (retire.go): every dot of a writer
+	// it covers counts as seen, whether or not an entry lists it.
+	gone []IDRange
 	// edits counts changes: in a root, those made through its mutators;
 	// in a delta, the mutator calls it joins (1 for a mutator's delta,
 	// summed by merge). ORMap.Update compares the two to catch a callback
@@ -49,10 +52,16 @@ func (x *dotCtx) edited(d *dotCtx) {
 }
 
 type ctxEntry struct {
-	top   uint64
-	cloud []uint64
-	live  uint64 // dots of this replica held in the store (kept by dotMap)
+	top     uint64
+	cloud   []uint64
+	live    uint64 // dots of this replica held in the store (kept by dotMap)
+	retired bool   // the context's gone ranges cover this replica
 }
+
+// shown reports whether the encoding lists the entry: it holds dots, and
+// is not a retired writer's of which the store holds none (the gone
+// ranges stand for those).
+func (e *ctxEntry) shown() bool { return !e.empty() && (!e.retired || e.live > 0) }
 
 // size is the number of dots the entry holds.
 func (e *ctxEntry) size() uint64 { return e.top + uint64(len(e.cloud)) }
@@ -85,7 +94,7 @@ func (x *dotCtx) intern(id vclock.ReplicaID) uint32 {
 	}
 	i := uint32(len(x.ids))
 	x.ids = append(x.ids, id)
-	x.ent = append(x.ent, ctxEntry{})
+	x.ent = append(x.ent, ctxEntry{retired: x.covers(id)})
 	if x.index != nil {
 		x.index[id] = i
 	} else if len(x.ids) > linearIDs {
@@ -116,6 +125,9 @@ func (x *dotCtx) hasDots() bool {
 // adds it.
 func (x *dotCtx) next(r uint32) dot {
 	e := &x.ent[r]
+	if e.retired {
+		panic("crdt: writer " + string(x.ids[r]) + " is retired: it may not write again")
+	}
 	if len(e.cloud) == 0 {
 		e.top++
 		return dot{r, e.top}
@@ -131,7 +143,7 @@ func (x *dotCtx) has(d dot) bool {
 		return false
 	}
 	e := &x.ent[d.r]
-	if d.c <= e.top {
+	if d.c <= e.top || e.retired {
 		return true
 	}
 	if len(e.cloud) == 0 {
@@ -192,6 +204,9 @@ func (x *dotCtx) merge(o *dotCtx, tr []uint32) {
 		return
 	}
 	x.edits += o.edits
+	if len(o.gone) > 0 {
+		x.retire(o.gone)
+	}
 	for i := range o.ent {
 		oe := &o.ent[i]
 		if oe.empty() {
@@ -241,9 +256,9 @@ func (x *dotCtx) clone() *dotCtx {
 	if x == nil {
 		return &dotCtx{}
 	}
-	out := &dotCtx{ids: slices.Clone(x.ids), ent: make([]ctxEntry, len(x.ent)), edits: x.edits}
+	out := &dotCtx{ids: slices.Clone(x.ids), ent: make([]ctxEntry, len(x.ent)), edits: x.edits, gone: slices.Clone(x.gone)}
 	for i, e := range x.ent {
-		out.ent[i] = ctxEntry{e.top, slices.Clone(e.cloud), e.live}
+		out.ent[i] = ctxEntry{e.top, slices.Clone(e.cloud), e.live, e.retired}
 	}
 	if x.index != nil {
 		out.index = make(map[vclock.ReplicaID]uint32, len(x.index))
@@ -263,10 +278,13 @@ func (x *dotCtx) equal(o *dotCtx) bool {
 	if o == nil {
 		o = &dotCtx{}
 	}
+	if !slices.Equal(x.gone, o.gone) {
+		return false
+	}
 	n := 0
 	for i := range x.ent {
 		e := &x.ent[i]
-		if e.empty() {
+		if !e.shown() {
 			continue
 		}
 		n++
@@ -276,14 +294,15 @@ func (x *dotCtx) equal(o *dotCtx) bool {
 		}
 	}
 	for i := range o.ent {
-		if !o.ent[i].empty() {
+		if o.ent[i].shown() {
 			n--
 		}
 	}
 	return n == 0
 }
 
-// toContext converts x to a vclock.Context.
+// toContext converts x to a vclock.Context. The retired ranges have no
+// place in one: the entries they stand for are left out.
 func (x *dotCtx) toContext() *vclock.Context {
 	var c vclock.Context
 	if x == nil {
@@ -291,6 +310,9 @@ func (x *dotCtx) toContext() *vclock.Context {
 	}
 	for i := range x.ent {
 		e := &x.ent[i]
+		if !e.shown() {
+			continue
+		}
 		if e.top > 0 {
 			c.Merge(vclock.ContextOf(vclock.FromMap(map[vclock.ReplicaID]uint64{x.ids[i]: e.top})))
 		}
@@ -309,7 +331,7 @@ func (x *dotCtx) order() (sorted []uint32, pos []uint32) {
 	}
 	sorted = make([]uint32, 0, len(x.ids))
 	for i := range x.ids {
-		if !x.ent[i].empty() {
+		if x.ent[i].shown() {
 			sorted = append(sorted, uint32(i))
 		}
 	}
@@ -323,15 +345,20 @@ func (x *dotCtx) order() (sorted []uint32, pos []uint32) {
 
 // appendTo appends the context as two fields: the replicas [id...] sorted
 // by ID, then for each of them, in the same order, its run and cloud as
-// [top, [counter...]] flattened into one array. It returns the position of
-// each replica index in that order, for encoding dots.
+// [top, [counter...]] flattened into one array, followed in that array by
+// the retired ranges as lo, hi pairs. It returns the position of each
+// replica index in that order, for encoding dots.
 func (x *dotCtx) appendTo(b []byte) ([]byte, []uint32) {
 	sorted, pos := x.order()
 	b = wire.AppendArrayLen(b, len(sorted))
 	for _, i := range sorted {
 		b = wire.AppendString(b, string(x.ids[i]))
 	}
-	b = wire.AppendArrayLen(b, 2*len(sorted))
+	var gone []IDRange
+	if x != nil {
+		gone = x.gone
+	}
+	b = wire.AppendArrayLen(b, 2*len(sorted)+2*len(gone))
 	for _, i := range sorted {
 		e := &x.ent[i]
 		b = wire.AppendUint(b, e.top)
@@ -339,6 +366,9 @@ func (x *dotCtx) appendTo(b []byte) ([]byte, []uint32) {
 		for _, c := range e.cloud {
 			b = wire.AppendUint(b, c)
 		}
+	}
+	for _, g := range gone {
+		b = wire.AppendString(wire.AppendString(b, string(g.Lo)), string(g.Hi))
 	}
 	return b, pos
 }
@@ -384,7 +414,8 @@ func readCtx(r *wire.Reader) *dotCtx {
 		x.ids = append(x.ids, id)
 	}
 	at := r.Offset()
-	if m := r.ArrayLen(); !r.Failed() && m != 2*len(x.ids) {
+	m := r.ArrayLen()
+	if !r.Failed() && (m < 2*len(x.ids) || m%2 != 0) {
 		r.FailAt(at, "causal context does not match the replica list")
 		return x
 	}
@@ -411,6 +442,10 @@ func readCtx(r *wire.Reader) *dotCtx {
 			r.FailAt(at, "replica "+string(x.ids[i])+" has an empty or out-of-range context")
 			return x
 		}
+	}
+	x.gone = readRanges(r, (m-2*len(x.ids))/2)
+	for i, id := range x.ids {
+		x.ent[i].retired = x.covers(id)
 	}
 	if len(x.ids) > linearIDs {
 		x.index = make(map[vclock.ReplicaID]uint32, len(x.ids))
@@ -447,9 +482,19 @@ func newJoinEnv(m, o *dotCtx) *joinEnv {
 	env.removed = make([]bool, len(m.ids))
 	if o != nil {
 		for i := range o.ent {
-			if oe := &o.ent[i]; oe.live < oe.size() && !m.ent[env.tr[i]].empty() {
+			if oe := &o.ent[i]; (oe.live < oe.size() || oe.retired) && !m.ent[env.tr[i]].empty() {
 				env.removed[env.tr[i]] = true
 				env.anyRemoved = true
+			}
+		}
+		if len(o.gone) > 0 {
+			// o has seen every dot of the writers it retired, listed or
+			// not.
+			for r := range m.ent {
+				if !env.removed[r] && !m.ent[r].empty() && o.covers(m.ids[r]) {
+					env.removed[r] = true
+					env.anyRemoved = true
+				}
 			}
 		}
 	}
@@ -458,8 +503,10 @@ func newJoinEnv(m, o *dotCtx) *joinEnv {
 
 // oHas reports whether o's context holds d, a dot in m's numbering.
 func (env *joinEnv) oHas(d dot) bool {
-	oi := env.back[d.r]
-	return oi != 0 && env.o.has(dot{oi - 1, d.c})
+	if oi := env.back[d.r]; oi != 0 {
+		return env.o.has(dot{oi - 1, d.c})
+	}
+	return env.o != nil && len(env.o.gone) > 0 && d.c != 0 && env.o.covers(env.m.ids[d.r])
 }
 
 // seenRemoved reports whether o, a full state, has seen d (m's numbering)

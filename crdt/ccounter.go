@@ -117,7 +117,9 @@ func (c *CCounter) unmarshal(b []byte, lim wire.Limits) error {
 
 func (c *CCounter) readValue(r *wire.Reader) {
 	r.Header(wire.KindCCounter, 3)
-	c.f.readStore(r, readCtx(r))
+	ctx := readCtx(r)
+	c.f.readStore(r, ctx)
+	ctx.checkShown(r)
 }
 
 // EncodeMsgpack implements msgpack.CustomEncoder with the bytes of

@@ -18,6 +18,9 @@ func (x *dotCtx) version() *vclock.Clock {
 	if x != nil {
 		for i := range x.ent {
 			e := &x.ent[i]
+			if !e.shown() {
+				continue // a retired writer's, which the gone ranges stand for
+			}
 			c := e.top
 			if len(e.cloud) > 0 {
 				c = max(c, e.cloud[len(e.cloud)-1])

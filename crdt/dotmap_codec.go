@@ -80,7 +80,7 @@ func (m *dotMap[E]) appendStoreSized(b []byte, pos []uint32, tagged, root bool) 
 	nrep := 0
 	if m.ctx != nil {
 		for i := range m.ctx.ent {
-			if !m.ctx.ent[i].empty() {
+			if m.ctx.ent[i].shown() {
 				nrep++
 			}
 		}
@@ -88,7 +88,7 @@ func (m *dotMap[E]) appendStoreSized(b []byte, pos []uint32, tagged, root bool) 
 	buckets := make([][]dotItem[E], nrep)
 	if root && m.ctx != nil {
 		for i := range m.ctx.ent {
-			if e := &m.ctx.ent[i]; !e.empty() && e.live > 0 {
+			if e := &m.ctx.ent[i]; e.shown() && e.live > 0 {
 				buckets[pos[i]] = make([]dotItem[E], 0, e.live)
 			}
 		}
@@ -159,7 +159,10 @@ func (m *dotMap[E]) appendStoreSized(b []byte, pos []uint32, tagged, root bool) 
 // empty unless partial.
 func readDotMap[E comparable](r *wire.Reader, tagged bool) dotMap[E] {
 	partial := r.Bool()
-	return readDotStore[E](r, readCtx(r), partial, tagged)
+	ctx := readCtx(r)
+	m := readDotStore[E](r, ctx, partial, tagged)
+	ctx.checkShown(r)
+	return m
 }
 
 // readDotStore reads the entries and gone fields into a store living in

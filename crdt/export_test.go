@@ -1,6 +1,10 @@
 package crdt
 
-import "fmt"
+import (
+	"fmt"
+
+	"github.com/converge-go/converge/vclock"
+)
 
 // This file lets the external tests check the bookkeeping each type keeps
 // beside its state — counts that queries and joins trust — on every state
@@ -255,4 +259,19 @@ func (q *seq) check(parent, n *lnode) error {
 func (l *List[E]) Runs() int {
 	pos, _ := l.replicaOrder()
 	return len(l.runs(pos))
+}
+
+// DotsOf counts the dots of replica id that s's elements hold, by a walk
+// of the store rather than the context's live counts.
+func (s *ORSet[E]) DotsOf(id vclock.ReplicaID) (n int) {
+	r, ok := s.m.ctx.lookup(id)
+	if !ok {
+		return 0
+	}
+	s.m.inDots(func(d dot) {
+		if d.r == r {
+			n++
+		}
+	})
+	return n
 }

@@ -345,7 +345,7 @@ func (l *List[E]) mapOrder(pos []uint32) ([]int, []uint32) {
 	used := l.usedReps()
 	n := 0
 	for i := range l.ctx.ent {
-		if !l.ctx.ent[i].empty() {
+		if l.ctx.ent[i].shown() {
 			n++
 		}
 	}
@@ -356,7 +356,7 @@ func (l *List[E]) mapOrder(pos []uint32) ([]int, []uint32) {
 		if !u {
 			continue
 		}
-		if c, ok := l.ctx.lookup(l.reps[r].id); ok && !l.ctx.ent[c].empty() {
+		if c, ok := l.ctx.lookup(l.reps[r].id); ok && l.ctx.ent[c].shown() {
 			p[r] = int(pos[c])
 		} else {
 			extra = append(extra, uint32(r))

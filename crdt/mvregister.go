@@ -113,7 +113,9 @@ func (m *MVRegister[V]) unmarshal(b []byte, lim wire.Limits) error {
 // readValue reads a top-level MVRegister into m, which must be zero.
 func (m *MVRegister[V]) readValue(r *wire.Reader) {
 	r.Header(wire.KindMVRegister, 3)
-	m.f.readStore(r, readCtx(r))
+	ctx := readCtx(r)
+	m.f.readStore(r, ctx)
+	ctx.checkShown(r)
 }
 
 // EncodeMsgpack implements msgpack.CustomEncoder with the bytes of

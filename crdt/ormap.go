@@ -442,7 +442,9 @@ func (m *ORMap[K, V]) readValue(r *wire.Reader) {
 	r.Header(wire.KindORMap, 5)
 	m.partial = r.Bool()
 	at := r.Offset()
-	m.readStore(r, readCtx(r))
+	ctx := readCtx(r)
+	m.readStore(r, ctx)
+	ctx.checkShown(r)
 	if !r.Failed() && !m.dotsUnique() {
 		r.FailAt(at, "one dot is held by two values")
 	}

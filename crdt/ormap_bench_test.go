@@ -130,6 +130,17 @@ func FuzzORMapUnmarshalBinary(f *testing.F) {
 	})))
 	f.Add(mustMarshal(f, lists2.Remove("a")))
 	f.Add(mustMarshal(f, &lists2))
+	// Retired writers, one of them holding a List's element.
+	rl, err := lists.Retire("eu", "us")
+	if err != nil {
+		f.Fatal(err)
+	}
+	f.Add(mustMarshal(f, rl))
+	f.Add(mustMarshal(f, &lists))
+	if _, err := sets.Retire("eu", "eu"); err != nil {
+		f.Fatal(err)
+	}
+	f.Add(mustMarshal(f, &sets))
 	// A List's runs stand for many elements in a few bytes: bound them.
 	listOpts := crdt.DecodeOptions{MaxElements: 4096}
 	f.Fuzz(func(t *testing.T, in []byte) {

@@ -239,6 +239,13 @@ func FuzzORSetUnmarshalBinary(f *testing.F) {
 	other.Add("eu", "a")
 	s.Merge(&other)
 	f.Add(mustMarshal(f, &s))
+	// Retired writers: a range, a state that still holds a dot of one.
+	d, err := s.Retire("eu", "eu")
+	if err != nil {
+		f.Fatal(err)
+	}
+	f.Add(mustMarshal(f, d))
+	f.Add(mustMarshal(f, &s))
 	f.Fuzz(func(t *testing.T, in []byte) {
 		var got crdt.ORSet[string]
 		if err := got.UnmarshalBinary(in); err != nil {
