@@ -421,27 +421,7 @@ func readCtx(r *wire.Reader) *dotCtx {
 	}
 	x.ent = make([]ctxEntry, len(x.ids))
 	for i := 0; i < len(x.ids) && !r.Failed(); i++ {
-		e := &x.ent[i]
-		at := r.Offset()
-		e.top = r.Uint()
-		k := r.ArrayLen()
-		if k > 0 {
-			e.cloud = make([]uint64, 0, r.Presize(k, sliceEntryBytes[uint64]()))
-		}
-		low := e.top + 1
-		for j := 0; j < k && !r.Failed(); j++ {
-			c := r.Uint()
-			if !r.Failed() && (c <= low || c > maxDotCounter) {
-				r.FailAt(at, "cloud of replica "+string(x.ids[i])+" not compact, not ascending or out of range")
-				return x
-			}
-			e.cloud = append(e.cloud, c)
-			low = c
-		}
-		if !r.Failed() && (e.empty() || e.top > maxDotCounter) {
-			r.FailAt(at, "replica "+string(x.ids[i])+" has an empty or out-of-range context")
-			return x
-		}
+		x.readEntry(r, i)
 	}
 	x.gone = readRanges(r, (m-2*len(x.ids))/2)
 	for i, id := range x.ids {
@@ -454,6 +434,30 @@ func readCtx(r *wire.Reader) *dotCtx {
 		}
 	}
 	return x
+}
+
+// readEntry reads entry i of x, its run and its cloud, and checks them.
+func (x *dotCtx) readEntry(r *wire.Reader, i int) {
+	e := &x.ent[i]
+	at := r.Offset()
+	e.top = r.Uint()
+	k := r.ArrayLen()
+	if k > 0 {
+		e.cloud = make([]uint64, 0, r.Presize(k, sliceEntryBytes[uint64]()))
+	}
+	low := e.top + 1
+	for j := 0; j < k && !r.Failed(); j++ {
+		c := r.Uint()
+		if !r.Failed() && (c <= low || c > maxDotCounter) {
+			r.FailAt(at, "cloud of replica "+string(x.ids[i])+" not compact, not ascending or out of range")
+			return
+		}
+		e.cloud = append(e.cloud, c)
+		low = c
+	}
+	if !r.Failed() && (e.empty() || e.top > maxDotCounter) {
+		r.FailAt(at, "replica "+string(x.ids[i])+" has an empty or out-of-range context")
+	}
 }
 
 // A joinEnv holds what every store of one root needs to join another

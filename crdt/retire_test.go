@@ -204,122 +204,146 @@ func TestRetiredRangesDecode(t *testing.T) {
 // that holds nothing.
 func TestRetireProperty(t *testing.T) {
 	rapid.Check(t, func(t *rapid.T) {
-		const n = 3
-		var reps, shadow [n]crdt.ORSet[string]
-		inc := [n]int{}
-		writer := func(i int) vclock.ReplicaID { return incarnation(fmt.Sprint("r", i), inc[i]) }
-		var log []*crdt.ORSet[string] // every delta ever made
-		step := func(t *rapid.T) {
-			i := rapid.IntRange(0, n-1).Draw(t, "replica")
-			switch rapid.IntRange(0, 4).Draw(t, "op") {
-			case 0, 1:
-				e := rapid.SampledFrom([]string{"a", "b", "c", "d"}).Draw(t, "elem")
-				var d *crdt.ORSet[string]
-				if rapid.Bool().Draw(t, "add") {
-					d = reps[i].Add(writer(i), e)
-					shadow[i].Add(writer(i), e)
-				} else {
-					d = reps[i].Remove(e)
-					shadow[i].Remove(e)
-				}
-				log = append(log, d)
-			case 2:
-				if len(log) > 0 {
-					d := log[rapid.IntRange(0, len(log)-1).Draw(t, "delta")]
-					reps[i].Merge(d)
-					shadow[i].Merge(d)
-				}
-			case 3:
-				inc[i]++ // a restart: the state stays, the writer changes
-			case 4:
-				// Another replica's state, over the wire: what its
-				// encoding leaves out of the context is gone.
-				j := rapid.IntRange(0, n-1).Draw(t, "from")
-				b, err := reps[j].MarshalBinary()
-				if err != nil {
-					t.Fatal(err)
-				}
-				var o crdt.ORSet[string]
-				if err := o.UnmarshalBinary(b); err != nil {
-					t.Fatal(err)
-				}
-				reps[i].Merge(&o)
-				shadow[i].Merge(&shadow[j])
-				if rapid.Bool().Draw(t, "replace") {
-					// A restart from that state, as from an old snapshot:
-					// under a new writer, as merge.Open starts one.
-					reps[i], shadow[i] = o, *shadow[j].Clone()
-					inc[i]++
-				}
-			}
-		}
-		syncAll := func() {
-			for round := 0; round < 2; round++ {
-				for i := range n {
-					for j := range n {
-						reps[i].Merge(&reps[j])
-						shadow[i].Merge(&shadow[j])
-					}
-				}
-			}
-		}
+		var w retireWorld
 		for range rapid.IntRange(0, 40).Draw(t, "before") {
-			step(t)
+			w.step(t)
 		}
 		// The safety rule: every event of the writers retired has reached
 		// every replica — every delta ever made, the lost ones included.
-		for i := range n {
-			for _, d := range log {
-				reps[i].Merge(d)
-				shadow[i].Merge(d)
+		for i := range retireReplicas {
+			for _, d := range w.log {
+				w.reps[i].Merge(d)
+				w.shadow[i].Merge(d)
 			}
 		}
-		syncAll()
-		r := rapid.IntRange(0, n-1).Draw(t, "retirer")
-		for i := range n {
-			if inc[i] == 0 {
+		w.syncAll()
+		r := rapid.IntRange(0, retireReplicas-1).Draw(t, "retirer")
+		for i := range retireReplicas {
+			if w.inc[i] == 0 {
 				continue
 			}
-			d, err := reps[r].Retire(incarnation(fmt.Sprint("r", i), 0), incarnation(fmt.Sprint("r", i), inc[i]-1))
+			d, err := w.reps[r].Retire(incarnation(fmt.Sprint("r", i), 0), incarnation(fmt.Sprint("r", i), w.inc[i]-1))
 			if err != nil {
 				t.Fatal(err)
 			}
-			log = append(log, d)
+			w.log = append(w.log, d)
 		}
 		for range rapid.IntRange(0, 40).Draw(t, "after") {
-			step(t)
+			w.step(t)
 		}
-		syncAll()
-		for i := range n {
-			if err := reps[i].CheckInternal(); err != nil {
-				t.Fatal(err)
-			}
-			if !reps[i].Equal(&reps[0]) {
-				t.Fatalf("replica %d %s, replica 0 %s", i, reps[i].String(), reps[0].String())
-			}
-			if got, want := reps[i].String(), shadow[i].String(); got != want {
-				t.Fatalf("replica %d: %s, without retirement %s", i, got, want)
-			}
-			var dec crdt.ORSet[string]
-			b, err := reps[i].MarshalBinary()
-			if err != nil {
-				t.Fatal(err)
-			}
-			if err := dec.UnmarshalBinary(b); err != nil {
-				t.Fatal(err)
-			}
-			if !dec.Equal(&reps[i]) {
-				t.Fatalf("replica %d does not survive a round trip", i)
-			}
-			for id := range dec.Context().VersionVector().All() {
-				for _, g := range dec.Retired() {
-					if g.Contains(id) && dec.DotsOf(id) == 0 {
-						t.Fatalf("replica %d lists retired %s, which holds nothing", i, id)
-					}
-				}
-			}
+		w.syncAll()
+		for i := range retireReplicas {
+			w.check(t, i)
 		}
 	})
+}
+
+const retireReplicas = 3
+
+// A retireWorld is the replicas of TestRetireProperty, each beside its
+// shadow, which plays the same operations without retirement.
+type retireWorld struct {
+	reps, shadow [retireReplicas]crdt.ORSet[string]
+	inc          [retireReplicas]int   // each replica's incarnation
+	log          []*crdt.ORSet[string] // every delta ever made
+}
+
+func (w *retireWorld) writer(i int) vclock.ReplicaID {
+	return incarnation(fmt.Sprint("r", i), w.inc[i])
+}
+
+// step plays one operation at a replica.
+func (w *retireWorld) step(t *rapid.T) {
+	i := rapid.IntRange(0, retireReplicas-1).Draw(t, "replica")
+	switch rapid.IntRange(0, 4).Draw(t, "op") {
+	case 0, 1:
+		e := rapid.SampledFrom([]string{"a", "b", "c", "d"}).Draw(t, "elem")
+		var d *crdt.ORSet[string]
+		if rapid.Bool().Draw(t, "add") {
+			d = w.reps[i].Add(w.writer(i), e)
+			w.shadow[i].Add(w.writer(i), e)
+		} else {
+			d = w.reps[i].Remove(e)
+			w.shadow[i].Remove(e)
+		}
+		w.log = append(w.log, d)
+	case 2:
+		if len(w.log) > 0 {
+			d := w.log[rapid.IntRange(0, len(w.log)-1).Draw(t, "delta")]
+			w.reps[i].Merge(d)
+			w.shadow[i].Merge(d)
+		}
+	case 3:
+		w.inc[i]++ // a restart: the state stays, the writer changes
+	case 4:
+		w.receiveState(t, i)
+	}
+}
+
+// receiveState merges another replica's state into replica i, over the
+// wire: what its encoding leaves out of the context is gone. Sometimes
+// replica i then restarts from that state, as from an old snapshot, under
+// a new writer, as merge.Open starts one.
+func (w *retireWorld) receiveState(t *rapid.T, i int) {
+	j := rapid.IntRange(0, retireReplicas-1).Draw(t, "from")
+	o := retireRoundTrip(t, &w.reps[j])
+	w.reps[i].Merge(o)
+	w.shadow[i].Merge(&w.shadow[j])
+	if rapid.Bool().Draw(t, "replace") {
+		w.reps[i], w.shadow[i] = *o, *w.shadow[j].Clone()
+		w.inc[i]++
+	}
+}
+
+func (w *retireWorld) syncAll() {
+	for range 2 {
+		for i := range retireReplicas {
+			for j := range retireReplicas {
+				w.reps[i].Merge(&w.reps[j])
+				w.shadow[i].Merge(&w.shadow[j])
+			}
+		}
+	}
+}
+
+// check fails t unless replica i agrees with replica 0 and with its
+// shadow, survives a round trip, and lists no retired writer that holds
+// nothing.
+func (w *retireWorld) check(t *rapid.T, i int) {
+	s := &w.reps[i]
+	if err := s.CheckInternal(); err != nil {
+		t.Fatal(err)
+	}
+	if !s.Equal(&w.reps[0]) {
+		t.Fatalf("replica %d %s, replica 0 %s", i, s.String(), w.reps[0].String())
+	}
+	if got, want := s.String(), w.shadow[i].String(); got != want {
+		t.Fatalf("replica %d: %s, without retirement %s", i, got, want)
+	}
+	dec := retireRoundTrip(t, s)
+	if !dec.Equal(s) {
+		t.Fatalf("replica %d does not survive a round trip", i)
+	}
+	for id := range dec.Context().VersionVector().All() {
+		for _, g := range dec.Retired() {
+			if g.Contains(id) && dec.DotsOf(id) == 0 {
+				t.Fatalf("replica %d lists retired %s, which holds nothing", i, id)
+			}
+		}
+	}
+}
+
+// retireRoundTrip returns s encoded and decoded.
+func retireRoundTrip(t *rapid.T, s *crdt.ORSet[string]) *crdt.ORSet[string] {
+	b, err := s.MarshalBinary()
+	if err != nil {
+		t.Fatal(err)
+	}
+	var o crdt.ORSet[string]
+	if err := o.UnmarshalBinary(b); err != nil {
+		t.Fatal(err)
+	}
+	return &o
 }
 
 // retirable is what TestRetireEachType needs of a causal type.
@@ -398,7 +422,9 @@ func TestRetireEachType(t *testing.T) {
 	})
 	t.Run("MVRegister", func(t *testing.T) {
 		checkRetire(t, func() *crdt.MVRegister[string] { return new(crdt.MVRegister[string]) },
-			func(r *crdt.MVRegister[string], id vclock.ReplicaID) *crdt.MVRegister[string] { return r.Set(id, string(id)) },
+			func(r *crdt.MVRegister[string], id vclock.ReplicaID) *crdt.MVRegister[string] {
+				return r.Set(id, string(id))
+			},
 			func(r *crdt.MVRegister[string]) *crdt.MVRegister[string] { return r.Set(w, "now") })
 	})
 	t.Run("CCounter", func(t *testing.T) {
