@@ -159,7 +159,9 @@ var unbounded = wire.Limits{MaxBytes: math.MaxInt, MaxElements: math.MaxInt, Max
 // retire retires g in ctx, the context of s, and returns a delta context
 // holding the range alone. Once ctx has at least linearIDs entries the
 // encoding omits, and as many as it lists, s is rebuilt from its encoding,
-// which numbers the replicas afresh: that is what frees them.
+// which numbers the replicas afresh: that is what frees them. (A state
+// that merged ranges from another compacts so on its next Retire, of any
+// range it holds: the scan costs O(replicas).)
 func retire[T any, P retirable[T]](s P, ctx func(P) *dotCtx, g IDRange) (*dotCtx, error) {
 	if err := g.check(); err != nil {
 		return nil, err
@@ -167,9 +169,7 @@ func retire[T any, P retirable[T]](s P, ctx func(P) *dotCtx, g IDRange) (*dotCtx
 	c := ctx(s)
 	d := &dotCtx{gone: []IDRange{g}}
 	c.edited(d)
-	if !c.retire(d.gone) {
-		return d, nil
-	}
+	c.retire(d.gone)
 	if dead := c.deadRetired(); dead < linearIDs || dead < len(c.ids)-dead {
 		return d, nil
 	}

@@ -334,6 +334,14 @@ func (c *Clock) Raise(floor Timestamp) {
 // atomic load.
 func (c *Clock) Last() Timestamp { return Timestamp(c.last.Load()) }
 
+// Peek returns the later of Last and the physical clock's reading (at
+// logical 0) without issuing a Timestamp: it reads the time as the Clock
+// sees it, as a replica does to number a new incarnation, and every
+// Timestamp Now issues after it is greater or equal.
+func (c *Clock) Peek() Timestamp {
+	return Timestamp(max(c.last.Load(), ceilMs(c.readNs())<<logicalBits))
+}
+
 // MaxOffset returns the bound on remote timestamps set by [WithMaxOffset],
 // or [DefaultMaxOffset]; 0 means the check is disabled.
 func (c *Clock) MaxOffset() time.Duration {

@@ -784,3 +784,22 @@ func TestNowIncreasesNearTheEnd(t *testing.T) {
 		t.Fatalf("Now() = %v (%#x), want above the floor and not behind the physical clock", got, uint64(got))
 	}
 }
+
+// TestPeek: Peek reads the physical clock, or the last Timestamp when that
+// is ahead, and issues nothing.
+func TestPeek(t *testing.T) {
+	pt := int64(5_000_000) // 5 ms
+	c := hlc.New(hlc.WithPhysicalClock(func() int64 { return pt }))
+	if got := c.Peek(); got != hlc.MakeTimestamp(5, 0) || c.Last() != 0 {
+		t.Errorf("Peek %v, Last %v; want 5 ms and nothing issued", got, c.Last())
+	}
+	c.Now()
+	c.Now()
+	if got, last := c.Peek(), c.Last(); got != last || last != hlc.MakeTimestamp(5, 1) {
+		t.Errorf("Peek %v, Last %v; want both 5 ms /1", got, last)
+	}
+	pt = 9_000_001
+	if got := c.Peek(); got != hlc.MakeTimestamp(10, 0) || c.Now() < got {
+		t.Errorf("Peek %v: want 10 ms, and Now not before it", got)
+	}
+}

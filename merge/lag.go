@@ -47,8 +47,9 @@ type PeerLag struct {
 	// earlier incarnation of the peer, ClaimsRefused those whose payload
 	// claimed events or timestamps no writer issued as far as this
 	// replica knows (a peer relaying events their writer has not shown
-	// yet, a lying or corrupt peer).
-	Rejected, ClockRejected, StaleRefused, ClaimsRefused uint64
+	// yet, a lying or corrupt peer) or retired a live writer, and
+	// RetiredRefused those from a retired writer ([ErrRetired]).
+	Rejected, ClockRejected, StaleRefused, ClaimsRefused, RetiredRefused uint64
 	// AcksIgnored counts acknowledgements from the peer of more deltas
 	// than were sent to it, which a forged or corrupted message made it
 	// count: each is ignored, and the full state sent to reset the count.

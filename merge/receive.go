@@ -170,6 +170,10 @@ func (r *Replica[T]) known(id vclock.ReplicaID) bool {
 // marks repairs due. If the sender overrules events of the state (see
 // validate), it returns the state to put in place, and their number.
 func (r *Replica[T]) admit(p *peer, m *message, payload T, claims *vclock.Clock) (overruled *T, n int, err error) {
+	if w := writerOf(m.sender, m.inc); r.retiredWriter(w) {
+		p.lag.RetiredRefused++
+		return nil, 0, fmt.Errorf("%w: %s", ErrRetired, w)
+	}
 	if p.inc != 0 && m.inc != p.inc && m.time <= p.lag.LastReceived {
 		// A message of another incarnation than the current one, and
 		// older than what the current one sent: a late or replayed
@@ -193,6 +197,12 @@ func (r *Replica[T]) admit(p *peer, m *message, payload T, claims *vclock.Clock)
 	if claims != nil && claims.Get(r.writer) > r.issued {
 		p.lag.ClaimsRefused++
 		return nil, 0, &ClaimError{Writer: r.writer, Claimed: claims.Get(r.writer), Known: r.issued}
+	}
+	if rt, ok := any(payload).(retirer[T]); ok {
+		if err := r.liveCovered(rt.Retired()); err != nil {
+			p.lag.ClaimsRefused++
+			return nil, 0, err
+		}
 	}
 	return r.validate(p, m.sender, payload)
 }
@@ -264,7 +274,7 @@ func (r *Replica[T]) renewForClaim() {
 	}
 	r.renewed = now
 	r.stats.Renewals++
-	r.inc = newIncarnation(r.cfg.random)
+	r.inc = newIncarnation(r.cfg.random, now, r.inc)
 	r.writer = writerOf(r.id, r.inc)
 	r.issued = 0
 	// Peers take the new incarnation for a restart and number its deltas
@@ -330,6 +340,7 @@ func (r *Replica[T]) accept(p *peer, m *message, size int, payload T, partial bo
 		return reply, 0, err
 	}
 	r.state.Merge(payload)
+	r.takeRetired(payload)
 	r.digestOK = false
 	var seq uint64
 	if r.commit != nil {

@@ -178,7 +178,7 @@ func New[T crdt.State[T]](id vclock.ReplicaID, newState func() T, opts ...Option
 	if r.nilable && any(newState()) == any(r.state) {
 		panic("merge: New: newState returned the same value twice; it must return a new state on each call")
 	}
-	r.inc = newIncarnation(cfg.random)
+	r.inc = newIncarnation(cfg.random, r.clock.Peek(), 0)
 	r.writer = writerOf(id, r.inc)
 	return r
 }

@@ -90,11 +90,16 @@ func Open[T crdt.State[T]](id vclock.ReplicaID, newState func() T, store Store, 
 	}
 	r := New(id, newState, opts...)
 	r.clock.Raise(st.Floor)
+	// Start after every incarnation that wrote to the store: so the
+	// earlier ones sort before this one (Replica.Retire).
+	r.inc = newIncarnation(r.cfg.random, r.clock.Peek(), incarnationsBefore(st.Floor))
+	r.writer = writerOf(id, r.inc)
 	state, err := r.replay(st)
 	if err != nil {
 		return nil, fmt.Errorf("merge: opening %s: %w", id, err)
 	}
 	r.state = state
+	r.takeRetired(state) // free what the retired ranges the store holds stand for
 	r.restored = st.Snapshot != nil || len(st.Records) > 0
 	r.commit = &committer{store: store, next: st.Next, durable: st.Next}
 	r.commit.cond.L = &r.commit.mu

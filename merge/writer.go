@@ -6,6 +6,7 @@ import (
 	"io"
 	"strings"
 
+	"github.com/converge-go/converge/hlc"
 	"github.com/converge-go/converge/vclock"
 )
 
@@ -15,9 +16,13 @@ import (
 // entries) its peers already hold for other data. So each incarnation
 // writes under an identity of its own, its writer ID: the replica's ID, a
 // tilde, and its 64-bit incarnation number in 13 base-32 digits, such as
-// us-east~0f8k2m4n6p8qr. Incarnation numbers are random (crypto/rand, or
-// the reader of WithRandom), so two incarnations never share a writer,
-// whatever the clocks say, and a restarted replica may write at once.
+// us-east~0f8k2m4n6p8qr. An incarnation number is the milliseconds of the
+// clock when the incarnation starts followed by 22 random bits
+// (crypto/rand, or the reader of WithRandom): two incarnations of a node
+// never share a writer — a restart in the same millisecond draws other
+// random bits, a renewal and an Open start after the incarnation before
+// — and a restarted replica may write at once. The digits sort as the
+// numbers do, so a node's writer IDs sort by incarnation.
 //
 // The writer ID is a ReplicaID like any other to the crdt types; the tilde
 // form lets a replica tell which node a writer belongs to (WriterNode),
@@ -74,19 +79,40 @@ func WriterNode(w vclock.ReplicaID) vclock.ReplicaID {
 	return w
 }
 
-// newIncarnation reads a nonzero 64-bit incarnation number from r, or
-// from crypto/rand if r is nil.
-func newIncarnation(r io.Reader) uint64 {
+// Incarnation numbers grow with time: the top incMillisBits are the
+// clock's milliseconds since the Unix epoch when the incarnation starts,
+// the rest random bits. So a node's earlier incarnations sort before its
+// current one and its later ones after it, and retiring the earlier ones
+// is one range of writer IDs (Replica.Retire); the random bits keep two
+// incarnations started in the same millisecond apart.
+const (
+	incRandomBits = 22
+	incMillisBits = 64 - incRandomBits
+)
+
+// newIncarnation returns an incarnation number for a replica whose clock
+// reads now, above after (the replica's previous incarnation, or the
+// floor a store kept), its random bits read from r, or from crypto/rand
+// if r is nil.
+func newIncarnation(r io.Reader, now hlc.Timestamp, after uint64) uint64 {
 	if r == nil {
 		r = rand.Reader
 	}
 	var b [8]byte
-	for {
-		if _, err := io.ReadFull(r, b[:]); err != nil {
-			panic("merge: reading an incarnation number: " + err.Error())
-		}
-		if inc := binary.BigEndian.Uint64(b[:]); inc != 0 {
-			return inc
-		}
+	if _, err := io.ReadFull(r, b[:]); err != nil {
+		panic("merge: reading an incarnation number: " + err.Error())
 	}
+	random := binary.BigEndian.Uint64(b[:]) & (1<<incRandomBits - 1)
+	ms := min(now.Physical(), 1<<incMillisBits-1)
+	if after>>incRandomBits >= ms {
+		ms = after>>incRandomBits + 1 // an earlier incarnation took this millisecond
+	}
+	return max(ms<<incRandomBits|random, 1)
+}
+
+// incarnationsBefore returns the incarnation numbers of a node before
+// the millisecond of floor: those of every incarnation that wrote
+// before a store kept floor.
+func incarnationsBefore(floor hlc.Timestamp) uint64 {
+	return floor.Physical()<<incRandomBits | (1<<incRandomBits - 1)
 }
