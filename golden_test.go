@@ -433,6 +433,18 @@ func orsetCases() []goldenCase {
 	items.Add("us-east", Item{"sock", 2})
 	items.Add("eu-west", Item{"hat", 1})
 
+	// Retired writers: app~1 and app~2 wrote, app~2 removed app~1's
+	// element, then both were retired; app~2's element stays.
+	var ret crdt.ORSet[string]
+	ret.Add("app~1", "socks")
+	ret.Add("app~2", "hat")
+	ret.Remove("socks")
+	ret.Add("us-east", "scarf")
+	retireDelta, err := ret.Retire("app~0", "app~9")
+	if err != nil {
+		panic(err)
+	}
+
 	return []goldenCase{
 		{"empty", "the zero ORSet: a full state with no replicas, no entries", typ, &crdt.ORSet[string]{}},
 		{"one", `a full state: us-east added "socks" with dot us-east:1`, typ, &one},
@@ -446,6 +458,8 @@ func orsetCases() []goldenCase {
 		{"readd", "us-east added socks twice: the second add replaced the first dot; entry gap 2", typ, &re},
 		{"ints", "int elements 7 (us-east:1), -7 (eu-west:1), 1000 (us-east:2)", "crdt.ORSet[int]", &ints},
 		{"structs", "struct elements added by two replicas", "crdt.ORSet[Item]", &items},
+		{"retired", "app~0..app~9 retired: app~1, whose element was removed, leaves the context; app~2 holds hat and stays; the range follows the entries in the context array", typ, &ret},
+		{"retire-delta", "the delta of Retire(app~0, app~9): partial, no replica, the range alone", typ, retireDelta},
 	}
 }
 
@@ -1305,7 +1319,8 @@ func TestGoldenDocExamples(t *testing.T) {
 // iterator of a map yields, in its order; other keys name a method (value
 // → Value, len → Len, delta → IsDelta, context → Context, values → Values,
 // set and the value of an LWWRegister → Get, replica → Replica, timestamp
-// → Timestamp, physical → Physical, logical → Logical). A result that is a
+// → Timestamp, physical → Physical, logical → Logical, retired →
+// Retired). A result that is a
 // fmt.Stringer other than a basic type is compared as its String.
 func property(v value, key string) ([]byte, error) {
 	switch key {
@@ -1317,7 +1332,7 @@ func property(v value, key string) ([]byte, error) {
 	methods := map[string]string{
 		"value": "Value", "len": "Len", "delta": "IsDelta", "context": "Context",
 		"values": "Values", "set": "Get", "replica": "Replica", "timestamp": "Timestamp",
-		"physical": "Physical", "logical": "Logical",
+		"physical": "Physical", "logical": "Logical", "retired": "Retired",
 	}
 	name, ok := methods[key]
 	if !ok {

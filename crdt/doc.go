@@ -67,6 +67,31 @@
 // cart's quantities), PNCounter or GCounter for keys that take many
 // increments (views, quotas).
 //
+// # Retiring writers
+//
+// Every replica ID that wrote to a causal state keeps an entry in its
+// context, and in every encoding of it: with a writer per incarnation
+// (package merge) or ephemeral replicas, the context grows with every ID
+// ever used. The Retire methods of the causal types retire an [IDRange]
+// of IDs — IDs of one length between two bounds, such as every earlier
+// incarnation of a node — for good: the context then counts every dot of
+// theirs as seen, listed or not; what they wrote stays, under its dots;
+// their entries leave the encoding as soon as the state holds no dot of
+// theirs, and leave memory at the next Retire (the state rebuilds itself
+// from its encoding once they are many). Retire returns a delta, to
+// merge into the other replicas like any; the ranges travel in every
+// encoding that follows, so a state that merges one retires them too.
+//
+// The rule, before retiring: every event the writers issued has reached
+// the state, and they will issue no more. Then nothing visible changes,
+// and a late delta of theirs changes nothing either. A dot of theirs the
+// state had not seen is taken for removed — by every replica the
+// retirement reaches — and a mutator that writes under a retired ID
+// panics. The counters (GCounter, PNCounter, BCounter) and the
+// last-writer-wins types keep a total or a write per writer, which a
+// retirement could not take without changing the value: they have no
+// Retire.
+//
 // # Validation
 //
 // Merge trusts its argument. Each type has a ValidateMerge method that

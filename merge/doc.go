@@ -57,8 +57,9 @@
 // them into a new snapshot without holding the replica's lock.
 //
 // Every incarnation, of a replica made by Open or by [New], draws a
-// random 64-bit incarnation number, and writes under a writer ID of its
-// own derived from it, its ID and a suffix (us-east~0f8k2m4n6p8qr, see
+// 64-bit incarnation number — the clock's milliseconds when it starts,
+// then 22 random bits, after every earlier incarnation Open knows of —
+// and writes under a writer ID of its own derived from it, its ID and a suffix (us-east~0f8k2m4n6p8qr, see
 // [Replica.Writer] and [WriterNode]): [Replica.Update] passes it to the
 // callback, which hands it to the crdt mutators. A restarted replica
 // does not know which events its previous incarnation issued — the last
@@ -66,7 +67,8 @@
 // backup — and with a writer of its own it cannot issue any of them
 // again, so it may write at once. (Update panics on a delta written
 // under the bare ID.) The price is one entry per incarnation in the
-// causal contexts and counters that an incarnation wrote to.
+// causal contexts and counters that an incarnation wrote to, until it is
+// retired (see Retiring).
 //
 // What the store lacks, the peers hold. A new incarnation numbers its
 // deltas from 0. Until a peer shows it knows the new incarnation, Sync
@@ -83,6 +85,31 @@
 // delta, so that peers which missed part of it get it:
 //
 //	r.Update(func(_ vclock.ReplicaID, s T) T { s.Merge(saved); return saved })
+//
+// # Retiring
+//
+// [Replica.Retire] retires writers for good, so that the causal contexts
+// follow the live writers rather than every incarnation that ever ran:
+// Retire(id) of this replica, or of a peer whose current incarnation it
+// has heard, retires the node's earlier incarnations — one range of
+// writer IDs, since incarnation numbers grow with time — and Retire of a
+// node that is gone retires all of its writers. The retirement is a
+// delta (crdt's Retire methods, see "Retiring writers" there): stored and
+// sent like an update's, and merged by every peer, whose contexts then
+// drop the retired writers' entries as well. Messages from a retired
+// writer are refused from then on ([ErrRetired], counted in
+// PeerLag.RetiredRefused), and so is a payload that would retire this
+// replica's writer or a peer's current one ([ErrRetireLive]): those
+// writers' next events would count as seen, and vanish.
+//
+// Retire only once every event of the writers retired has reached this
+// replica: a node that is gone has delivered its last messages (its peers'
+// digests equal this replica's says so), and an earlier incarnation
+// whose store this one opened has nothing left in flight. An event that
+// had not arrived is lost, quietly: the replicas that learn of the
+// retirement take it for removed, and drop it where they hold it; they
+// still converge. Counters and last-writer-wins types keep a total or a
+// write per writer and cannot retire ([ErrNotRetirable]).
 //
 // # Full mesh
 //
