@@ -330,3 +330,61 @@ func ExampleEscrow() {
 	// granted 20 sold true
 	// 99 99
 }
+
+// A node restarts three times, each incarnation writing under a writer
+// of its own and replacing the version the one before wrote; the hub's
+// causal context lists all four writers. Once the hub
+// retires the node's earlier incarnations, it lists only the current
+// one, and a late message of the first is refused.
+func ExampleReplica_Retire() {
+	now := time.Date(2026, 12, 3, 9, 0, 0, 0, time.UTC).UnixNano()
+	clock := func() *hlc.Clock { return hlc.New(hlc.WithPhysicalClock(func() int64 { return now })) }
+	newSet := func() *crdt.ORSet[string] { return new(crdt.ORSet[string]) }
+	hub := merge.New("hub", newSet, merge.WithClock(clock()), merge.WithRandom(seeded(1)))
+	if err := hub.AddPeer("app"); err != nil {
+		panic(err)
+	}
+	store := merge.NewMemoryStore()
+	var late []byte
+	for i := range 4 {
+		now += int64(time.Minute) // a deploy
+		app, err := merge.Open("app", newSet, store, merge.WithClock(clock()), merge.WithRandom(seeded(uint64(10+i))))
+		if err != nil {
+			panic(err)
+		}
+		if err := app.AddPeer("hub"); err != nil {
+			panic(err)
+		}
+		app.Update(func(w vclock.ReplicaID, s *crdt.ORSet[string]) *crdt.ORSet[string] {
+			d := s.Remove(fmt.Sprint("v", i)) // the version it replaces
+			d.Merge(s.Add(w, fmt.Sprint("v", i+1)))
+			return d
+		})
+		msg, err := app.Sync("hub")
+		if err != nil {
+			panic(err)
+		}
+		if i == 0 {
+			late = msg
+		}
+		exchange(app, hub, msg)
+	}
+	writers := func() int {
+		n := 0
+		hub.Read(func(s *crdt.ORSet[string]) { n = s.Context().VersionVector().Len() })
+		return n
+	}
+	fmt.Println("writers before:", writers())
+	if err := hub.Retire("app"); err != nil {
+		panic(err)
+	}
+	fmt.Println("writers after:", writers())
+	_, err := hub.Receive(late)
+	fmt.Println("late message refused:", errors.Is(err, merge.ErrRetired))
+	fmt.Println(hub.State())
+	// Output:
+	// writers before: 4
+	// writers after: 1
+	// late message refused: true
+	// {v4}
+}
