@@ -91,79 +91,145 @@ func readAny(r *wire.Reader) any {
 	if !ok {
 		return nil
 	}
-	switch {
-	case c <= 0x7f || c >= 0xe0: // fixint
+	switch anyClasses[c] {
+	case anyInt8:
 		return int8(r.Int())
-	case c == 0xc0:
+	case anyNil:
 		r.IsNil()
 		return nil
-	case c == 0xc2 || c == 0xc3:
+	case anyBool:
 		return r.Bool()
-	case c == 0xcc:
+	case anyUint8:
 		return uint8(r.Uint())
-	case c == 0xd0:
-		return int8(r.Int())
-	case c >= 0xcd && c <= 0xcf:
-		v := r.Uint()
-		if !r.Charge(at, boxWord) {
-			return nil
-		}
-		switch c {
-		case 0xcd:
-			return uint16(v)
-		case 0xce:
-			return uint32(v)
-		}
-		return v
-	case c >= 0xd1 && c <= 0xd3:
-		v := r.Int()
-		if !r.Charge(at, boxWord) {
-			return nil
-		}
-		switch c {
-		case 0xd1:
-			return int16(v)
-		case 0xd2:
-			return int32(v)
-		}
-		return v
-	case c == 0xca || c == 0xcb:
-		p := r.Raw()
-		if r.Failed() || !r.Charge(at, boxWord) {
-			return nil
-		}
-		if c == 0xca {
-			return math.Float32frombits(binary.BigEndian.Uint32(p[1:]))
-		}
-		return math.Float64frombits(binary.BigEndian.Uint64(p[1:]))
-	case c&0xe0 == 0xa0 || c >= 0xd9 && c <= 0xdb: // str
-		p := r.StrBytes()
-		if r.Failed() || len(p) == 0 {
-			return ""
-		}
-		if !r.Charge(at, boxString+allocBytes(len(p))) {
-			return nil
-		}
-		return string(p)
-	case c >= 0xc4 && c <= 0xc6: // bin
-		p := r.Bytes()
-		if r.Failed() || !r.Charge(at, boxSlice+allocBytes(len(p))) {
-			return nil
-		}
-		return append(make([]byte, 0, len(p)), p...)
-	case c&0xf0 == 0x90 || c == 0xdc || c == 0xdd:
-		return readAnyArray(r)
-	case c&0xf0 == 0x80 || c == 0xde || c == 0xdf:
-		return readAnyMap(r)
-	case c >= 0xd4 && c <= 0xd8 || c >= 0xc7 && c <= 0xc9:
-		return readAnyExt(r)
+	case anyUint:
+		return readAnyUint(r, at, c)
+	case anyInt:
+		return readAnyInt(r, at, c)
+	case anyFloat:
+		return readAnyFloat(r, at, c)
+	case anyStr:
+		return readAnyStr(r, at)
+	case anyBin:
+		return readAnyBin(r, at)
+	case anyArray:
+		return readAnyArray(r, at)
+	case anyMap:
+		return readAnyMap(r, at)
+	case anyExt:
+		return readAnyExt(r, at)
 	}
 	r.Raw() // fails on the reserved code 0xc1
 	return nil
 }
 
-func readAnyArray(r *wire.Reader) any {
-	at := r.Offset()
+// The classes of msgpack values by their first byte, as readAny reads
+// them. (A table of readers would be shorter, but a Reader passed to a
+// function value escapes to the heap.)
+const (
+	anyReserved = iota
+	anyInt8     // fixint, int 8
+	anyNil
+	anyBool
+	anyUint8
+	anyUint // uint 16, 32, 64
+	anyInt  // int 16, 32, 64
+	anyFloat
+	anyStr
+	anyBin
+	anyArray
+	anyMap
+	anyExt
+)
+
+// anyClasses maps the first byte of a msgpack value to its class.
+var anyClasses = func() (t [256]uint8) {
+	set := func(lo, hi int, class uint8) {
+		for c := lo; c <= hi; c++ {
+			t[c] = class
+		}
+	}
+	set(0x00, 0x7f, anyInt8) // positive fixint
+	set(0xe0, 0xff, anyInt8) // negative fixint
+	set(0xd0, 0xd0, anyInt8)
+	set(0xc0, 0xc0, anyNil)
+	set(0xc2, 0xc3, anyBool)
+	set(0xcc, 0xcc, anyUint8)
+	set(0xcd, 0xcf, anyUint)
+	set(0xd1, 0xd3, anyInt)
+	set(0xca, 0xcb, anyFloat)
+	set(0xa0, 0xbf, anyStr) // fixstr
+	set(0xd9, 0xdb, anyStr)
+	set(0xc4, 0xc6, anyBin)
+	set(0x90, 0x9f, anyArray) // fixarray
+	set(0xdc, 0xdd, anyArray)
+	set(0x80, 0x8f, anyMap) // fixmap
+	set(0xde, 0xdf, anyMap)
+	set(0xd4, 0xd8, anyExt) // fixext
+	set(0xc7, 0xc9, anyExt)
+	return t
+}()
+
+// readAnyUint reads a uint16, uint32 or uint64, each boxed.
+func readAnyUint(r *wire.Reader, at int, c byte) any {
+	v := r.Uint()
+	if !r.Charge(at, boxWord) {
+		return nil
+	}
+	switch c {
+	case 0xcd:
+		return uint16(v)
+	case 0xce:
+		return uint32(v)
+	}
+	return v
+}
+
+// readAnyInt reads an int16, int32 or int64, each boxed.
+func readAnyInt(r *wire.Reader, at int, c byte) any {
+	v := r.Int()
+	if !r.Charge(at, boxWord) {
+		return nil
+	}
+	switch c {
+	case 0xd1:
+		return int16(v)
+	case 0xd2:
+		return int32(v)
+	}
+	return v
+}
+
+func readAnyFloat(r *wire.Reader, at int, c byte) any {
+	p := r.Raw()
+	if r.Failed() || !r.Charge(at, boxWord) {
+		return nil
+	}
+	if c == 0xca {
+		return math.Float32frombits(binary.BigEndian.Uint32(p[1:]))
+	}
+	return math.Float64frombits(binary.BigEndian.Uint64(p[1:]))
+}
+
+func readAnyStr(r *wire.Reader, at int) any {
+	p := r.StrBytes()
+	if r.Failed() || len(p) == 0 {
+		return ""
+	}
+	if !r.Charge(at, boxString+allocBytes(len(p))) {
+		return nil
+	}
+	return string(p)
+}
+
+func readAnyBin(r *wire.Reader, at int) any {
+	p := r.Bytes()
+	if r.Failed() || !r.Charge(at, boxSlice+allocBytes(len(p))) {
+		return nil
+	}
+	return append(make([]byte, 0, len(p)), p...)
+}
+
+func readAnyArray(r *wire.Reader, at int) any {
 	n := r.ArrayLen()
 	if r.Failed() || !r.Enter() {
 		return nil
@@ -181,8 +247,7 @@ func readAnyArray(r *wire.Reader) any {
 	return s
 }
 
-func readAnyMap(r *wire.Reader) any {
-	at := r.Offset()
+func readAnyMap(r *wire.Reader, at int) any {
 	n := r.MapLen()
 	if r.Failed() || !r.Enter() {
 		return nil
@@ -224,24 +289,13 @@ func readAnyMap(r *wire.Reader) any {
 // timeExt is the msgpack extension type of timestamps.
 const timeExt = -1
 
-func readAnyExt(r *wire.Reader) any {
-	at := r.Offset()
+func readAnyExt(r *wire.Reader, at int) any {
 	p := r.Raw()
 	if r.Failed() {
 		return nil
 	}
-	var n, hdr int
-	switch c := p[0]; {
-	case c >= 0xd4 && c <= 0xd8: // fixext 1, 2, 4, 8, 16
-		n, hdr = 1<<(c-0xd4), 1
-	case c == 0xc7:
-		n, hdr = int(p[1]), 2
-	case c == 0xc8:
-		n, hdr = int(binary.BigEndian.Uint16(p[1:])), 3
-	default:
-		n, hdr = int(binary.BigEndian.Uint32(p[1:])), 5
-	}
-	if hdr > 1 && (n == 1 || n == 2 || n == 4 || n == 8 || n == 16 || hdr == 3 && n <= math.MaxUint8 || hdr == 5 && n <= math.MaxUint16) {
+	n, hdr := extHeader(p)
+	if !extShortest(n, hdr) {
 		r.FailAt(at, "value not in its shortest form (input must be canonical)")
 		return nil
 	}
@@ -260,9 +314,54 @@ func readAnyExt(r *wire.Reader) any {
 		}
 		return v
 	}
-	b := p[hdr+1:]
+	tm, ok := extTime(p[hdr+1:])
+	if !ok {
+		r.FailAt(at, "a timestamp (ext -1) has 4, 8 or 12 bytes")
+		return nil
+	}
+	if !r.Charge(at, boxTime) {
+		return nil
+	}
+	return tm
+}
+
+// extHeader returns the data length of the extension p and the length of
+// its header before the type byte.
+func extHeader(p []byte) (n, hdr int) {
+	switch c := p[0]; {
+	case c >= 0xd4 && c <= 0xd8: // fixext 1, 2, 4, 8, 16
+		return 1 << (c - 0xd4), 1
+	case c == 0xc7:
+		return int(p[1]), 2
+	case c == 0xc8:
+		return int(binary.BigEndian.Uint16(p[1:])), 3
+	}
+	return int(binary.BigEndian.Uint32(p[1:])), 5
+}
+
+// extShortest reports whether an extension of n data bytes with a header
+// of hdr bytes is in its shortest form: a fixext where one fits, else the
+// smallest ext header.
+func extShortest(n, hdr int) bool {
+	switch hdr {
+	case 1:
+		return true
+	case 3:
+		if n <= math.MaxUint8 {
+			return false
+		}
+	case 5:
+		if n <= math.MaxUint16 {
+			return false
+		}
+	}
+	return n != 1 && n != 2 && n != 4 && n != 8 && n != 16
+}
+
+// extTime decodes the data of a msgpack timestamp, 4, 8 or 12 bytes.
+func extTime(b []byte) (time.Time, bool) {
 	var tm time.Time
-	switch n {
+	switch len(b) {
 	case 4:
 		tm = time.Unix(int64(binary.BigEndian.Uint32(b)), 0)
 	case 8:
@@ -271,16 +370,12 @@ func readAnyExt(r *wire.Reader) any {
 	case 12:
 		tm = time.Unix(int64(binary.BigEndian.Uint64(b[4:])), int64(binary.BigEndian.Uint32(b)))
 	default:
-		r.FailAt(at, "a timestamp (ext -1) has 4, 8 or 12 bytes")
-		return nil
-	}
-	if !r.Charge(at, boxTime) {
-		return nil
+		return tm, false
 	}
 	if tm.IsZero() {
 		tm = tm.UTC()
 	}
-	return tm
+	return tm, true
 }
 
 // An anyEncoder writes values of type any. keys is a stack of the keys of
@@ -313,31 +408,14 @@ func anyEncodes(v any, raw []byte) bool {
 }
 
 func (x *anyEncoder) append(b []byte, v any) []byte {
+	if out, ok := appendAnyInt(b, v); ok {
+		return out
+	}
 	switch v := v.(type) {
 	case nil:
 		return wire.AppendNil(b)
 	case bool:
 		return wire.AppendBool(b, v)
-	case int8:
-		return wire.AppendInt(b, int64(v))
-	case int16:
-		return wire.AppendInt(b, int64(v))
-	case int32:
-		return wire.AppendInt(b, int64(v))
-	case int64:
-		return wire.AppendInt(b, v)
-	case int:
-		return wire.AppendInt(b, int64(v))
-	case uint8:
-		return wire.AppendUint(b, uint64(v))
-	case uint16:
-		return wire.AppendUint(b, uint64(v))
-	case uint32:
-		return wire.AppendUint(b, uint64(v))
-	case uint64:
-		return wire.AppendUint(b, v)
-	case uint:
-		return wire.AppendUint(b, uint64(v))
 	case float32:
 		return binary.BigEndian.AppendUint32(append(b, 0xca), math.Float32bits(v))
 	case float64:
@@ -350,36 +428,73 @@ func (x *anyEncoder) append(b []byte, v any) []byte {
 		}
 		return wire.AppendBytes(b, v)
 	case []any:
-		if v == nil {
-			return wire.AppendNil(b)
-		}
-		b = wire.AppendArrayLen(b, len(v))
-		for _, e := range v {
-			b = x.append(b, e)
-		}
-		return b
+		return x.appendArray(b, v)
 	case map[string]any:
-		if v == nil {
-			return wire.AppendNil(b)
-		}
-		b = wire.AppendMapLen(b, len(v))
-		lo := len(x.keys)
-		for k := range v {
-			x.keys = append(x.keys, k)
-		}
-		slices.Sort(x.keys[lo:])
-		for i := range len(v) {
-			// x.keys may move while a value is written: index it afresh.
-			k := x.keys[lo+i]
-			b = x.append(wire.AppendString(b, k), v[k])
-		}
-		clear(x.keys[lo:])
-		x.keys = x.keys[:lo]
-		return b
+		return x.appendMap(b, v)
 	case time.Time:
 		return appendTime(b, v)
 	}
 	return appendMsgpack(b, v)
+}
+
+// appendAnyInt appends v if it is of an integer type, and reports
+// whether it was.
+func appendAnyInt(b []byte, v any) ([]byte, bool) {
+	switch v := v.(type) {
+	case int8:
+		return wire.AppendInt(b, int64(v)), true
+	case int16:
+		return wire.AppendInt(b, int64(v)), true
+	case int32:
+		return wire.AppendInt(b, int64(v)), true
+	case int64:
+		return wire.AppendInt(b, v), true
+	case int:
+		return wire.AppendInt(b, int64(v)), true
+	case uint8:
+		return wire.AppendUint(b, uint64(v)), true
+	case uint16:
+		return wire.AppendUint(b, uint64(v)), true
+	case uint32:
+		return wire.AppendUint(b, uint64(v)), true
+	case uint64:
+		return wire.AppendUint(b, v), true
+	case uint:
+		return wire.AppendUint(b, uint64(v)), true
+	}
+	return b, false
+}
+
+func (x *anyEncoder) appendArray(b []byte, v []any) []byte {
+	if v == nil {
+		return wire.AppendNil(b)
+	}
+	b = wire.AppendArrayLen(b, len(v))
+	for _, e := range v {
+		b = x.append(b, e)
+	}
+	return b
+}
+
+// appendMap writes v with its keys in ascending order.
+func (x *anyEncoder) appendMap(b []byte, v map[string]any) []byte {
+	if v == nil {
+		return wire.AppendNil(b)
+	}
+	b = wire.AppendMapLen(b, len(v))
+	lo := len(x.keys)
+	for k := range v {
+		x.keys = append(x.keys, k)
+	}
+	slices.Sort(x.keys[lo:])
+	for i := range len(v) {
+		// x.keys may move while a value is written: index it afresh.
+		k := x.keys[lo+i]
+		b = x.append(wire.AppendString(b, k), v[k])
+	}
+	clear(x.keys[lo:])
+	x.keys = x.keys[:lo]
+	return b
 }
 
 // appendTime appends t as msgpack.Encoder.EncodeTime does: the timestamp

@@ -244,6 +244,25 @@ const (
 // ownCost bounds what msgpack allocates for a value of class c and length
 // n (of a str, bin, ext, array or map) decoded as t, not counting what the
 // value contains.
+// mapDecodeCost is what msgpack allocates decoding a map of type t with
+// n entries: it makes a new key and value per entry.
+func mapDecodeCost(t reflect.Type, n int) int {
+	ks, vs := int(t.Key().Size()), int(t.Elem().Size())
+	slot := ks + vs + 8
+	cost := n * (allocBytes(ks) + allocBytes(vs))
+	// The map stores a key or a value over 128 bytes as a pointer to its
+	// own copy.
+	if ks > 128 {
+		slot -= ks - 8
+		cost += n * allocBytes(ks)
+	}
+	if vs > 128 {
+		slot -= vs - 8
+		cost += n * allocBytes(vs)
+	}
+	return mapBytes(n, slot) + cost
+}
+
 func ownCost(t reflect.Type, c, n int) int {
 	extra := 0
 	for t.Kind() == reflect.Pointer {
@@ -275,23 +294,7 @@ func ownCost(t reflect.Type, c, n int) int {
 		}
 	case reflect.Map:
 		if c == classMap {
-			// msgpack makes a new key and value per entry.
-			ks, vs := int(t.Key().Size()), int(t.Elem().Size())
-			slot := ks + vs + 8
-			if ks > 128 {
-				slot -= ks - 8
-			}
-			if vs > 128 {
-				slot -= vs - 8
-			}
-			cost := mapBytes(n, slot) + n*(allocBytes(ks)+allocBytes(vs))
-			if ks > 128 {
-				cost += n * allocBytes(ks) // the map's own copy
-			}
-			if vs > 128 {
-				cost += n * allocBytes(vs)
-			}
-			return extra + cost
+			return extra + mapDecodeCost(t, n)
 		}
 	case reflect.Struct:
 		if c == classMap || c == classArray {
@@ -338,35 +341,52 @@ func msgpackCost(r *wire.Reader, p *costPlan) int {
 	if !ok {
 		return 0
 	}
-	var class, n int
-	switch {
-	case c&0xf0 == 0x90 || c == 0xdc || c == 0xdd:
-		class = classArray
-	case c&0xf0 == 0x80 || c == 0xde || c == 0xdf:
-		class = classMap
-	case c&0xe0 == 0xa0 || c >= 0xd9 && c <= 0xdb:
-		class, n = classStr, len(r.StrBytes())
-	case c >= 0xc4 && c <= 0xc6:
-		class, n = classBin, len(r.Bytes())
-	case c >= 0xd4 && c <= 0xd8 || c >= 0xc7 && c <= 0xc9:
-		class, n = classExt, len(r.Raw())
-	case c == 0xc0:
+	class, n := classOf(r, c)
+	if class == classArray || class == classMap {
+		return containerCost(r, p, class)
+	}
+	return p.ownCost(class, n)
+}
+
+// classOf reads a value of first byte c, but for an array's or a map's
+// elements, and returns its cost class and size.
+func classOf(r *wire.Reader, c byte) (class, n int) {
+	switch anyClasses[c] {
+	case anyArray:
+		return classArray, 0
+	case anyMap:
+		return classMap, 0
+	case anyStr:
+		return classStr, len(r.StrBytes())
+	case anyBin:
+		return classBin, len(r.Bytes())
+	case anyExt:
+		return classExt, len(r.Raw())
+	case anyNil:
 		class = classNil
-		r.Raw()
-	case c >= 0xca && c <= 0xcf && c != 0xcc || c >= 0xd1 && c <= 0xd3:
+	case anyUint, anyInt, anyFloat:
 		class = classWord
-		r.Raw()
 	default:
 		class = classSmall
-		r.Raw()
 	}
-	if class != classArray && class != classMap {
-		cost := 0
-		for _, t := range p.types {
-			cost = max(cost, ownCost(t, class, n))
-		}
-		return cost
+	r.Raw()
+	return class, 0
+}
+
+// ownCost is the most any type of p costs for a value of class and size
+// n, without its elements.
+func (p *costPlan) ownCost(class, n int) int {
+	cost := 0
+	for _, t := range p.types {
+		cost = max(cost, ownCost(t, class, n))
 	}
+	return cost
+}
+
+// containerCost reads an array or a map (class) and returns what it
+// costs, its elements included.
+func containerCost(r *wire.Reader, p *costPlan, class int) int {
+	var n int
 	if class == classArray {
 		n = r.ArrayLen()
 	} else {
@@ -376,10 +396,7 @@ func msgpackCost(r *wire.Reader, p *costPlan) int {
 		return 0
 	}
 	defer r.Leave()
-	cost := 0
-	for _, t := range p.types {
-		cost = max(cost, ownCost(t, class, n))
-	}
+	cost := p.ownCost(class, n)
 	ch := p.children()
 	for i := 0; i < n && !r.Failed(); i++ {
 		if class == classArray {
