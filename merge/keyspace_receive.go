@@ -160,7 +160,7 @@ func (ks *Keyspace[K, T]) acceptEnvelope(p *kpeer[K], m *message, size int, now 
 	p.lag.MessagesReceived++
 	p.lag.BytesReceived += uint64(size)
 	p.lag.LastReceived = max(p.lag.LastReceived, m.time)
-	p.rto = ks.cfg.rto
+	p.rto = ks.rto()
 	if m.inc != p.inc {
 		ks.restarted(p, m.inc, now)
 	}

@@ -220,6 +220,11 @@ func (ks *Keyspace[K, T]) beginPass(p *kpeer[K], treePass bool, now hlc.Timestam
 	p.timer = now
 }
 
+// rto returns the retransmission timeout. Unlike a Replica's, it is at
+// least a millisecond: Sync is called until it returns nil, so resending
+// on every call would never end.
+func (ks *Keyspace[K, T]) rto() time.Duration { return max(ks.cfg.rto, time.Millisecond) }
+
 // syncPass returns what the pass with p has due, or nil.
 func (ks *Keyspace[K, T]) syncPass(id vclock.ReplicaID, p *kpeer[K], now hlc.Timestamp) ([]byte, error) {
 	pp := p.pass
@@ -227,11 +232,11 @@ func (ks *Keyspace[K, T]) syncPass(id vclock.ReplicaID, p *kpeer[K], now hlc.Tim
 		return nil, nil
 	}
 	if p.rto == 0 {
-		p.rto = ks.cfg.rto
+		p.rto = ks.rto()
 	}
-	if len(pp.out) > 0 && elapsed(pp.progress, now) >= max(p.rto, time.Millisecond) {
+	if len(pp.out) > 0 && elapsed(pp.progress, now) >= p.rto {
 		pp.requeue() // no reply within the timeout: ask again
-		p.rto = min(2*max(p.rto, time.Millisecond), maxBackoff*max(ks.cfg.rto, time.Millisecond))
+		p.rto = min(2*p.rto, maxBackoff*ks.rto())
 	}
 	if len(pp.out) < ksWindow {
 		if len(pp.out) == 0 {
@@ -367,12 +372,12 @@ func (ks *Keyspace[K, T]) syncDeltas(id vclock.ReplicaID, p *kpeer[K], now hlc.T
 		return nil, nil // nothing due, or a pass covers it
 	}
 	if p.rto == 0 {
-		p.rto = ks.cfg.rto
+		p.rto = ks.rto()
 	}
 	from := max(p.sent, low)
-	if p.sent <= p.acked || ks.cfg.rto <= 0 || elapsed(p.timer, now) >= p.rto {
+	if p.sent <= p.acked || elapsed(p.timer, now) >= p.rto {
 		if p.sent > p.acked && p.sent > low {
-			p.rto = min(2*p.rto, maxBackoff*ks.cfg.rto)
+			p.rto = min(2*p.rto, maxBackoff*ks.rto())
 		}
 		from = low
 		p.timer = now
