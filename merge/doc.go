@@ -314,4 +314,78 @@
 // register's Resolve, Siblings and Settle methods. A Replica of such a
 // register settles a conflict in Update, as the Replica's Update example
 // shows.
+//
+// # Keyspaces
+//
+// A [Keyspace] is one replica of a dataset of many keys — a million
+// carts — each holding a state of one type, with a Replica's shape and
+// rules: the same options, incarnations and writer IDs (every key's
+// events are written as [Keyspace.Writer], so a new incarnation reuses
+// no dot in any key), peers in a full mesh, Sync and Receive moving
+// bytes the caller carries. Keys are strings or integers ([Key]), whose
+// canonical encodings the wire and the tree use. Anti-entropy costs what
+// differs, not what is held:
+//
+//   - While connected, deltas. Update numbers the delta of each change, of
+//     any key, 0, 1, 2, ..., in one buffer for all peers, bounded as a
+//     Replica's ([WithMaxDeltas], [WithMaxBufferBytes]); Sync sends a
+//     peer the deltas from where it stands, joined per key, many keys to
+//     a message — at most 1024 keys, and no more keys once 256 KiB of
+//     states are in, so that a backlog takes several messages (call Sync
+//     until it returns nil) — tagged with their interval [from, to) and
+//     acknowledged as a Replica's.
+//   - A peer that fell behind the buffer gets a catch-up: each key
+//     remembers the number of its last local update, so the keys written
+//     since the peer's acknowledgement are found by one scan of the keys,
+//     and their current states — each includes the key's deltas — go in
+//     messages of the same bounds, each answered. Once every one is, a
+//     closing message, an empty delta-group [0, mark), tells the peer it
+//     has every delta below mark, the number of the next delta when the
+//     catch-up began; deltas from mark on flow meanwhile as usual. Bytes:
+//     the states of the keys written, about 1.2 times the missed deltas
+//     for sets of one or two items (BENCHMARKS.md).
+//   - A tree pass, for what no delta brings: after a peer's restart (with
+//     that peer and every other, as a Replica's digest exchanges), three
+//     refusals in a row, or [Keyspace.SyncTree]. Every key hashes, by its
+//     encoding, into one of 2^16 leaf buckets and contributes a 64-bit
+//     hash of its encoding and its state's; a node's hash is the sum of
+//     the contributions below it, in a tree of fanout 16 and five levels
+//     kept up to date by every change in O(1) (five additions), and by
+//     one encoding and hash of the changed key's state. The pass starts
+//     with the root: an equal peer says so, and the check ends in two
+//     messages (about 130 bytes for IDs of 7 bytes, whatever the number of
+//     keys). Otherwise the peer answers with the 16 child hashes of each
+//     node that differs, the keyspace asks about the children that differ
+//     in turn (up to 256 nodes a request, 8 requests in flight), and at
+//     the leaves sends the states of the keys of each differing bucket,
+//     asking the peer to answer with what it holds more there. Each
+//     request not answered within the retransmission timeout is sent
+//     again; the pass closes as a catch-up does. Bytes: about 128 per
+//     differing node per level, so a pass costs more than the missed
+//     deltas when they are many and small — about 3.5 times for 10,000
+//     of 100,000 keys (BENCHMARKS.md) — which is why a peer that merely
+//     fell behind gets a catch-up instead.
+//
+// Receive checks a keyspace message as a Replica's: the checksum and the
+// envelope, every field (keys ascending, in range, node and bucket
+// numbers in range), the recipient and sender before any payload is
+// decoded, each payload within the decoding bounds, then, for each key,
+// the payload's timestamps against the message's time, its claims of the
+// keyspace's writer against what that key's state holds, and the state
+// type's ValidateMerge against the key's state, before any key changes.
+// Not done in this release: the Replica's checks of relayed claims
+// (Clamp) and overruling by an event's source, the renewal of the writer
+// after a claim of unissued events (the message is refused, nothing
+// more), the full state that resets a peer's wrong count of this
+// keyspace's deltas, forwarding for partial meshes, durable keyspaces
+// (no OpenKeyspace), and merge/sim. docs/wire-format.md specifies the
+// four messages, kinds 40 to 43, and the tree's hashes.
+//
+// A Keyspace costs, per key, the state, a map entry and a slot (64 bytes
+// with string keys), plus 1 MiB for the tree and the bucket lists once
+// it holds a key: about 370 bytes a key for sets of one item, twice what
+// one ORMap of the same sets takes, mostly because each state carries a
+// causal context of its own (BENCHMARKS.md). Update costs O(size of the
+// key's state), whatever the number of keys; a catch-up, one scan of the
+// keys when it starts.
 package merge

@@ -1,0 +1,451 @@
+package merge
+
+import (
+	"bytes"
+	"fmt"
+	"iter"
+	"reflect"
+	"slices"
+	"sync"
+
+	"github.com/converge-go/converge/crdt"
+	"github.com/converge-go/converge/hlc"
+	"github.com/converge-go/converge/vclock"
+)
+
+// A Keyspace is one replica of a dataset of many keys — a million carts —
+// each holding a state of type T, kept in step with its peers as a
+// [Replica] keeps one state: deltas per key while connected, batched
+// many keys to a message, and a hash tree over the keys to find what
+// differs after a restart or on suspicion (see Keyspaces in the package
+// documentation). It has the Replica's transport-free shape:
+// [Keyspace.Sync] returns the bytes to send a peer, [Keyspace.Receive]
+// takes a peer's bytes and returns the reply.
+//
+// A key holds the empty state (newState()) until a change reaches it; a
+// key whose state is the empty state again is dropped, so two keyspaces
+// are equal when they hold the same keys with equal states. K is a string
+// or integer kind ([Key]): the wire and the tree need its canonical
+// encoding.
+//
+// A Keyspace is safe for concurrent use: one mutex guards it, and the
+// decoding of a message and its payloads runs before the lock is taken.
+// It must not be copied. Make one with [NewKeyspace]; the zero Keyspace
+// is not usable.
+type Keyspace[K Key, T crdt.State[T]] struct {
+	id       vclock.ReplicaID
+	clock    *hlc.Clock
+	newState func() T
+	cfg      config
+	codec    keyCodec[K]
+	nilable  bool
+	empty    []byte // the encoding of newState()
+
+	mu      sync.Mutex
+	inc     uint64
+	writer  vclock.ReplicaID
+	keys    map[K]*kslot[K, T]
+	heads   []*kslot[K, T] // the first slot of each leaf bucket; nil until the first key
+	tree    tree
+	next    uint64          // deltas issued: the sequence number of the next
+	base    uint64          // sequence number of buf[0]
+	buf     []ksEntry[K, T] // the deltas some peer may still need
+	bufSize int
+	peers   map[vclock.ReplicaID]*kpeer[K]
+	reqID   uint64 // the last request number a pass used
+	scratch []byte
+	stats   KeyspaceStats
+}
+
+// A kslot is one key: its state, the hash of its key and its contribution
+// to the tree, and its place in its bucket's list.
+type kslot[K Key, T any] struct {
+	key     K
+	state   T
+	kh      uint64 // keyHash of the key's encoding
+	contrib uint64 // contribution of the key and its state
+	lseq    uint64 // 1 + the sequence number of the last local update; 0 if none
+	next    *kslot[K, T]
+}
+
+// A ksEntry is one buffered delta: of which key, when, and its encoded
+// size (key and delta).
+type ksEntry[K Key, T any] struct {
+	key   K
+	delta T
+	at    hlc.Timestamp
+	size  int
+}
+
+// KeyspaceStats are a [Keyspace]'s own counters: those of a Replica
+// ([Stats]: Deltas, Buffered, BufferedBytes, Overflowed, Rejected,
+// ClockRejected, Clock; Renewals stays 0, see Keyspaces in the package
+// documentation) and the keyspace's.
+type KeyspaceStats struct {
+	Stats
+	// Keys is the number of keys holding a state other than the empty one.
+	Keys int
+	// CatchUps counts the catch-ups started: a peer fell behind the
+	// buffer and was sent the current states of the keys written since
+	// its acknowledgement. TreePasses counts the tree comparisons started
+	// (restarts, refusals in a row, [Keyspace.SyncTree]).
+	CatchUps, TreePasses uint64
+	// StatesSent counts the key states sent by catch-ups and tree passes
+	// and in answer to them; NodesSent the tree node hashes sent.
+	StatesSent, NodesSent uint64
+}
+
+// NewKeyspace returns a keyspace named id whose keys start as newState(),
+// with no keys and no peers. newState must return a new, empty state each
+// time, and be safe for concurrent use (see [New]). The options are the
+// Replica's: the clock, the delta buffer's bounds (in deltas of any key
+// and in bytes), the retransmission timeout, the decoding bounds of
+// Receive and the source of incarnation numbers.
+//
+// Like New, NewKeyspace draws a random incarnation number, and the
+// keyspace writes under the writer ID derived from it, so that no event
+// it issues, in any key, can be one an earlier incarnation issued. It
+// panics if id is empty, newState is nil or returns the same value
+// twice, or the empty state cannot be encoded.
+func NewKeyspace[K Key, T crdt.State[T]](id vclock.ReplicaID, newState func() T, opts ...Option) *Keyspace[K, T] {
+	if id == "" {
+		panic("merge: NewKeyspace with an empty ReplicaID")
+	}
+	if newState == nil {
+		panic("merge: NewKeyspace with a nil newState")
+	}
+	cfg := newConfig(opts)
+	ks := &Keyspace[K, T]{
+		id:       id,
+		clock:    cfg.clock,
+		newState: newState,
+		cfg:      cfg,
+		codec:    newKeyCodec[K](),
+		nilable:  reflect.TypeFor[T]().Kind() == reflect.Pointer,
+		keys:     make(map[K]*kslot[K, T]),
+		peers:    make(map[vclock.ReplicaID]*kpeer[K]),
+	}
+	s := newState()
+	if ks.nilable && any(newState()) == any(s) {
+		panic("merge: NewKeyspace: newState returned the same value twice; it must return a new state on each call")
+	}
+	empty, err := s.AppendBinary(nil)
+	if err != nil {
+		panic("merge: NewKeyspace: encoding the empty state: " + err.Error())
+	}
+	ks.empty = empty
+	ks.inc = newIncarnation(cfg.random, ks.clock.Peek(), 0)
+	ks.writer = writerOf(id, ks.inc)
+	return ks
+}
+
+func (ks *Keyspace[K, T]) mustInit() {
+	if ks.keys == nil {
+		panic("merge: the zero Keyspace is not usable: make one with merge.NewKeyspace")
+	}
+}
+
+// ID returns the keyspace's ID, which its peers address it by.
+func (ks *Keyspace[K, T]) ID() vclock.ReplicaID { return ks.id }
+
+// Writer returns the ID the keyspace writes under, in every key: its ID,
+// a tilde and its incarnation number (see [Replica.Writer]).
+func (ks *Keyspace[K, T]) Writer() vclock.ReplicaID {
+	ks.mustInit()
+	ks.mu.Lock()
+	defer ks.mu.Unlock()
+	return ks.writer
+}
+
+// Clock returns the keyspace's hybrid logical clock.
+func (ks *Keyspace[K, T]) Clock() *hlc.Clock { return ks.clock }
+
+// Update applies a local change to key k: it calls f with the writer ID
+// to write as and k's state (the empty state if k holds none), under the
+// lock, and buffers the delta f returns for every peer. The rules for f
+// are Replica.Update's: change the state through mutators writing as w,
+// return their delta (or the join of several), keep neither, do not call
+// the Keyspace; a nil delta means nothing changed. Update panics where
+// Replica.Update does: a callback that made more changes than its delta
+// records, a delta written under the bare ID.
+//
+// Update costs f, one encoding of the delta (for the buffer's bound),
+// one encoding and hash of k's new state (for the tree) and O(1) tree
+// work: O(size of k's state), whatever the number of keys. If the state
+// or the delta cannot be encoded, the change stays in the state and
+// Update returns the error.
+func (ks *Keyspace[K, T]) Update(k K, f func(w vclock.ReplicaID, state T) (delta T)) error {
+	ks.mustInit()
+	ks.mu.Lock()
+	defer ks.mu.Unlock()
+	s := ks.keys[k]
+	if s == nil {
+		s = &kslot[K, T]{key: k, state: ks.newState()}
+		s.kh = keyHash(ks.codec.append(ks.scratch[:0], k))
+	}
+	delta, none := ks.call(s, f)
+	if err := ks.rehash(s); err != nil {
+		return err
+	}
+	if none {
+		return nil
+	}
+	ks.noteOwn(delta)
+	var err error
+	if st, ok := any(delta).(stamper); ok {
+		if ts := st.MaxTimestamp(); ts > ks.clock.Last() {
+			if _, e := ks.clock.Update(ts); e != nil {
+				err = fmt.Errorf("merge: %s: the delta carries timestamp %v, which its clock cannot reach: %w", ks.id, ts, e)
+			}
+		}
+	}
+	ks.next++
+	s.lseq = ks.next
+	at := ks.clock.Now()
+	if len(ks.peers) == 0 {
+		ks.base = ks.next // nobody to keep it for
+		return err
+	}
+	b, encErr := delta.AppendBinary(ks.codec.append(ks.scratch[:0], k))
+	if encErr != nil {
+		ks.dropTo(ks.next, at)
+		return fmt.Errorf("merge: %s encoding the delta of key %v: %w", ks.id, k, encErr)
+	}
+	if cap(b) <= 64<<10 {
+		ks.scratch = b[:0]
+	}
+	ks.buf = append(ks.buf, ksEntry[K, T]{key: k, delta: delta, at: at, size: len(b)})
+	ks.bufSize += len(b)
+	ks.trim(at)
+	return err
+}
+
+// call runs Update's callback on s and checks its delta as Replica.update
+// does; none reports a nil delta.
+func (ks *Keyspace[K, T]) call(s *kslot[K, T], f func(w vclock.ReplicaID, state T) T) (delta T, none bool) {
+	e, counts := any(s.state).(editor)
+	var before uint64
+	if counts {
+		before = e.Edits()
+	}
+	delta = f(ks.writer, s.state)
+	if ks.nilable {
+		var zero T
+		none = any(delta) == any(zero)
+	}
+	if counts {
+		var got uint64
+		if !none {
+			got = any(delta).(editor).Edits()
+		}
+		if made := e.Edits() - before; got != made {
+			panic(fmt.Sprintf("merge: %s: Update's callback made %d changes and returned a delta recording %d; return the delta of each change, joined with Merge, so that peers get them all", ks.id, made, got))
+		}
+	}
+	return delta, none
+}
+
+// noteOwn panics on a delta holding events written under the bare ID.
+func (ks *Keyspace[K, T]) noteOwn(delta T) {
+	v, ok := any(delta).(versioner)
+	if !ok {
+		return
+	}
+	if v.Version().Get(ks.id) != 0 {
+		panic(fmt.Sprintf("merge: %s: Update's delta holds events written as %q, the keyspace's own ID; write as %s (Keyspace.Writer), so that a restarted keyspace never reuses an event", ks.id, ks.id, ks.writer))
+	}
+}
+
+// rehash brings s's contribution to the tree up to date with its state,
+// inserting s if it is new and dropping it if its state is the empty one.
+func (ks *Keyspace[K, T]) rehash(s *kslot[K, T]) error {
+	b, err := s.state.AppendBinary(ks.scratch[:0])
+	if err != nil {
+		return fmt.Errorf("merge: %s encoding the state of key %v: %w", ks.id, s.key, err)
+	}
+	if cap(b) <= 64<<10 {
+		ks.scratch = b[:0]
+	}
+	_, present := ks.keys[s.key]
+	if bytes.Equal(b, ks.empty) {
+		if present {
+			ks.tree.add(bucketOf(s.kh), -s.contrib)
+			ks.unlink(s)
+			delete(ks.keys, s.key)
+		}
+		return nil
+	}
+	c := contribution(s.kh, b)
+	if !present {
+		ks.link(s)
+		ks.keys[s.key] = s
+		s.contrib = 0
+	}
+	ks.tree.add(bucketOf(s.kh), c-s.contrib)
+	s.contrib = c
+	return nil
+}
+
+// link puts s at the head of its bucket's list.
+func (ks *Keyspace[K, T]) link(s *kslot[K, T]) {
+	if ks.heads == nil {
+		ks.heads = make([]*kslot[K, T], treeLeaves)
+	}
+	b := bucketOf(s.kh)
+	s.next = ks.heads[b]
+	ks.heads[b] = s
+}
+
+// unlink takes s out of its bucket's list, of a few keys.
+func (ks *Keyspace[K, T]) unlink(s *kslot[K, T]) {
+	for p := &ks.heads[bucketOf(s.kh)]; *p != nil; p = &(*p).next {
+		if *p == s {
+			*p = s.next
+			s.next = nil
+			return
+		}
+	}
+}
+
+// bucket returns the keys of leaf bucket b.
+func (ks *Keyspace[K, T]) bucket(b uint32) iter.Seq[*kslot[K, T]] {
+	return func(yield func(*kslot[K, T]) bool) {
+		if ks.heads == nil {
+			return
+		}
+		for s := ks.heads[b]; s != nil; s = s.next {
+			if !yield(s) {
+				return
+			}
+		}
+	}
+}
+
+// Read calls f with k's state under the lock, or with a new empty state
+// if k holds none. f must not change the state, keep it, or call the
+// Keyspace.
+func (ks *Keyspace[K, T]) Read(k K, f func(state T)) {
+	ks.mustInit()
+	ks.mu.Lock()
+	defer ks.mu.Unlock()
+	if s := ks.keys[k]; s != nil {
+		f(s.state)
+		return
+	}
+	f(ks.newState())
+}
+
+// Len returns the number of keys holding a state other than the empty one.
+func (ks *Keyspace[K, T]) Len() int {
+	ks.mustInit()
+	ks.mu.Lock()
+	defer ks.mu.Unlock()
+	return len(ks.keys)
+}
+
+// All returns the keys and their states, in no particular order. It holds
+// the lock while the loop runs: the loop's body must not change a state,
+// keep one, or call the Keyspace. Clone a state to keep it.
+func (ks *Keyspace[K, T]) All() iter.Seq2[K, T] {
+	ks.mustInit()
+	return func(yield func(K, T) bool) {
+		ks.mu.Lock()
+		defer ks.mu.Unlock()
+		for k, s := range ks.keys {
+			if !yield(k, s.state) {
+				return
+			}
+		}
+	}
+}
+
+// Root returns the root hash of the keyspace's tree: the sum, modulo
+// 2^64, of a 64-bit hash of each key and its state's encoding (see
+// Keyspaces in the package documentation). Equal keyspaces have equal
+// roots; different ones, equal roots by a chance of about 2^-64. An empty
+// keyspace's root is 0. It costs O(1): the tree is kept up to date by
+// every change.
+func (ks *Keyspace[K, T]) Root() uint64 {
+	ks.mustInit()
+	ks.mu.Lock()
+	defer ks.mu.Unlock()
+	return ks.tree.root()
+}
+
+// trim drops the oldest deltas until the buffer is within its bounds.
+func (ks *Keyspace[K, T]) trim(now hlc.Timestamp) {
+	k := max(len(ks.buf)-ks.cfg.maxDeltas, 0)
+	size := ks.bufSize
+	for _, e := range ks.buf[:k] {
+		size -= e.size
+	}
+	for k < len(ks.buf) && size > ks.cfg.maxBytes {
+		size -= ks.buf[k].size
+		k++
+	}
+	ks.dropTo(ks.base+uint64(k), now)
+}
+
+// gc drops the deltas every peer has acknowledged.
+func (ks *Keyspace[K, T]) gc(now hlc.Timestamp) {
+	low := ks.next
+	for _, p := range ks.peers {
+		low = min(low, p.acked)
+	}
+	ks.dropTo(low, now)
+}
+
+// dropTo drops the deltas numbered below to. A peer that has not
+// acknowledged one of them now needs a catch-up.
+func (ks *Keyspace[K, T]) dropTo(to uint64, now hlc.Timestamp) {
+	if to <= ks.base {
+		return
+	}
+	k := int(min(to-ks.base, uint64(len(ks.buf))))
+	low := to
+	for _, p := range ks.peers {
+		low = min(low, p.acked)
+		if p.acked < to && p.behind == 0 {
+			p.behind = now
+		}
+	}
+	if low < to {
+		ks.stats.Overflowed += to - max(low, ks.base)
+	}
+	for _, e := range ks.buf[:k] {
+		ks.bufSize -= e.size
+	}
+	clear(ks.buf[:k])
+	ks.buf = ks.buf[k:]
+	if len(ks.buf) == 0 {
+		ks.buf = ks.buf[:0:0]
+	}
+	ks.base = to
+}
+
+// Stats returns the keyspace's counters.
+func (ks *Keyspace[K, T]) Stats() KeyspaceStats {
+	ks.mustInit()
+	ks.mu.Lock()
+	defer ks.mu.Unlock()
+	s := ks.stats
+	s.Deltas = ks.next
+	s.Buffered = len(ks.buf)
+	s.BufferedBytes = ks.bufSize
+	s.Clock = ks.clock.Stats()
+	s.Keys = len(ks.keys)
+	return s
+}
+
+// Peers returns the peers in ascending ID order.
+func (ks *Keyspace[K, T]) Peers() []vclock.ReplicaID {
+	ks.mustInit()
+	ks.mu.Lock()
+	defer ks.mu.Unlock()
+	ids := make([]vclock.ReplicaID, 0, len(ks.peers))
+	for id := range ks.peers {
+		ids = append(ids, id)
+	}
+	slices.Sort(ids)
+	return ids
+}
