@@ -15,10 +15,10 @@ import (
 // 40–43)". They are not in internal/wire's list of kinds yet, so a
 // Replica given one refuses it as of an unknown kind (ErrUnsupported).
 const (
-	kindKeyspaceDelta  wire.Kind = 40 // deltas of many keys, or the states of keys written since
-	kindKeyspaceAck    wire.Kind = 41 // an acknowledgement, or a greeting
-	kindKeyspaceTree   wire.Kind = 42 // node hashes: a request, or the children of differing nodes
-	kindKeyspaceStates wire.Kind = 43 // states of keys: a catch-up, a tree pass's leaves, or the answer
+	kindKeyspaceDelta  = wire.KindKeyspaceDelta  // deltas of many keys, or the states of keys written since
+	kindKeyspaceAck    = wire.KindKeyspaceAck    // an acknowledgement, or a greeting
+	kindKeyspaceTree   = wire.KindKeyspaceTree   // node hashes: a request, or the children of differing nodes
+	kindKeyspaceStates = wire.KindKeyspaceStates // states of keys: a catch-up, a tree pass's leaves, or the answer
 )
 
 // Field counts after [version, kind], the checksum included.

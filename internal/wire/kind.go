@@ -42,6 +42,11 @@ const (
 	KindMergeState  Kind = 33 // merge: a full state
 	KindMergeAck    Kind = 34 // merge: an acknowledgement
 	KindMergeDigest Kind = 35 // merge: a state digest
+
+	KindKeyspaceDelta  Kind = 40 // merge: keyspace deltas
+	KindKeyspaceAck    Kind = 41 // merge: a keyspace acknowledgement
+	KindKeyspaceTree   Kind = 42 // merge: keyspace tree hashes
+	KindKeyspaceStates Kind = 43 // merge: keyspace states of keys
 )
 
 var kindNames = map[Kind]string{
@@ -70,6 +75,11 @@ var kindNames = map[Kind]string{
 	KindMergeState:  "MergeState",
 	KindMergeAck:    "MergeAck",
 	KindMergeDigest: "MergeDigest",
+
+	KindKeyspaceDelta:  "KeyspaceDelta",
+	KindKeyspaceAck:    "KeyspaceAck",
+	KindKeyspaceTree:   "KeyspaceTree",
+	KindKeyspaceStates: "KeyspaceStates",
 }
 
 // String returns the Go type name the kind encodes, or "Kind(n)" for an
