@@ -329,53 +329,66 @@ func (j *joiner[E]) dropSeen() {
 // h is e's table hash, or 0 if o keeps none. Every table hashes with one
 // seed, so o's hash serves m's table.
 func (j *joiner[E]) elem(e E, h uint32, v uint64, listed bool) {
-	m, o := j.m, j.o
+	m := j.m
 	if h == 0 {
 		h = m.st.hashFor(e)
 	}
 	mv, mok := m.st.getH(e, h)
 	if listed && v != 0 && (!mok || mv != 0) {
-		// Fast path: each side holds at most one packed dot.
-		od := unpack(v)
-		od.dot = j.env.toM(od.dot)
-		keepO := !j.env.m.has(od.dot)
-		if !mok {
-			if keepO {
-				if pv, ok := pack(od); ok {
-					m.putNew(e, h, pv)
-				} else {
-					m.replace(e, 0, false, []tdot{od})
-				}
-				if m.gone != nil {
-					delete(m.gone, e)
-				}
-			} else if j.partial {
-				j.markGone(e)
-			}
-			return
-		}
-		md := unpack(mv)
-		if md == od {
-			return
-		}
-		keepM := !j.env.oHas(md.dot)
+		j.packed(e, h, unpack(v), mv, mok)
+		return
+	}
+	j.expanded(e, h, v, mv, mok, listed)
+}
+
+// packed joins o's one dot od of e (o's numbering) into m's, which holds
+// at most one, packed in mv (mok: m holds e): the fast path.
+func (j *joiner[E]) packed(e E, h uint32, od tdot, mv uint64, mok bool) {
+	m := j.m
+	od.dot = j.env.toM(od.dot)
+	keepO := !j.env.m.has(od.dot)
+	if !mok {
 		switch {
-		case keepM && keepO:
-			m.replace(e, mv, true, sortDots([]tdot{md, od}))
 		case keepO:
-			m.replace(e, mv, true, []tdot{od})
-		case !keepM:
-			m.replace(e, mv, true, nil)
-			if j.partial {
-				j.markGone(e)
+			if pv, ok := pack(od); ok {
+				m.putNew(e, h, pv)
+			} else {
+				m.replace(e, 0, false, []tdot{od})
 			}
+			if m.gone != nil {
+				delete(m.gone, e)
+			}
+		case j.partial:
+			j.markGone(e)
 		}
 		return
 	}
+	md := unpack(mv)
+	if md == od {
+		return
+	}
+	keepM := !j.env.oHas(md.dot)
+	switch {
+	case keepM && keepO:
+		m.replace(e, mv, true, sortDots([]tdot{md, od}))
+	case keepO:
+		m.replace(e, mv, true, []tdot{od})
+	case !keepM:
+		m.replace(e, mv, true, nil)
+		if j.partial {
+			j.markGone(e)
+		}
+	}
+}
+
+// expanded joins o's dots of e (stored as v; listed: o lists e) into m's
+// (stored as mv; mok: m holds e), any number on either side.
+func (j *joiner[E]) expanded(e E, h uint32, v, mv uint64, mok, listed bool) {
+	m := j.m
 	j.mine = m.st.expand(e, mv, mok, j.mine[:0])
 	j.hers = j.hers[:0]
 	if listed {
-		for _, d := range o.st.expand(e, v, true, nil) {
+		for _, d := range j.o.st.expand(e, v, true, nil) {
 			d.dot = j.env.toM(d.dot)
 			j.hers = append(j.hers, d)
 		}

@@ -473,6 +473,12 @@ func (m *ORMap[K, V]) readStore(r *wire.Reader, ctx *dotCtx) {
 		return
 	}
 	defer r.Leave()
+	m.readEntries(r)
+	m.readRemoved(r)
+}
+
+// readEntries reads the keys and their values.
+func (m *ORMap[K, V]) readEntries(r *wire.Reader) {
 	k := kindOf[K]()
 	at := r.Offset()
 	n := r.ArrayLen()
@@ -494,7 +500,7 @@ func (m *ORMap[K, V]) readStore(r *wire.Reader, ctx *dotCtx) {
 		}
 		prev = raw
 		at = r.Offset()
-		v := zero.inRead(r, ctx, !m.partial)
+		v := zero.inRead(r, m.ctx, !m.partial)
 		if r.Failed() {
 			return
 		}
@@ -502,25 +508,37 @@ func (m *ORMap[K, V]) readStore(r *wire.Reader, ctx *dotCtx) {
 			r.FailAt(at, "a key with an empty value")
 			return
 		}
-		if v.inHidden() {
-			if m.tombs == nil {
-				m.tombs = make(map[K]V)
-			}
-			m.tombs[key] = v
-			continue
-		}
-		if m.m == nil {
-			m.m = make(map[K]V, r.Presize(n/2, mapEntryBytes[K, V]()))
-		}
-		m.m[key] = v
+		m.putRead(r, key, v, n/2)
 	}
-	at = r.Offset()
+}
+
+// putRead puts a value read for key, one of n, in m's values or, hidden,
+// in its tombstones.
+func (m *ORMap[K, V]) putRead(r *wire.Reader, key K, v V, n int) {
+	if v.inHidden() {
+		if m.tombs == nil {
+			m.tombs = make(map[K]V)
+		}
+		m.tombs[key] = v
+		return
+	}
+	if m.m == nil {
+		m.m = make(map[K]V, r.Presize(n, mapEntryBytes[K, V]()))
+	}
+	m.m[key] = v
+}
+
+// readRemoved reads the removed keys: none in a full state, none with a
+// value.
+func (m *ORMap[K, V]) readRemoved(r *wire.Reader) {
+	k := kindOf[K]()
+	at := r.Offset()
 	g := r.ArrayLen()
 	if !r.Failed() && g > 0 && !m.partial {
 		r.FailAt(at, "a full state lists removed keys")
 		return
 	}
-	prev = nil
+	var prev []byte
 	for i := 0; i < g && !r.Failed(); i++ {
 		at := r.Offset()
 		key, raw := readKey[K](r, k)
