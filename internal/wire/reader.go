@@ -619,48 +619,49 @@ func (r *Reader) skip() {
 		r.Uint()
 	case c >= codeInt8 && c <= codeInt64:
 		r.Int()
-	case c == codeFloat32:
+	case c == codeFloat32 || c == codeFloat64:
 		r.off++
-		r.take(4)
-	case c == codeFloat64:
-		r.off++
-		r.take(8)
-	case c >= codeFixExt1 && c <= codeFixExt16:
-		r.off++
-		r.take(1 + 1<<(c-codeFixExt1)) // type byte + 1, 2, 4, 8 or 16 data bytes
-	case c == codeExt8 || c == codeExt16 || c == codeExt32:
-		r.off++
-		w := 1 << (c - codeExt8) // length field of 1, 2 or 4 bytes
-		p, ok := r.take(w)
-		if !ok {
-			return
-		}
-		n := 0
-		for _, x := range p {
-			n = n<<8 | int(x)
-		}
-		r.take(1 + n)
+		r.take(4 << (c - codeFloat32)) // 4 or 8 bytes
+	case c >= codeFixExt1 && c <= codeFixExt16 || c >= codeExt8 && c <= codeExt32:
+		r.skipExt(c)
 	case c&0xf0 == 0x90, c == codeArray16, c == codeArray32:
-		n := r.ArrayLen()
-		if r.err != nil || !r.Enter() {
-			return
-		}
-		for i := 0; i < n && r.err == nil; i++ {
-			r.skip()
-		}
-		r.Leave()
+		r.skipItems(r.ArrayLen())
 	case c&0xf0 == 0x80, c == codeMap16, c == codeMap32:
-		n := r.MapLen()
-		if r.err != nil || !r.Enter() {
-			return
-		}
-		for i := 0; i < 2*n && r.err == nil; i++ {
-			r.skip()
-		}
-		r.Leave()
+		r.skipItems(2 * r.MapLen())
 	default: // 0xc1 is never used
 		r.FailAt(at, "invalid format code "+codeName(c))
 	}
+}
+
+// skipExt skips an extension whose format code is c.
+func (r *Reader) skipExt(c byte) {
+	r.off++
+	if c >= codeFixExt1 && c <= codeFixExt16 {
+		r.take(1 + 1<<(c-codeFixExt1)) // type byte + 1, 2, 4, 8 or 16 data bytes
+		return
+	}
+	w := 1 << (c - codeExt8) // length field of 1, 2 or 4 bytes
+	p, ok := r.take(w)
+	if !ok {
+		return
+	}
+	n := 0
+	for _, x := range p {
+		n = n<<8 | int(x)
+	}
+	r.take(1 + n)
+}
+
+// skipItems skips the n values of an array or map whose header was just
+// read.
+func (r *Reader) skipItems(n int) {
+	if r.err != nil || !r.Enter() {
+		return
+	}
+	for i := 0; i < n && r.err == nil; i++ {
+		r.skip()
+	}
+	r.Leave()
 }
 
 func codeName(c byte) string {
