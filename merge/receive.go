@@ -82,24 +82,8 @@ type clamper interface {
 
 func (r *Replica[T]) receive(from vclock.ReplicaID, msg []byte) ([]byte, uint64, error) {
 	r.mustInit()
-	m, err := decodeMessage(msg, wire.Limits(r.cfg.decode))
-	if err == nil {
-		switch {
-		case from != "" && m.sender != from:
-			err = fmt.Errorf("%w: a message from %s names %s as its sender", ErrMisaddressed, from, m.sender)
-		case string(m.recipient) != string(r.id):
-			err = fmt.Errorf("%w: %s is not %s", ErrMisaddressed, m.recipient, r.id)
-		}
-	}
+	m, payload, err := r.open(from, msg)
 	sender := m.sender // "" if the envelope is bad
-	if err == nil && !r.known(m.sender) {
-		err = fmt.Errorf("%w: %s", ErrUnknownPeer, m.sender)
-	}
-	var payload T
-	if err == nil && m.payload != nil {
-		payload = r.newState()
-		err = r.unmarshal(payload, m.payload)
-	}
 	r.mu.Lock()
 	defer r.mu.Unlock()
 	if cerr := r.commit.usable(); cerr != nil {
@@ -155,6 +139,28 @@ func (r *Replica[T]) receive(from vclock.ReplicaID, msg []byte) ([]byte, uint64,
 	r.noteShown(m.sender, claims)
 	partial := claims != nil && r.clampRelayed(p, m.sender, payload, claims)
 	return r.accept(p, &m, len(msg), payload, partial, now)
+}
+
+// open decodes msg, from from ("" if the transport does not say), checks
+// its addresses and sender, and decodes its payload, if any, outside the
+// lock.
+func (r *Replica[T]) open(from vclock.ReplicaID, msg []byte) (m message, payload T, err error) {
+	m, err = decodeMessage(msg, wire.Limits(r.cfg.decode))
+	switch {
+	case err != nil:
+		return m, payload, err
+	case from != "" && m.sender != from:
+		return m, payload, fmt.Errorf("%w: a message from %s names %s as its sender", ErrMisaddressed, from, m.sender)
+	case string(m.recipient) != string(r.id):
+		return m, payload, fmt.Errorf("%w: %s is not %s", ErrMisaddressed, m.recipient, r.id)
+	case !r.known(m.sender):
+		return m, payload, fmt.Errorf("%w: %s", ErrUnknownPeer, m.sender)
+	}
+	if m.payload != nil {
+		payload = r.newState()
+		err = r.unmarshal(payload, m.payload)
+	}
+	return m, payload, err
 }
 
 // known reports whether id is a peer.
@@ -309,6 +315,45 @@ func (r *Replica[T]) accept(p *peer, m *message, size int, payload T, partial bo
 	} else if m.kind == kindAck && m.ackInc == 0 {
 		p.notice = true // a greeting, or an ack from a peer that knows us not: tell it
 	}
+	r.takeAck(p, m, newest, now)
+	if (m.kind == kindState || m.kind == kindDigest) && m.flag {
+		p.awaiting = false // the peer answered a digest: equal, or with its state
+	}
+	switch m.kind {
+	case kindAck:
+		return nil, 0, nil
+	case kindDigest:
+		reply, err := r.answerDigest(p, m, now)
+		return reply, 0, err
+	}
+	r.state.Merge(payload)
+	r.takeRetired(payload)
+	r.digestOK = false
+	var seq uint64
+	if r.commit != nil {
+		seq = r.commit.queue(slices.Clone(m.payload), r.clock.Last())
+	}
+	p.took(m, partial, newest)
+	if m.kind == kindState && m.flag {
+		// A state pushed in answer to our digest: send ours back if it
+		// holds more — partial or not, or what we hold and the peer
+		// lacks would wait for another exchange that nothing starts.
+		d, err := r.digestLocked()
+		if err != nil {
+			return nil, seq, fmt.Errorf("merge: %s encoding its state: %w", r.id, err)
+		}
+		if d != sha256.Sum256(m.payload) && mayRepair(p.answered, r.cfg.rto, now) {
+			p.answered = now
+			reply, err := r.replyState(m.sender, p, false, r.clock.Now())
+			return reply, seq, err
+		}
+	}
+	return r.reply(p, appendAck(r.envelope(m.sender, p, r.clock.Now()))), seq, nil
+}
+
+// takeAck takes in the acknowledgement of m, from p; newest says m is
+// the newest message from p.
+func (r *Replica[T]) takeAck(p *peer, m *message, newest bool, now hlc.Timestamp) {
 	switch {
 	case m.ackInc != r.inc:
 	case m.ack > p.acked:
@@ -329,23 +374,11 @@ func (r *Replica[T]) accept(p *peer, m *message, size int, payload T, partial bo
 			p.behind = now
 		}
 	}
-	if (m.kind == kindState || m.kind == kindDigest) && m.flag {
-		p.awaiting = false // the peer answered a digest: equal, or with its state
-	}
-	switch m.kind {
-	case kindAck:
-		return nil, 0, nil
-	case kindDigest:
-		reply, err := r.answerDigest(p, m, now)
-		return reply, 0, err
-	}
-	r.state.Merge(payload)
-	r.takeRetired(payload)
-	r.digestOK = false
-	var seq uint64
-	if r.commit != nil {
-		seq = r.commit.queue(slices.Clone(m.payload), r.clock.Last())
-	}
+}
+
+// took records that p's payload, of m, was merged: which of p's deltas
+// the replica now has. A partial one counts for none.
+func (p *peer) took(m *message, partial, newest bool) {
 	switch {
 	case partial:
 		p.lag.Partial++
@@ -362,21 +395,6 @@ func (r *Replica[T]) accept(p *peer, m *message, size int, payload T, partial bo
 	default:
 		p.received(m.from, m.to)
 	}
-	if m.kind == kindState && m.flag {
-		// A state pushed in answer to our digest: send ours back if it
-		// holds more — partial or not, or what we hold and the peer
-		// lacks would wait for another exchange that nothing starts.
-		d, err := r.digestLocked()
-		if err != nil {
-			return nil, seq, fmt.Errorf("merge: %s encoding its state: %w", r.id, err)
-		}
-		if d != sha256.Sum256(m.payload) && mayRepair(p.answered, r.cfg.rto, now) {
-			p.answered = now
-			reply, err := r.replyState(m.sender, p, false, r.clock.Now())
-			return reply, seq, err
-		}
-	}
-	return r.reply(p, appendAck(r.envelope(m.sender, p, r.clock.Now()))), seq, nil
 }
 
 // answerDigest answers a digest message from p.
