@@ -148,27 +148,7 @@ type Cluster[T crdt.State[T]] struct {
 // every other: it takes over the nodes' Handlers and schedules their sync
 // ticks. It fails if cfg is inconsistent.
 func NewCluster[T crdt.State[T]](s *Sim, model Model[T], cfg ClusterConfig) (*Cluster[T], error) {
-	if cfg.Ops == 0 {
-		cfg.Ops = DefaultOps
-	}
-	if cfg.Duration == 0 {
-		cfg.Duration = time.Duration(cfg.Ops) * DefaultOpInterval
-	}
-	if cfg.ReadFraction == 0 {
-		cfg.ReadFraction = DefaultReadFraction
-	}
-	if cfg.SyncEvery == 0 {
-		cfg.SyncEvery = DefaultSyncEvery
-	}
-	if cfg.StaleAfter == 0 {
-		cfg.StaleAfter = DefaultStaleAfter
-	}
-	if cfg.ConvergeWithin == 0 {
-		cfg.ConvergeWithin = DefaultConvergeWithin
-	}
-	if cfg.CheckEvery == 0 {
-		cfg.CheckEvery = DefaultCheckEvery
-	}
+	cfg.fill()
 	if cfg.Ops < 0 || cfg.Duration < 0 || cfg.ReadFraction > 1 || cfg.SyncEvery < 0 ||
 		cfg.StaleAfter < 0 || cfg.ConvergeWithin < 0 || cfg.CheckEvery < 0 {
 		return nil, fmt.Errorf("sim: invalid ClusterConfig %+v", cfg)
@@ -214,6 +194,31 @@ func NewCluster[T crdt.State[T]](s *Sim, model Model[T], cfg ClusterConfig) (*Cl
 	}
 	c.readFn = func(st T) { c.stale = c.model.Read(c.op, st) }
 	return c, nil
+}
+
+// fill sets the defaults of the fields cfg leaves zero.
+func (cfg *ClusterConfig) fill() {
+	if cfg.Ops == 0 {
+		cfg.Ops = DefaultOps
+	}
+	if cfg.Duration == 0 {
+		cfg.Duration = time.Duration(cfg.Ops) * DefaultOpInterval
+	}
+	if cfg.ReadFraction == 0 {
+		cfg.ReadFraction = DefaultReadFraction
+	}
+	if cfg.SyncEvery == 0 {
+		cfg.SyncEvery = DefaultSyncEvery
+	}
+	if cfg.StaleAfter == 0 {
+		cfg.StaleAfter = DefaultStaleAfter
+	}
+	if cfg.ConvergeWithin == 0 {
+		cfg.ConvergeWithin = DefaultConvergeWithin
+	}
+	if cfg.CheckEvery == 0 {
+		cfg.CheckEvery = DefaultCheckEvery
+	}
 }
 
 // Replica returns node id's replica, for probes between events; calling

@@ -182,73 +182,15 @@ type Sim struct {
 // [0, 1], a fault that ends before it starts.
 func New(cfg Config) (*Sim, error) {
 	s := &Sim{seed: cfg.Seed}
-	if cfg.Epoch.IsZero() {
-		cfg.Epoch = DefaultEpoch
+	defaultLatency := cfg.Latency == nil
+	cfg.fill()
+	if err := cfg.check(); err != nil {
+		return nil, err
 	}
 	s.epoch = cfg.Epoch.UnixNano()
-	if cfg.Regions == nil {
-		cfg.Regions = DefaultRegions()
-	}
-	defaultLatency := cfg.Latency == nil
-	if defaultLatency {
-		cfg.Latency = DefaultLatency()
-	}
-	if cfg.LocalRTT == (RTT{}) {
-		cfg.LocalRTT = RTT{time.Millisecond, 2 * time.Millisecond}
-	}
-	if cfg.ReorderDelay == 0 {
-		cfg.ReorderDelay = 100 * time.Millisecond
-	}
-	if len(cfg.Regions) == 0 || len(cfg.Regions) > 64 {
-		return nil, fmt.Errorf("sim: %d regions, want 1 to 64", len(cfg.Regions))
-	}
-	for _, p := range []struct {
-		name string
-		v    float64
-	}{{"Loss", cfg.Loss}, {"Duplicate", cfg.Duplicate}, {"Reorder", cfg.Reorder}} {
-		if !(p.v >= 0 && p.v <= 1) {
-			return nil, fmt.Errorf("sim: %s = %v, want a probability in [0, 1]", p.name, p.v)
-		}
-	}
-	if cfg.Jitter < 0 || cfg.ReorderDelay < 0 || cfg.ClockSkew < 0 || !(cfg.ClockDrift >= 0 && cfg.ClockDrift < maxDrift) {
-		return nil, errors.New("sim: negative Jitter, ReorderDelay, ClockSkew or ClockDrift, or ClockDrift too large")
-	}
-
-	clockRand := s.Rand("clock")
-	index := make(map[string]int, len(cfg.Regions))
-	for ri, r := range cfg.Regions {
-		if r.Name == "" {
-			return nil, errors.New("sim: a region without a name")
-		}
-		if _, dup := index[r.Name]; dup {
-			return nil, fmt.Errorf("sim: region %s listed twice", r.Name)
-		}
-		if r.Nodes == 0 {
-			r.Nodes = DefaultNodes
-		}
-		if r.Nodes < 0 {
-			return nil, fmt.Errorf("sim: region %s has %d nodes", r.Name, r.Nodes)
-		}
-		index[r.Name] = ri
-		s.regions = append(s.regions, r)
-		for k := 1; k <= r.Nodes; k++ {
-			n := Node{ID: NodeID(len(s.nodes)), Name: fmt.Sprintf("%s-%d", r.Name, k), Region: r.Name}
-			skew := r.Skew
-			if cfg.ClockSkew > 0 {
-				skew += time.Duration(clockRand.Int64N(2*int64(cfg.ClockSkew)+1)) - cfg.ClockSkew
-			}
-			drift := r.Drift
-			if cfg.ClockDrift > 0 {
-				drift += (2*clockRand.Float64() - 1) * cfg.ClockDrift
-			}
-			s.nodes = append(s.nodes, n)
-			s.region = append(s.region, ri)
-			s.clockOff = append(s.clockOff, 0)
-			s.clockPPB = append(s.clockPPB, 0)
-			if err := s.SetClock(n.ID, skew, drift); err != nil {
-				return nil, err
-			}
-		}
+	index, err := s.addRegions(cfg)
+	if err != nil {
+		return nil, err
 	}
 	s.handlers = make([]Handler, len(s.nodes))
 	s.down = make([]int32, len(s.nodes))
@@ -275,6 +217,91 @@ func New(cfg Config) (*Sim, error) {
 		}
 	}
 	return s, nil
+}
+
+// fill sets the defaults of the fields cfg leaves zero.
+func (cfg *Config) fill() {
+	if cfg.Epoch.IsZero() {
+		cfg.Epoch = DefaultEpoch
+	}
+	if cfg.Regions == nil {
+		cfg.Regions = DefaultRegions()
+	}
+	if cfg.Latency == nil {
+		cfg.Latency = DefaultLatency()
+	}
+	if cfg.LocalRTT == (RTT{}) {
+		cfg.LocalRTT = RTT{time.Millisecond, 2 * time.Millisecond}
+	}
+	if cfg.ReorderDelay == 0 {
+		cfg.ReorderDelay = 100 * time.Millisecond
+	}
+}
+
+// check returns an error if a field of cfg is out of range.
+func (cfg *Config) check() error {
+	if len(cfg.Regions) == 0 || len(cfg.Regions) > 64 {
+		return fmt.Errorf("sim: %d regions, want 1 to 64", len(cfg.Regions))
+	}
+	for _, p := range []struct {
+		name string
+		v    float64
+	}{{"Loss", cfg.Loss}, {"Duplicate", cfg.Duplicate}, {"Reorder", cfg.Reorder}} {
+		if !(p.v >= 0 && p.v <= 1) {
+			return fmt.Errorf("sim: %s = %v, want a probability in [0, 1]", p.name, p.v)
+		}
+	}
+	if cfg.Jitter < 0 || cfg.ReorderDelay < 0 || cfg.ClockSkew < 0 || !(cfg.ClockDrift >= 0 && cfg.ClockDrift < maxDrift) {
+		return errors.New("sim: negative Jitter, ReorderDelay, ClockSkew or ClockDrift, or ClockDrift too large")
+	}
+	return nil
+}
+
+// addRegions adds the regions of cfg and their nodes, each with its
+// clock, and returns the index of each region by name.
+func (s *Sim) addRegions(cfg Config) (map[string]int, error) {
+	clockRand := s.Rand("clock")
+	index := make(map[string]int, len(cfg.Regions))
+	for ri, r := range cfg.Regions {
+		switch _, dup := index[r.Name]; {
+		case r.Name == "":
+			return nil, errors.New("sim: a region without a name")
+		case dup:
+			return nil, fmt.Errorf("sim: region %s listed twice", r.Name)
+		case r.Nodes < 0:
+			return nil, fmt.Errorf("sim: region %s has %d nodes", r.Name, r.Nodes)
+		case r.Nodes == 0:
+			r.Nodes = DefaultNodes
+		}
+		index[r.Name] = ri
+		s.regions = append(s.regions, r)
+		for k := 1; k <= r.Nodes; k++ {
+			if err := s.addNode(cfg, ri, k, clockRand); err != nil {
+				return nil, err
+			}
+		}
+	}
+	return index, nil
+}
+
+// addNode adds node k of region ri, its clock skewed and drifting as the
+// region says, plus the random share cfg asks for.
+func (s *Sim) addNode(cfg Config, ri, k int, clockRand *rand.Rand) error {
+	r := s.regions[ri]
+	n := Node{ID: NodeID(len(s.nodes)), Name: fmt.Sprintf("%s-%d", r.Name, k), Region: r.Name}
+	skew := r.Skew
+	if cfg.ClockSkew > 0 {
+		skew += time.Duration(clockRand.Int64N(2*int64(cfg.ClockSkew)+1)) - cfg.ClockSkew
+	}
+	drift := r.Drift
+	if cfg.ClockDrift > 0 {
+		drift += (2*clockRand.Float64() - 1) * cfg.ClockDrift
+	}
+	s.nodes = append(s.nodes, n)
+	s.region = append(s.region, ri)
+	s.clockOff = append(s.clockOff, 0)
+	s.clockPPB = append(s.clockPPB, 0)
+	return s.SetClock(n.ID, skew, drift)
 }
 
 // maxDrift bounds drift, in ppm: a clock 10% off is broken hardware, and
