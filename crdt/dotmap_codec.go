@@ -77,43 +77,7 @@ type dotItem[E any] struct {
 // that the context's live counts size the buckets exactly (in a nested
 // store they count the dots of the whole map).
 func (m *dotMap[E]) appendStoreSized(b []byte, pos []uint32, tagged, root bool) []byte {
-	nrep := 0
-	if m.ctx != nil {
-		for i := range m.ctx.ent {
-			if m.ctx.ent[i].shown() {
-				nrep++
-			}
-		}
-	}
-	buckets := make([][]dotItem[E], nrep)
-	if root && m.ctx != nil {
-		for i := range m.ctx.ent {
-			if e := &m.ctx.ent[i]; e.shown() && e.live > 0 {
-				buckets[pos[i]] = make([]dotItem[E], 0, e.live)
-			}
-		}
-	}
-	key := func(d tdot) uint64 {
-		if d.rm {
-			return d.c | rmBit
-		}
-		return d.c
-	}
-	var buf []tdot
-	m.st.all(func(e E, v uint64) bool {
-		if v != 0 {
-			d := unpack(v)
-			p := pos[d.r]
-			buckets[p] = append(buckets[p], dotItem[E]{key(d), e})
-			return true
-		}
-		buf = m.st.expand(e, 0, true, buf[:0])
-		for _, d := range buf {
-			p := pos[d.r]
-			buckets[p] = append(buckets[p], dotItem[E]{key(d), e})
-		}
-		return true
-	})
+	buckets := m.buckets(pos, root)
 	k := kindOf[E]()
 	held := 0
 	for _, items := range buckets {
@@ -151,6 +115,50 @@ func (m *dotMap[E]) appendStoreSized(b []byte, pos []uint32, tagged, root bool) 
 		b = appendElem(b, k, e)
 	}
 	return b
+}
+
+// buckets returns m's dots grouped by the position of their replica in
+// the encoding (pos), unsorted; root sizes each group by the context's
+// live count.
+func (m *dotMap[E]) buckets(pos []uint32, root bool) [][]dotItem[E] {
+	nrep := 0
+	if m.ctx != nil {
+		for i := range m.ctx.ent {
+			if m.ctx.ent[i].shown() {
+				nrep++
+			}
+		}
+	}
+	buckets := make([][]dotItem[E], nrep)
+	if root && m.ctx != nil {
+		for i := range m.ctx.ent {
+			if e := &m.ctx.ent[i]; e.shown() && e.live > 0 {
+				buckets[pos[i]] = make([]dotItem[E], 0, e.live)
+			}
+		}
+	}
+	key := func(d tdot) uint64 {
+		if d.rm {
+			return d.c | rmBit
+		}
+		return d.c
+	}
+	var buf []tdot
+	m.st.all(func(e E, v uint64) bool {
+		if v != 0 {
+			d := unpack(v)
+			p := pos[d.r]
+			buckets[p] = append(buckets[p], dotItem[E]{key(d), e})
+			return true
+		}
+		buf = m.st.expand(e, 0, true, buf[:0])
+		for _, d := range buf {
+			p := pos[d.r]
+			buckets[p] = append(buckets[p], dotItem[E]{key(d), e})
+		}
+		return true
+	})
+	return buckets
 }
 
 // readDotMap reads the fields appendTo writes and checks every invariant:

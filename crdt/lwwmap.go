@@ -301,25 +301,15 @@ func (m *LWWMap[K, V]) unmarshal(b []byte, lim wire.Limits) error {
 
 func (m *LWWMap[K, V]) readValue(r *wire.Reader) {
 	r.Header(wire.KindLWWMap, 2)
-	n := r.ArrayLen()
-	ids := make([]vclock.ReplicaID, 0, r.Presize(n, sliceEntryBytes[vclock.ReplicaID]()))
-	for i := 0; i < n && !r.Failed(); i++ {
-		at := r.Offset()
-		id := vclock.ReplicaID(r.Str())
-		if i > 0 && id <= ids[i-1] {
-			r.FailAt(at, "writers out of order or repeated")
-			return
-		}
-		ids = append(ids, id)
-	}
+	ids := readWriters(r)
 	used := make([]bool, len(ids))
 	at := r.Offset()
-	n = r.ArrayLen()
+	n := r.ArrayLen()
 	if !r.Failed() && n%4 != 0 {
 		r.FailAt(at, "entries are not (key, timestamp, writer, value) tuples")
 		return
 	}
-	kk, kv := kindOf[K](), kindOf[V]()
+	kk := kindOf[K]()
 	var prev []byte
 	for i := 0; i < n/4 && !r.Failed(); i++ {
 		at := r.Offset()
@@ -332,26 +322,9 @@ func (m *LWWMap[K, V]) readValue(r *wire.Reader) {
 			return
 		}
 		prev = raw
-		var e lwwEntry[V]
-		e.ts = hlc.Timestamp(r.Uint())
-		at = r.Offset()
-		w := r.Uint()
-		if r.Failed() {
+		e, ok := readLWWEntry[V](r, ids, used)
+		if !ok {
 			return
-		}
-		if w>>1 >= uint64(len(ids)) {
-			r.FailAt(at, "entry names no listed writer")
-			return
-		}
-		e.id, e.del = ids[w>>1], w&1 == 1
-		used[w>>1] = true
-		if e.del {
-			if !r.IsNil() {
-				r.FailAt(r.Offset(), "a delete carries a value")
-				return
-			}
-		} else {
-			e.v, _ = readElem[V](r, kv)
 		}
 		if m.m == nil {
 			m.m = make(map[K]lwwEntry[V], r.Presize(n/4, mapEntryBytes[K, lwwEntry[V]]()))
@@ -364,6 +337,49 @@ func (m *LWWMap[K, V]) readValue(r *wire.Reader) {
 	if !r.Failed() && slices.Contains(used, false) {
 		r.FailAt(at, "a listed writer wrote nothing")
 	}
+}
+
+// readWriters reads a list of writers, strictly ascending.
+func readWriters(r *wire.Reader) []vclock.ReplicaID {
+	n := r.ArrayLen()
+	ids := make([]vclock.ReplicaID, 0, r.Presize(n, sliceEntryBytes[vclock.ReplicaID]()))
+	for i := 0; i < n && !r.Failed(); i++ {
+		at := r.Offset()
+		id := vclock.ReplicaID(r.Str())
+		if i > 0 && id <= ids[i-1] {
+			r.FailAt(at, "writers out of order or repeated")
+			return ids
+		}
+		ids = append(ids, id)
+	}
+	return ids
+}
+
+// readLWWEntry reads an entry's timestamp, writer (a position in ids,
+// marked in used, and the delete bit) and value; false if r failed.
+func readLWWEntry[V any](r *wire.Reader, ids []vclock.ReplicaID, used []bool) (lwwEntry[V], bool) {
+	var e lwwEntry[V]
+	e.ts = hlc.Timestamp(r.Uint())
+	at := r.Offset()
+	w := r.Uint()
+	if r.Failed() {
+		return e, false
+	}
+	if w>>1 >= uint64(len(ids)) {
+		r.FailAt(at, "entry names no listed writer")
+		return e, false
+	}
+	e.id, e.del = ids[w>>1], w&1 == 1
+	used[w>>1] = true
+	if e.del {
+		if !r.IsNil() {
+			r.FailAt(r.Offset(), "a delete carries a value")
+			return e, false
+		}
+	} else {
+		e.v, _ = readElem[V](r, kindOf[V]())
+	}
+	return e, !r.Failed()
 }
 
 // EncodeMsgpack implements msgpack.CustomEncoder with the bytes of

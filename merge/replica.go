@@ -284,6 +284,14 @@ func (r *Replica[T]) update(f func(w vclock.ReplicaID, state T) (delta T)) (uint
 	if none {
 		return 0, nil
 	}
+	return r.buffer(delta)
+}
+
+// buffer takes in delta, a change of this replica's own: it notes the
+// events and the timestamps it holds, numbers it, queues it for the
+// store and keeps it for the peers. It returns the store record's
+// sequence number to wait for, or 0.
+func (r *Replica[T]) buffer(delta T) (uint64, error) {
 	var err error
 	if v, ok := any(delta).(versioner); ok {
 		r.noteOwn(v.Version())

@@ -487,50 +487,9 @@ func (r *Reader) Int() int64 {
 		return int64(c)
 	case c >= 0xe0:
 		return int64(int8(c))
-	}
-	var v int64
-	switch c {
-	case codeInt8:
-		p, ok := r.take(1)
-		if !ok {
-			return 0
-		}
-		v = int64(int8(p[0]))
-		if v >= -32 {
-			return int64(r.notShortest(at))
-		}
-		return v
-	case codeInt16:
-		p, ok := r.take(2)
-		if !ok {
-			return 0
-		}
-		v = int64(int16(binary.BigEndian.Uint16(p)))
-		if v >= math.MinInt8 {
-			return int64(r.notShortest(at))
-		}
-		return v
-	case codeInt32:
-		p, ok := r.take(4)
-		if !ok {
-			return 0
-		}
-		v = int64(int32(binary.BigEndian.Uint32(p)))
-		if v >= math.MinInt16 {
-			return int64(r.notShortest(at))
-		}
-		return v
-	case codeInt64:
-		p, ok := r.take(8)
-		if !ok {
-			return 0
-		}
-		v = int64(binary.BigEndian.Uint64(p))
-		if v >= math.MinInt32 {
-			return int64(r.notShortest(at))
-		}
-		return v
-	case codeUint8, codeUint16, codeUint32, codeUint64:
+	case c >= codeInt8 && c <= codeInt64:
+		return r.signed(at, c)
+	case c >= codeUint8 && c <= codeUint64:
 		r.off = at
 		u := r.Uint()
 		if r.err == nil && u > math.MaxInt64 {
@@ -541,6 +500,35 @@ func (r *Reader) Int() int64 {
 	}
 	r.FailAt(at, "want an integer, got "+codeName(c))
 	return 0
+}
+
+// signedFloor holds, for int 8, 16, 32 and 64, the least value the next
+// shorter form cannot hold: from there up a value is not in its shortest
+// form (from -32 up, int 8 loses to a fixint or an unsigned form).
+var signedFloor = [4]int64{-32, math.MinInt8, math.MinInt16, math.MinInt32}
+
+// signed reads the payload of an int 8, 16, 32 or 64 (format code c, at
+// at) and checks that it is in its shortest form.
+func (r *Reader) signed(at int, c byte) int64 {
+	p, ok := r.take(1 << (c - codeInt8))
+	if !ok {
+		return 0
+	}
+	var v int64
+	switch len(p) {
+	case 1:
+		v = int64(int8(p[0]))
+	case 2:
+		v = int64(int16(binary.BigEndian.Uint16(p)))
+	case 4:
+		v = int64(int32(binary.BigEndian.Uint32(p)))
+	default:
+		v = int64(binary.BigEndian.Uint64(p))
+	}
+	if v >= signedFloor[c-codeInt8] {
+		return int64(r.notShortest(at))
+	}
+	return v
 }
 
 // Bool reads a boolean.
