@@ -192,10 +192,7 @@ func (ks *Keyspace[K, T]) acceptEnvelope(p *kpeer[K], m *message, size int, now 
 func (ks *Keyspace[K, T]) restarted(p *kpeer[K], inc uint64, now hlc.Timestamp) {
 	first := p.inc == 0
 	if !first {
-		p.left = append(slices.DeleteFunc(p.left, func(i uint64) bool { return i == inc || i == p.inc }), p.inc)
-		if len(p.left) > maxLeft {
-			p.left = slices.Delete(p.left, 0, len(p.left)-maxLeft)
-		}
+		p.left = leftIncarnation(p.left, p.inc, inc)
 	}
 	p.inc, p.have, p.pending = inc, 0, nil
 	if first {

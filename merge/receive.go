@@ -507,6 +507,17 @@ func (r *Replica[T]) validate(p *peer, sender vclock.ReplicaID, payload T) (over
 // maxLeft bounds the incarnations remembered per peer as left.
 const maxLeft = 32
 
+// leftIncarnation returns left, the incarnations a peer has left, with
+// old added as it moves to inc: the newest maxLeft, so that late messages
+// of those are refused.
+func leftIncarnation(left []uint64, old, inc uint64) []uint64 {
+	left = append(slices.DeleteFunc(left, func(i uint64) bool { return i == inc || i == old }), old)
+	if len(left) > maxLeft {
+		left = slices.Delete(left, 0, len(left)-maxLeft)
+	}
+	return left
+}
+
 // restarted starts over with a peer whose incarnation changed: it
 // restarted and may have lost what it had of ours, and numbers its deltas
 // afresh. On first contact there is nothing to forget on our side. The
@@ -515,10 +526,7 @@ const maxLeft = 32
 func (r *Replica[T]) restarted(p *peer, inc uint64, now hlc.Timestamp) {
 	first := p.inc == 0
 	if !first {
-		p.left = append(slices.DeleteFunc(p.left, func(i uint64) bool { return i == inc || i == p.inc }), p.inc)
-		if len(p.left) > maxLeft {
-			p.left = slices.Delete(p.left, 0, len(p.left)-maxLeft)
-		}
+		p.left = leftIncarnation(p.left, p.inc, inc)
 	}
 	p.inc, p.have, p.pending = inc, 0, nil
 	if first {
