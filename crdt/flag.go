@@ -52,6 +52,11 @@ func (f *EWFlag) Disable(id vclock.ReplicaID) *EWFlag {
 // Value reports whether the flag is enabled.
 func (f *EWFlag) Value() bool { return f.m.st.len() > 0 }
 
+// IsDelta reports whether f is a delta, as Enable and Disable return, or
+// joined from such: a state whose causal context speaks only for the
+// writes it lists.
+func (f *EWFlag) IsDelta() bool { return f.m.partial }
+
 // Merge joins o into f. It is commutative, associative and idempotent.
 func (f *EWFlag) Merge(o *EWFlag) { f.m.merge(&o.m) }
 
@@ -152,6 +157,9 @@ func (f *DWFlag) Disable(id vclock.ReplicaID) *DWFlag {
 
 // Value reports whether the flag is enabled.
 func (f *DWFlag) Value() bool { return f.m.st.len() > 0 && f.m.nrm == 0 }
+
+// IsDelta reports whether f is a delta, as [EWFlag.IsDelta] says.
+func (f *DWFlag) IsDelta() bool { return f.m.partial }
 
 // Merge joins o into f. It is commutative, associative and idempotent.
 func (f *DWFlag) Merge(o *DWFlag) { f.m.merge(&o.m) }

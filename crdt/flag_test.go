@@ -132,3 +132,22 @@ func FuzzDWFlagUnmarshalBinary(f *testing.F) {
 	fuzzFlag(f, func() *crdt.DWFlag { return new(crdt.DWFlag) },
 		mustMarshal(f, a.Enable("us")), mustMarshal(f, a.Disable("eu")), mustMarshal(f, &a))
 }
+
+// TestFlagIsDelta: a mutator's delta is a delta, a state is not, and a
+// delta merged into a state leaves a state.
+func TestFlagIsDelta(t *testing.T) {
+	var e crdt.EWFlag
+	var d crdt.DWFlag
+	if e.IsDelta() || d.IsDelta() {
+		t.Error("a zero flag is a delta")
+	}
+	ed, dd := e.Enable("a"), d.Disable("a")
+	if !ed.IsDelta() || !dd.IsDelta() {
+		t.Error("a mutator's delta is not a delta")
+	}
+	var e2 crdt.EWFlag
+	e2.Merge(ed)
+	if e2.IsDelta() {
+		t.Error("a state that merged a delta is a delta")
+	}
+}

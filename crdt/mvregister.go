@@ -1,6 +1,7 @@
 package crdt
 
 import (
+	"iter"
 	"slices"
 
 	"github.com/converge-go/converge/internal/wire"
@@ -50,6 +51,17 @@ func (m *MVRegister[V]) Values() []V {
 		out[i] = x.v
 	}
 	return out
+}
+
+// All yields the siblings in the order of Values.
+func (m *MVRegister[V]) All() iter.Seq[V] {
+	return func(yield func(V) bool) {
+		for _, v := range m.Values() {
+			if !yield(v) {
+				return
+			}
+		}
+	}
 }
 
 // Len returns the number of siblings.

@@ -82,3 +82,20 @@ func FuzzMVRegisterUnmarshalBinary(f *testing.F) {
 		}
 	})
 }
+
+func TestMVRegisterAll(t *testing.T) {
+	var a, b crdt.MVRegister[string]
+	a.Set("us", "x")
+	b.Set("eu", "y")
+	a.Merge(&b)
+	got := slices.Collect(a.All())
+	if !slices.Equal(got, a.Values()) || len(got) != 2 {
+		t.Errorf("All %v, Values %v", got, a.Values())
+	}
+	for v := range a.All() {
+		if v != a.Values()[0] {
+			t.Errorf("All yields %q first, Values %q", v, a.Values()[0])
+		}
+		break
+	}
+}
