@@ -75,4 +75,41 @@
 // meanwhile; the Transport chains handlers after the connection's own to
 // count disconnections, reconnections and slow-consumer errors
 // ([Stats]).
+//
+// # JetStream
+//
+// With [WithStream], each replica's bundles are kept in a stream of its
+// own, [StreamName] (CONVERGE_<set>_<replica>), capturing its broadcast
+// subject; a Transport creates or updates its replica's stream, and
+// reads each peer's through a durable consumer named after its own
+// replica, acknowledging each bundle once Receive has taken it — on a
+// replica made by merge.Open, once it is on the replica's store. Core
+// NATS then carries only the direct subjects.
+//
+// A replica that stops and starts again, from its store, resumes each
+// consumer where it left off and replays what its peers sent it
+// meanwhile: every bundle holds a message for every peer, reachable or
+// not, so that a stream holds everything its replica sent a peer that
+// was down, as deltas, as long as the stream keeps it
+// (TestStreamReplaysWhatAReplicaMissed restarts a replica whose peers
+// have stopped too, and it catches up from the streams alone). While it
+// replays, the acknowledgements it would send for each bundle are left
+// out but for the last, which covers them all.
+//
+// Beyond the stream's retention ([Stream].MaxAge, MaxMsgs, MaxBytes) the
+// bundles are gone, and merge's anti-entropy takes over: the restarted
+// replica greets its peers with its new incarnation, they take it for a
+// restart and exchange digests, and a peer that holds more answers with
+// its full state (TestStreamRetentionFallsBackToAntiEntropy). A
+// consumer is made on first use to start at its stream's end, since a
+// replica that never ran gets everything in one full state that way, and
+// is deleted by the server once inactive for the stream's MaxAge, when
+// it would have nothing left to replay.
+//
+// The stream is written by core publishes: a bundle lost on its way to
+// the stream is resent by the Replica's retransmission, like any lost
+// message. A stream lives in one cluster ([Stream].Placement); in a
+// supercluster, put each replica's in its own region, so that its writes
+// are kept while the region is cut off, and its peers read them across
+// the gateways once it is back.
 package natsync
