@@ -112,4 +112,62 @@
 // supercluster, put each replica's in its own region, so that its writes
 // are kept while the region is cut off, and its peers read them across
 // the gateways once it is back.
+//
+// # Metrics
+//
+// A Transport is a prometheus.Collector ([Transport.Describe],
+// [Transport.Collect]); [NewReplicaCollector] exports a Replica carried
+// by another transport, without the Transport's own metrics. Every
+// metric has the constant labels set and replica. The module's
+// README.md has the table with types and meanings; alerts.yml has
+// alerting rules, ConvergeReplicationLag on
+// converge_peer_oldest_unacked_seconds first.
+//
+// Per peer (label peer), from merge.Replica.Lag:
+//
+//   - converge_peer_unacked_deltas
+//   - converge_peer_oldest_unacked_seconds
+//   - converge_peer_needs_full_state
+//   - converge_peer_messages_sent_total
+//   - converge_peer_messages_received_total
+//   - converge_peer_bytes_sent_total
+//   - converge_peer_bytes_received_total
+//   - converge_peer_full_states_sent_total
+//   - converge_peer_full_states_received_total
+//   - converge_peer_refused_total{reason}
+//   - converge_peer_acks_ignored_total
+//   - converge_peer_repairs_total
+//   - converge_peer_states_deferred_total
+//   - converge_peer_partial_total
+//   - converge_peer_overruled_total
+//   - converge_peer_last_received_timestamp_seconds
+//   - converge_peer_agreed_timestamp_seconds
+//
+// Of the replica, from merge.Replica.Stats and its clock:
+//
+//   - converge_replica_deltas_total
+//   - converge_replica_buffered_deltas
+//   - converge_replica_buffered_bytes
+//   - converge_replica_overflowed_total
+//   - converge_replica_refused_total
+//   - converge_replica_renewals_total
+//   - converge_clock_rejected_total
+//   - converge_clock_max_remote_offset_seconds
+//   - converge_clock_logical_overflows_total
+//   - converge_clock_jumps_total{direction}
+//
+// Of the Transport ([Stats]):
+//
+//   - converge_natsync_published_total{kind}
+//   - converge_natsync_published_bytes_total
+//   - converge_natsync_received_total
+//   - converge_natsync_received_bytes_total
+//   - converge_natsync_stream_received_total
+//   - converge_natsync_reconnects_total
+//   - converge_natsync_disconnects_total
+//   - converge_natsync_slow_consumers_total
+//   - converge_natsync_dropped_total
+//   - converge_natsync_refused_total
+//   - converge_natsync_malformed_total
+//   - converge_natsync_errors_total{op}
 package natsync

@@ -11,3 +11,19 @@ func SetDrop[T crdt.State[T]](t *Transport[T], drop func(subject string) bool) {
 	}
 	t.drop.Store(&drop)
 }
+
+// Metrics returns the name, type and labels (beyond set and replica) of
+// every metric a Transport exports.
+func Metrics() map[string][]string {
+	out := map[string][]string{}
+	for _, ms := range [][]metric{peerMetrics, replicaMetrics, transportMetrics} {
+		for _, m := range ms {
+			kind := "gauge"
+			if m.typ == counter {
+				kind = "counter"
+			}
+			out[m.name] = append([]string{kind}, m.labels...)
+		}
+	}
+	return out
+}

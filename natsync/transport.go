@@ -58,7 +58,8 @@ type Transport[T crdt.State[T]] struct {
 	js        jetstream.JetStream
 	consumers map[vclock.ReplicaID]jetstream.ConsumeContext
 
-	stats counters
+	stats   counters
+	metrics *collector
 	// drop, when set, makes publish lose the messages it reports: loss
 	// injected by the tests (export_test.go).
 	drop atomic.Pointer[func(subject string) bool]
@@ -102,6 +103,7 @@ func New[T crdt.State[T]](nc *nats.Conn, set string, r *merge.Replica[T], opts .
 		done:        make(chan struct{}),
 		consumers:   make(map[vclock.ReplicaID]jetstream.ConsumeContext),
 	}
+	t.metrics = newCollector(set, t.self, r.Lag, r.Stats, t.Stats)
 	t.bcast = t.bundleSubject(t.self)
 	t.directSub = t.subject("p", string(t.self), "*")
 
