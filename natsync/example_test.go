@@ -1,0 +1,70 @@
+package natsync_test
+
+import (
+	"fmt"
+	"log"
+	"os"
+	"slices"
+	"time"
+
+	"github.com/converge-go/converge/crdt"
+	"github.com/converge-go/converge/merge"
+	"github.com/converge-go/converge/natsync"
+	"github.com/converge-go/converge/natsync/internal/natstest"
+	"github.com/converge-go/converge/vclock"
+	"github.com/nats-io/nats.go"
+)
+
+// Two regions' replicas of a cart over one embedded NATS server with
+// JetStream: a write in us-east reaches eu-west in one publish, and
+// both keep their bundles in a stream.
+func Example() {
+	dir, _ := os.MkdirTemp("", "natsync-example")
+	defer os.RemoveAll(dir)
+	srv, err := natstest.Start(natstest.Options(dir))
+	if err != nil {
+		log.Fatal(err)
+	}
+	defer srv.Shutdown()
+
+	newCart := func() *crdt.ORSet[string] { return new(crdt.ORSet[string]) }
+	regions := []vclock.ReplicaID{"us-east", "eu-west"}
+	var ts []*natsync.Transport[*crdt.ORSet[string]]
+	for _, id := range regions {
+		r := merge.New(id, newCart)
+		for _, p := range regions {
+			if p != id {
+				r.AddPeer(p)
+			}
+		}
+		nc, err := nats.Connect(srv.ClientURL(), nats.MaxReconnects(-1))
+		if err != nil {
+			log.Fatal(err)
+		}
+		defer nc.Close()
+		t, err := natsync.New(nc, "carts", r, natsync.WithStream(natsync.Stream{MaxAge: time.Hour}))
+		if err != nil {
+			log.Fatal(err)
+		}
+		defer t.Close()
+		ts = append(ts, t)
+	}
+
+	ts[0].Update(func(w vclock.ReplicaID, c *crdt.ORSet[string]) *crdt.ORSet[string] {
+		return c.Add(w, "socks")
+	})
+	ts[1].Update(func(w vclock.ReplicaID, c *crdt.ORSet[string]) *crdt.ORSet[string] {
+		return c.Add(w, "shoes")
+	})
+	for !ts[0].Replica().State().Equal(ts[1].Replica().State()) || ts[0].Replica().State().Len() < 2 {
+		time.Sleep(5 * time.Millisecond)
+	}
+	for _, t := range ts {
+		fmt.Println(t.Replica().ID(), slices.Collect(t.Replica().State().All()))
+	}
+	fmt.Println(natsync.StreamName(natsync.DefaultPrefix, "carts", "us-east"))
+	// Output:
+	// us-east [shoes socks]
+	// eu-west [shoes socks]
+	// CONVERGE_carts_us-east
+}

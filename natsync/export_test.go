@@ -1,0 +1,29 @@
+package natsync
+
+import "github.com/converge-go/converge/crdt"
+
+// SetDrop makes t lose every message it would publish on a subject for
+// which drop returns true, as a lossy network would; nil stops the loss.
+func SetDrop[T crdt.State[T]](t *Transport[T], drop func(subject string) bool) {
+	if drop == nil {
+		t.drop.Store(nil)
+		return
+	}
+	t.drop.Store(&drop)
+}
+
+// Metrics returns the name, type and labels (beyond set and replica) of
+// every metric a Transport exports.
+func Metrics() map[string][]string {
+	out := map[string][]string{}
+	for _, ms := range [][]metric{peerMetrics, replicaMetrics, transportMetrics} {
+		for _, m := range ms {
+			kind := "gauge"
+			if m.typ == counter {
+				kind = "counter"
+			}
+			out[m.name] = append([]string{kind}, m.labels...)
+		}
+	}
+	return out
+}

@@ -1,0 +1,208 @@
+package natsync
+
+import (
+	"github.com/converge-go/converge/crdt"
+	"github.com/converge-go/converge/hlc"
+	"github.com/converge-go/converge/merge"
+	"github.com/converge-go/converge/vclock"
+	"github.com/prometheus/client_golang/prometheus"
+)
+
+// A metric is one exported metric: the list in the package
+// documentation, the README's table and alerts.yml are checked against
+// metrics (metrics_test.go).
+type metric struct {
+	name   string
+	typ    prometheus.ValueType
+	labels []string // beyond set and replica
+	help   string
+}
+
+const (
+	counter = prometheus.CounterValue
+	gauge   = prometheus.GaugeValue
+)
+
+// Metric scopes: what each collector exports.
+var (
+	peerMetrics = []metric{
+		{"converge_peer_unacked_deltas", gauge, []string{"peer"}, "Deltas of the replica the peer has not acknowledged."},
+		{"converge_peer_oldest_unacked_seconds", gauge, []string{"peer"}, "Age, by the replica's hybrid logical clock, of the oldest delta the peer has not acknowledged; 0 if none. The figure to alert on."},
+		{"converge_peer_needs_full_state", gauge, []string{"peer"}, "1 if the buffer no longer holds a delta the peer needs, so that its next sync is a full state."},
+		{"converge_peer_messages_sent_total", counter, []string{"peer"}, "Messages sent to the peer."},
+		{"converge_peer_messages_received_total", counter, []string{"peer"}, "Messages accepted from the peer."},
+		{"converge_peer_bytes_sent_total", counter, []string{"peer"}, "Bytes of the messages sent to the peer."},
+		{"converge_peer_bytes_received_total", counter, []string{"peer"}, "Bytes of the messages accepted from the peer."},
+		{"converge_peer_full_states_sent_total", counter, []string{"peer"}, "Full states sent to the peer: buffer fallbacks and digest answers."},
+		{"converge_peer_full_states_received_total", counter, []string{"peer"}, "Full states accepted from the peer."},
+		{"converge_peer_refused_total", counter, []string{"peer", "reason"}, "Messages from the peer the replica refused, by reason: clock, stale, claims, retired, other."},
+		{"converge_peer_acks_ignored_total", counter, []string{"peer"}, "Acknowledgements from the peer of more deltas than were sent to it."},
+		{"converge_peer_repairs_total", counter, []string{"peer"}, "Repairs sent to the peer: full states and digests after refusals or doubtful claims."},
+		{"converge_peer_states_deferred_total", counter, []string{"peer"}, "Digests from the peer answered with nothing, a state having gone out recently or deltas being in flight."},
+		{"converge_peer_partial_total", counter, []string{"peer"}, "Messages from the peer merged without events it relayed of a writer not yet heard from."},
+		{"converge_peer_overruled_total", counter, []string{"peer"}, "Events of the peer's writers held with other data and dropped, deferring to the peer."},
+		{"converge_peer_last_received_timestamp_seconds", gauge, []string{"peer"}, "The peer's clock, in Unix seconds, in the last message accepted from it; 0 if none."},
+		{"converge_peer_agreed_timestamp_seconds", gauge, []string{"peer"}, "When, in Unix seconds by the replica's clock, a digest exchange last found the peer's state equal; 0 if never."},
+	}
+	replicaMetrics = []metric{
+		{"converge_replica_deltas_total", counter, nil, "Deltas the replica's updates issued."},
+		{"converge_replica_buffered_deltas", gauge, nil, "Deltas kept for peers that have not acknowledged them."},
+		{"converge_replica_buffered_bytes", gauge, nil, "Encoded size of the deltas kept."},
+		{"converge_replica_overflowed_total", counter, nil, "Deltas dropped from a full buffer before every peer acknowledged them."},
+		{"converge_replica_refused_total", counter, nil, "Messages the replica refused, for any reason."},
+		{"converge_replica_renewals_total", counter, nil, "New incarnations started because a peer claimed events never issued."},
+		{"converge_clock_rejected_total", counter, nil, "Remote timestamps the replica's hybrid logical clock refused (beyond the max offset)."},
+		{"converge_clock_max_remote_offset_seconds", gauge, nil, "Largest distance a remote timestamp was ahead of the local physical clock."},
+		{"converge_clock_logical_overflows_total", counter, nil, "Timestamps whose logical part carried into the physical part."},
+		{"converge_clock_jumps_total", counter, []string{"direction"}, "Jumps of the wall clock against the monotonic clock beyond the max offset, forward or backward."},
+	}
+	transportMetrics = []metric{
+		{"converge_natsync_published_total", counter, []string{"kind"}, "NATS messages published, by kind: bundle, digest, reply."},
+		{"converge_natsync_published_bytes_total", counter, nil, "Bytes of the NATS messages published."},
+		{"converge_natsync_received_total", counter, nil, "NATS messages received: bundles and direct messages."},
+		{"converge_natsync_received_bytes_total", counter, nil, "Bytes of the NATS messages received."},
+		{"converge_natsync_stream_received_total", counter, nil, "Bundles read from the peers' JetStream streams."},
+		{"converge_natsync_reconnects_total", counter, nil, "Reconnections of the NATS connection."},
+		{"converge_natsync_disconnects_total", counter, nil, "Disconnections of the NATS connection."},
+		{"converge_natsync_slow_consumers_total", counter, nil, "Slow-consumer errors on the Transport's subscriptions."},
+		{"converge_natsync_dropped_total", counter, nil, "Messages the Transport's subscriptions dropped as a slow consumer."},
+		{"converge_natsync_refused_total", counter, nil, "Messages delivered that the replica refused."},
+		{"converge_natsync_malformed_total", counter, nil, "Bundles that could not be read."},
+		{"converge_natsync_errors_total", counter, []string{"op"}, "Failures, by operation: publish, sync, stream, async."},
+	}
+)
+
+// A collector exports a replica's figures, and a Transport's, as
+// Prometheus metrics.
+type collector struct {
+	descs     map[string]*prometheus.Desc
+	lag       func() []merge.PeerLag
+	stats     func() merge.Stats
+	transport func() Stats // nil for a replica alone
+}
+
+func newCollector(set string, id vclock.ReplicaID, lag func() []merge.PeerLag, stats func() merge.Stats, transport func() Stats) *collector {
+	c := &collector{descs: map[string]*prometheus.Desc{}, lag: lag, stats: stats, transport: transport}
+	constant := prometheus.Labels{"set": set, "replica": string(id)}
+	for _, m := range c.metrics() {
+		c.descs[m.name] = prometheus.NewDesc(m.name, m.help, m.labels, constant)
+	}
+	return c
+}
+
+func (c *collector) metrics() []metric {
+	ms := append(append([]metric{}, peerMetrics...), replicaMetrics...)
+	if c.transport != nil {
+		ms = append(ms, transportMetrics...)
+	}
+	return ms
+}
+
+// Describe sends the descriptors of every metric c exports.
+func (c *collector) Describe(ch chan<- *prometheus.Desc) {
+	for _, m := range c.metrics() {
+		ch <- c.descs[m.name]
+	}
+}
+
+// Collect sends the current value of every metric c exports.
+func (c *collector) Collect(ch chan<- prometheus.Metric) {
+	emit := func(name string, typ prometheus.ValueType, v float64, labels ...string) {
+		ch <- prometheus.MustNewConstMetric(c.descs[name], typ, v, labels...)
+	}
+	for _, l := range c.lag() {
+		p := string(l.Peer)
+		emit("converge_peer_unacked_deltas", gauge, float64(l.Unacked), p)
+		emit("converge_peer_oldest_unacked_seconds", gauge, l.OldestUnacked.Seconds(), p)
+		emit("converge_peer_needs_full_state", gauge, b2f(l.NeedsFullState), p)
+		emit("converge_peer_messages_sent_total", counter, float64(l.MessagesSent), p)
+		emit("converge_peer_messages_received_total", counter, float64(l.MessagesReceived), p)
+		emit("converge_peer_bytes_sent_total", counter, float64(l.BytesSent), p)
+		emit("converge_peer_bytes_received_total", counter, float64(l.BytesReceived), p)
+		emit("converge_peer_full_states_sent_total", counter, float64(l.FullStatesSent), p)
+		emit("converge_peer_full_states_received_total", counter, float64(l.FullStatesReceived), p)
+		other := l.Rejected - min(l.Rejected, l.ClockRejected+l.StaleRefused+l.ClaimsRefused+l.RetiredRefused)
+		for _, r := range []struct {
+			reason string
+			n      uint64
+		}{{"clock", l.ClockRejected}, {"stale", l.StaleRefused}, {"claims", l.ClaimsRefused}, {"retired", l.RetiredRefused}, {"other", other}} {
+			emit("converge_peer_refused_total", counter, float64(r.n), p, r.reason)
+		}
+		emit("converge_peer_acks_ignored_total", counter, float64(l.AcksIgnored), p)
+		emit("converge_peer_repairs_total", counter, float64(l.Repairs), p)
+		emit("converge_peer_states_deferred_total", counter, float64(l.StatesDeferred), p)
+		emit("converge_peer_partial_total", counter, float64(l.Partial), p)
+		emit("converge_peer_overruled_total", counter, float64(l.Overruled), p)
+		emit("converge_peer_last_received_timestamp_seconds", gauge, unixSeconds(l.LastReceived), p)
+		emit("converge_peer_agreed_timestamp_seconds", gauge, unixSeconds(l.Agreed), p)
+	}
+	s := c.stats()
+	emit("converge_replica_deltas_total", counter, float64(s.Deltas))
+	emit("converge_replica_buffered_deltas", gauge, float64(s.Buffered))
+	emit("converge_replica_buffered_bytes", gauge, float64(s.BufferedBytes))
+	emit("converge_replica_overflowed_total", counter, float64(s.Overflowed))
+	emit("converge_replica_refused_total", counter, float64(s.Rejected))
+	emit("converge_replica_renewals_total", counter, float64(s.Renewals))
+	emit("converge_clock_rejected_total", counter, float64(s.Clock.Rejected))
+	emit("converge_clock_max_remote_offset_seconds", gauge, s.Clock.MaxRemoteOffset.Seconds())
+	emit("converge_clock_logical_overflows_total", counter, float64(s.Clock.LogicalOverflows))
+	emit("converge_clock_jumps_total", counter, float64(s.Clock.ForwardJumps), "forward")
+	emit("converge_clock_jumps_total", counter, float64(s.Clock.BackwardJumps), "backward")
+	if c.transport == nil {
+		return
+	}
+	t := c.transport()
+	emit("converge_natsync_published_total", counter, float64(t.Bundles), "bundle")
+	emit("converge_natsync_published_total", counter, float64(t.Digests), "digest")
+	emit("converge_natsync_published_total", counter, float64(t.Replies), "reply")
+	emit("converge_natsync_published_bytes_total", counter, float64(t.PublishedBytes))
+	emit("converge_natsync_received_total", counter, float64(t.Received))
+	emit("converge_natsync_received_bytes_total", counter, float64(t.ReceivedBytes))
+	emit("converge_natsync_stream_received_total", counter, float64(t.StreamReceived))
+	emit("converge_natsync_reconnects_total", counter, float64(t.Reconnects))
+	emit("converge_natsync_disconnects_total", counter, float64(t.Disconnects))
+	emit("converge_natsync_slow_consumers_total", counter, float64(t.SlowConsumers))
+	emit("converge_natsync_dropped_total", counter, float64(t.Dropped))
+	emit("converge_natsync_refused_total", counter, float64(t.Refused))
+	emit("converge_natsync_malformed_total", counter, float64(t.Malformed))
+	emit("converge_natsync_errors_total", counter, float64(t.PublishErrors), "publish")
+	emit("converge_natsync_errors_total", counter, float64(t.SyncErrors), "sync")
+	emit("converge_natsync_errors_total", counter, float64(t.StreamErrors), "stream")
+	emit("converge_natsync_errors_total", counter, float64(t.AsyncErrors), "async")
+}
+
+func b2f(b bool) float64 {
+	if b {
+		return 1
+	}
+	return 0
+}
+
+func unixSeconds(ts hlc.Timestamp) float64 {
+	if ts == 0 {
+		return 0
+	}
+	return float64(ts.Time().UnixMilli()) / 1e3
+}
+
+// Describe sends the descriptors of the Transport's metrics: those of
+// its Replica's lag figures and counters, and its own (see "Metrics" in
+// the package documentation). Every descriptor carries the constant
+// labels set and replica, so that the Transports of a process register
+// side by side in one registry.
+func (t *Transport[T]) Describe(ch chan<- *prometheus.Desc) { t.metrics.Describe(ch) }
+
+// Collect sends the current values of the Transport's metrics. It reads
+// the Replica's Lag and Stats once each (O(peers), under the Replica's
+// lock) and the Transport's counters.
+func (t *Transport[T]) Collect(ch chan<- prometheus.Metric) { t.metrics.Collect(ch) }
+
+var _ prometheus.Collector = (*Transport[*crdt.GCounter])(nil)
+
+// NewReplicaCollector returns a collector of the lag figures and
+// counters of r, a replica of set carried by some other transport: the
+// metrics a Transport exports, less the converge_natsync ones. Register
+// it in a Prometheus registry (prometheus.MustRegister).
+func NewReplicaCollector[T crdt.State[T]](set string, r *merge.Replica[T]) prometheus.Collector {
+	return newCollector(set, r.ID(), r.Lag, r.Stats, nil)
+}

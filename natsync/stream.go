@@ -1,0 +1,136 @@
+package natsync
+
+import (
+	"errors"
+	"fmt"
+	"strings"
+
+	"github.com/converge-go/converge/vclock"
+	"github.com/nats-io/nats.go/jetstream"
+)
+
+// StreamName returns the name of the JetStream stream that keeps the
+// bundles of replica id of set, under subject prefix prefix (dots become
+// underscores): CONVERGE_carts_us-east for DefaultPrefix.
+func StreamName(prefix, set string, id vclock.ReplicaID) string {
+	return strings.ToUpper(strings.ReplaceAll(prefix, ".", "_")) + "_" + set + "_" + string(id)
+}
+
+// startStream creates or updates the replica's own stream and the
+// consumers on its peers'.
+func (t *Transport[T]) startStream() error {
+	js, err := jetstream.New(t.nc)
+	if err != nil {
+		return fmt.Errorf("natsync: JetStream: %w", err)
+	}
+	t.js = js
+	ctx, cancel := t.ctx()
+	defer cancel()
+	name := StreamName(t.cfg.prefix, t.set, t.self)
+	if _, err := js.CreateOrUpdateStream(ctx, t.cfg.stream.config(name, t.bcast)); err != nil {
+		return fmt.Errorf("natsync: creating stream %s: %w", name, err)
+	}
+	t.ensureConsumers()
+	return nil
+}
+
+// ensureConsumers starts a consumer on the stream of every peer that has
+// none yet, and stops those of peers the Replica no longer has.
+func (t *Transport[T]) ensureConsumers() {
+	peers := t.r.Peers()
+	t.mu.Lock()
+	if t.closed.Load() {
+		t.mu.Unlock()
+		return
+	}
+	var missing []vclock.ReplicaID
+	for _, p := range peers {
+		if _, ok := t.consumers[p]; !ok {
+			missing = append(missing, p)
+		}
+	}
+	for p, cc := range t.consumers {
+		found := false
+		for _, q := range peers {
+			found = found || q == p
+		}
+		if !found {
+			cc.Stop()
+			delete(t.consumers, p)
+		}
+	}
+	t.mu.Unlock()
+	for _, p := range missing {
+		cc, err := t.consume(p)
+		if err != nil {
+			t.fail(&t.stats.streamErrors, err)
+			continue
+		}
+		t.mu.Lock()
+		if t.closed.Load() {
+			cc.Stop()
+		} else {
+			t.consumers[p] = cc
+		}
+		t.mu.Unlock()
+	}
+}
+
+// consume starts reading peer's stream through this replica's durable
+// consumer on it, made on first use to start at the stream's end: what
+// came before, a replica that never ran gets from merge's greeting and
+// digest exchange, in one full state rather than a replay. The stream is
+// made too if the peer has not started yet, with this Transport's
+// configuration.
+func (t *Transport[T]) consume(peer vclock.ReplicaID) (jetstream.ConsumeContext, error) {
+	if !tokenRE.MatchString(string(peer)) {
+		return nil, fmt.Errorf("%w: peer %q", ErrName, peer)
+	}
+	ctx, cancel := t.ctx()
+	defer cancel()
+	name := StreamName(t.cfg.prefix, t.set, peer)
+	subj := t.bundleSubject(peer)
+	if _, err := t.js.Stream(ctx, name); errors.Is(err, jetstream.ErrStreamNotFound) {
+		_, err = t.js.CreateStream(ctx, t.cfg.stream.config(name, subj))
+		if err != nil && !errors.Is(err, jetstream.ErrStreamNameAlreadyInUse) {
+			return nil, fmt.Errorf("natsync: creating stream %s for peer %s: %w", name, peer, err)
+		}
+	} else if err != nil {
+		return nil, fmt.Errorf("natsync: looking up stream %s: %w", name, err)
+	}
+	durable := string(t.self)
+	c, err := t.js.Consumer(ctx, name, durable)
+	if errors.Is(err, jetstream.ErrConsumerNotFound) {
+		c, err = t.js.CreateConsumer(ctx, name, jetstream.ConsumerConfig{
+			Durable:           durable,
+			Description:       fmt.Sprintf("converge replica %s reading %s", t.self, peer),
+			FilterSubject:     subj,
+			DeliverPolicy:     jetstream.DeliverNewPolicy,
+			AckPolicy:         jetstream.AckExplicitPolicy,
+			InactiveThreshold: t.cfg.stream.config(name, subj).MaxAge,
+		})
+		if errors.Is(err, jetstream.ErrConsumerExists) {
+			c, err = t.js.Consumer(ctx, name, durable)
+		}
+	}
+	if err != nil {
+		return nil, fmt.Errorf("natsync: consumer %s on stream %s: %w", durable, name, err)
+	}
+	cc, err := c.Consume(func(m jetstream.Msg) {
+		var pending uint64
+		if md, err := m.Metadata(); err == nil {
+			pending = md.NumPending
+		}
+		t.stats.streamReceived.Add(1)
+		t.bundle(m.Subject(), m.Data(), pending > 0)
+		if err := m.Ack(); err != nil {
+			t.fail(&t.stats.streamErrors, fmt.Errorf("natsync: acknowledging %s: %w", name, err))
+		}
+	}, jetstream.ConsumeErrHandler(func(_ jetstream.ConsumeContext, err error) {
+		t.fail(&t.stats.streamErrors, fmt.Errorf("natsync: consuming %s: %w", name, err))
+	}))
+	if err != nil {
+		return nil, fmt.Errorf("natsync: consuming %s: %w", name, err)
+	}
+	return cc, nil
+}

@@ -1,0 +1,444 @@
+package natsync
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"regexp"
+	"strings"
+	"sync"
+	"sync/atomic"
+	"time"
+
+	"github.com/converge-go/converge/crdt"
+	"github.com/converge-go/converge/merge"
+	"github.com/converge-go/converge/vclock"
+	"github.com/nats-io/nats.go"
+	"github.com/nats-io/nats.go/jetstream"
+)
+
+// ErrName is the error of a set name or replica ID that cannot be a NATS
+// subject token, a stream or a consumer name.
+var ErrName = errors.New("natsync: a set name and a replica ID must be letters, digits, '-' and '_'")
+
+var tokenRE = regexp.MustCompile(`^[A-Za-z0-9_-]+$`)
+
+// A Transport connects one [merge.Replica] to its peers over NATS: it
+// publishes what the Replica's Sync returns, hands what arrives to its
+// Receive and publishes the replies, sends digests from time to time,
+// and, with [WithStream], keeps the replica's bundles in a JetStream
+// stream and replays its peers' (see the package documentation).
+//
+// Make one with [New] and stop it with [Transport.Close]. The Replica's
+// peers are the replicas it syncs with: add them to the Replica
+// (merge.Replica.AddPeer) before or after New; the Transport reads them
+// at each sync. A Transport is safe for concurrent use; the Replica may
+// be used directly all along, as long as writes that should go out at
+// once are followed by [Transport.Notify] (or made with
+// [Transport.Update], which does both).
+type Transport[T crdt.State[T]] struct {
+	nc   *nats.Conn
+	r    *merge.Replica[T]
+	set  string
+	self vclock.ReplicaID
+	cfg  config
+
+	bcast     string // our bundles
+	directSub string // what others send us: <prefix>.<set>.p.<self>.*
+
+	kick        chan struct{}
+	reconnected chan struct{}
+	stop        chan struct{}
+	done        chan struct{}
+	closed      atomic.Bool
+	closeOnce   sync.Once
+
+	mu        sync.Mutex // guards subs, consumers
+	subs      []*nats.Subscription
+	js        jetstream.JetStream
+	consumers map[vclock.ReplicaID]jetstream.ConsumeContext
+
+	stats   counters
+	metrics *collector
+	// drop, when set, makes publish lose the messages it reports: loss
+	// injected by the tests (export_test.go).
+	drop atomic.Pointer[func(subject string) bool]
+}
+
+// New starts a Transport for replica r of the replicated set named set
+// over connection nc, which stays the caller's: Close does not close it.
+// Every replica of a set uses the same set name and prefix; set and the
+// replica's ID must be NATS tokens ([ErrName]).
+//
+// New subscribes to the set's subjects, and with [WithStream] creates or
+// updates the replica's stream and a durable consumer on each peer's. It
+// chains its own reconnection, disconnection and error handlers after
+// those nc has (set nc's own before New: a handler set later replaces
+// the chain). New fails if a subscription, the replica's stream, or (with
+// WithStream) a JetStream context cannot be made; a peer's consumer that
+// cannot be made yet is retried at every sync.
+func New[T crdt.State[T]](nc *nats.Conn, set string, r *merge.Replica[T], opts ...Option) (*Transport[T], error) {
+	if nc == nil || r == nil {
+		return nil, errors.New("natsync: New with a nil connection or replica")
+	}
+	if !tokenRE.MatchString(set) {
+		return nil, fmt.Errorf("%w: set %q", ErrName, set)
+	}
+	if !tokenRE.MatchString(string(r.ID())) {
+		return nil, fmt.Errorf("%w: replica %q", ErrName, r.ID())
+	}
+	cfg := newConfig(opts)
+	if cfg.syncEvery <= 0 {
+		cfg.syncEvery = DefaultSyncInterval
+	}
+	t := &Transport[T]{
+		nc:          nc,
+		r:           r,
+		set:         set,
+		self:        r.ID(),
+		cfg:         cfg,
+		kick:        make(chan struct{}, 1),
+		reconnected: make(chan struct{}, 1),
+		stop:        make(chan struct{}),
+		done:        make(chan struct{}),
+		consumers:   make(map[vclock.ReplicaID]jetstream.ConsumeContext),
+	}
+	t.metrics = newCollector(set, t.self, r.Lag, r.Stats, t.Stats)
+	t.bcast = t.bundleSubject(t.self)
+	t.directSub = t.subject("p", string(t.self), "*")
+
+	direct, err := nc.Subscribe(t.directSub, t.onDirect)
+	if err != nil {
+		return nil, fmt.Errorf("natsync: subscribing to %s: %w", t.directSub, err)
+	}
+	t.subs = append(t.subs, direct)
+	if cfg.stream == nil {
+		all := t.subject("b", "*")
+		sub, err := nc.Subscribe(all, t.onBundle)
+		if err != nil {
+			direct.Unsubscribe()
+			return nil, fmt.Errorf("natsync: subscribing to %s: %w", all, err)
+		}
+		t.subs = append(t.subs, sub)
+	} else {
+		if err := t.startStream(); err != nil {
+			direct.Unsubscribe()
+			return nil, err
+		}
+	}
+	t.chainHandlers()
+	go t.run()
+	return t, nil
+}
+
+// subject joins the prefix, the set and tokens with dots.
+func (t *Transport[T]) subject(tokens ...string) string {
+	return t.cfg.prefix + "." + t.set + "." + strings.Join(tokens, ".")
+}
+
+// bundleSubject is where replica id publishes its bundles.
+func (t *Transport[T]) bundleSubject(id vclock.ReplicaID) string {
+	return t.subject("b", string(id))
+}
+
+// directSubject is where t sends a message for id alone.
+func (t *Transport[T]) directSubject(id vclock.ReplicaID) string {
+	return t.subject("p", string(id), string(t.self))
+}
+
+// Replica returns the replica the Transport carries.
+func (t *Transport[T]) Replica() *merge.Replica[T] { return t.r }
+
+// Set returns the name of the replicated set.
+func (t *Transport[T]) Set() string { return t.set }
+
+// Update applies a local change to the replica (merge.Replica.Update)
+// and asks the Transport to sync at once ([Transport.Notify]). It
+// returns Update's error; the publish happens on the Transport's
+// goroutine, and a write made while NATS is unreachable goes out when it
+// is back.
+func (t *Transport[T]) Update(f func(w vclock.ReplicaID, state T) (delta T)) error {
+	err := t.r.Update(f)
+	t.Notify()
+	return err
+}
+
+// Notify asks the Transport to sync with every peer now, rather than at
+// its next tick: call it after writing to the Replica directly. Calls
+// made while a sync is pending coalesce, so that a burst of writes goes
+// out in few bundles. It does not block.
+func (t *Transport[T]) Notify() {
+	select {
+	case t.kick <- struct{}{}:
+	default:
+	}
+}
+
+// Close stops the Transport: its goroutine, subscriptions and consumers
+// (their durable state stays on the server, for the next Transport of
+// this replica to resume from). It does not close the connection nor
+// the Replica; deltas not yet published stay in the Replica, which sends
+// them through the next Transport. Close waits for the goroutine to end;
+// a message handler already running may finish after it. Closing twice
+// does nothing.
+func (t *Transport[T]) Close() error {
+	t.closeOnce.Do(func() {
+		t.closed.Store(true)
+		close(t.stop)
+		<-t.done
+		t.mu.Lock()
+		defer t.mu.Unlock()
+		for _, s := range t.subs {
+			if d, err := s.Dropped(); err == nil && d > 0 {
+				t.stats.droppedGone.Add(uint64(d))
+			}
+			s.Unsubscribe()
+		}
+		t.subs = nil
+		for _, cc := range t.consumers {
+			cc.Stop()
+		}
+		clear(t.consumers)
+	})
+	return nil
+}
+
+// run is the Transport's goroutine: it syncs when asked and at every
+// tick, sends digests at every digest tick and after a reconnection.
+func (t *Transport[T]) run() {
+	defer close(t.done)
+	tick := time.NewTicker(t.cfg.syncEvery)
+	defer tick.Stop()
+	var digests <-chan time.Time
+	if t.cfg.digestEvery > 0 {
+		dt := time.NewTicker(t.cfg.digestEvery)
+		defer dt.Stop()
+		digests = dt.C
+	}
+	if t.cfg.stream == nil {
+		// A replica joining, or back, compares notes at once. With a
+		// stream it replays first: a digest exchange now would send
+		// full states that the replay makes useless.
+		t.digests()
+	}
+	t.flush()
+	for {
+		select {
+		case <-t.stop:
+			return
+		case <-t.kick:
+			t.flush()
+		case <-tick.C:
+			if t.cfg.stream != nil {
+				t.ensureConsumers()
+			}
+			t.flush()
+		case <-digests:
+			t.digests()
+		case <-t.reconnected:
+			// Core NATS lost what was in flight while the connection was
+			// down: a digest exchange finds what is missing.
+			t.digests()
+			t.flush()
+		}
+	}
+}
+
+// flush publishes, in one bundle, what Sync returns for every peer.
+func (t *Transport[T]) flush() {
+	var parts []part
+	for _, p := range t.r.Peers() {
+		msg, err := t.r.Sync(p)
+		if err != nil {
+			t.fail(&t.stats.syncErrors, err)
+			continue
+		}
+		if msg == nil {
+			continue
+		}
+		head, payload, tail := splitMessage(msg)
+		parts = append(parts, part{to: p, head: head, payload: payload, tail: tail})
+	}
+	if len(parts) == 0 {
+		return
+	}
+	b := appendBundle(nil, t.self, parts)
+	if limit := t.nc.MaxPayload(); limit > 0 && int64(len(b)) > limit && len(parts) > 1 {
+		// Too large for one NATS message: one bundle per peer. A single
+		// message larger than the server's max_payload cannot go at
+		// all; publish reports it.
+		for _, p := range parts {
+			t.publish(t.bcast, appendBundle(nil, t.self, []part{p}), &t.stats.bundles)
+		}
+		return
+	}
+	t.publish(t.bcast, b, &t.stats.bundles)
+}
+
+// digests sends every peer a digest of the replica's state, each on the
+// peer's direct subject.
+func (t *Transport[T]) digests() {
+	for _, p := range t.r.Peers() {
+		msg, err := t.r.SyncDigest(p)
+		if err != nil {
+			t.fail(&t.stats.syncErrors, err)
+			continue
+		}
+		t.publish(t.directSubject(p), msg, &t.stats.digests)
+	}
+}
+
+// publish publishes data on subj, counting it in c and in the totals.
+func (t *Transport[T]) publish(subj string, data []byte, c *atomic.Uint64) {
+	if f := t.drop.Load(); f != nil && (*f)(subj) {
+		return
+	}
+	if err := t.nc.Publish(subj, data); err != nil {
+		t.fail(&t.stats.publishErrors, fmt.Errorf("natsync: publishing %d bytes on %s: %w", len(data), subj, err))
+		return
+	}
+	c.Add(1)
+	t.stats.published.Add(1)
+	t.stats.publishedBytes.Add(uint64(len(data)))
+}
+
+// onBundle takes a bundle delivered by core NATS.
+func (t *Transport[T]) onBundle(m *nats.Msg) {
+	t.bundle(m.Subject, m.Data, false)
+}
+
+// bundle takes the message for this replica out of a bundle published on
+// subj, hands it to the Replica and sends the reply. replaying reports a
+// bundle replayed from a stream with more behind it: the acknowledgements
+// it would send are left out, the last bundle's covering them all.
+func (t *Transport[T]) bundle(subj string, data []byte, replaying bool) {
+	from := vclock.ReplicaID(subj[strings.LastIndexByte(subj, '.')+1:])
+	if from == t.self {
+		return // our own, echoed
+	}
+	t.stats.received.Add(1)
+	t.stats.receivedBytes.Add(uint64(len(data)))
+	sender, msg, err := readBundle(data, t.self)
+	if err == nil && sender != from {
+		err = fmt.Errorf("natsync: a bundle on %s names %s as its sender: %w", subj, sender, errBundle)
+	}
+	if err != nil {
+		t.fail(&t.stats.malformed, err)
+		return
+	}
+	if msg == nil {
+		return // nothing for us
+	}
+	t.receive(from, msg, replaying)
+}
+
+// onDirect takes a message sent to this replica alone.
+func (t *Transport[T]) onDirect(m *nats.Msg) {
+	from := vclock.ReplicaID(m.Subject[strings.LastIndexByte(m.Subject, '.')+1:])
+	t.stats.received.Add(1)
+	t.stats.receivedBytes.Add(uint64(len(m.Data)))
+	t.receive(from, m.Data, false)
+}
+
+// receive hands msg from peer from to the Replica and sends its reply on
+// from's direct subject.
+func (t *Transport[T]) receive(from vclock.ReplicaID, msg []byte, replaying bool) {
+	reply, err := t.r.ReceiveFrom(from, msg)
+	if err != nil {
+		t.fail(&t.stats.refused, err)
+	}
+	if reply == nil || (replaying && isAck(reply)) {
+		return
+	}
+	t.publish(t.directSubject(from), reply, &t.stats.replies)
+}
+
+// isAck reports whether msg is a merge acknowledgement (kind 34), which
+// a later message of the same link supersedes.
+func isAck(msg []byte) bool {
+	return len(msg) >= 3 && msg[0]&0xf0 == 0x90 && msg[1] == 1 && msg[2] == 34
+}
+
+// fail counts err in c and hands it to the error handler.
+func (t *Transport[T]) fail(c *atomic.Uint64, err error) {
+	c.Add(1)
+	if t.cfg.onError != nil {
+		t.cfg.onError(err)
+	}
+}
+
+// chainHandlers puts the Transport's handlers after nc's own.
+func (t *Transport[T]) chainHandlers() {
+	nc := t.nc
+	prevRe := nc.ReconnectHandler()
+	nc.SetReconnectHandler(func(c *nats.Conn) {
+		if prevRe != nil {
+			prevRe(c)
+		}
+		if t.closed.Load() {
+			return
+		}
+		t.stats.reconnects.Add(1)
+		select {
+		case t.reconnected <- struct{}{}:
+		default:
+		}
+	})
+	prevDis := nc.DisconnectErrHandler()
+	nc.SetDisconnectErrHandler(func(c *nats.Conn, err error) {
+		if prevDis != nil {
+			prevDis(c, err)
+		}
+		if !t.closed.Load() {
+			t.stats.disconnects.Add(1)
+		}
+	})
+	prevErr := nc.ErrorHandler()
+	nc.SetErrorHandler(func(c *nats.Conn, s *nats.Subscription, err error) {
+		if prevErr != nil {
+			prevErr(c, s, err)
+		}
+		if t.closed.Load() || !t.owns(s) {
+			return
+		}
+		if errors.Is(err, nats.ErrSlowConsumer) {
+			t.fail(&t.stats.slowConsumers, fmt.Errorf("natsync: %s: %w", s.Subject, err))
+			return
+		}
+		t.fail(&t.stats.asyncErrors, err)
+	})
+}
+
+// owns reports whether s is one of the Transport's core subscriptions.
+func (t *Transport[T]) owns(s *nats.Subscription) bool {
+	if s == nil {
+		return false
+	}
+	t.mu.Lock()
+	defer t.mu.Unlock()
+	for _, x := range t.subs {
+		if x == s {
+			return true
+		}
+	}
+	return false
+}
+
+// dropped returns the messages the subscriptions dropped as a slow
+// consumer.
+func (t *Transport[T]) dropped() uint64 {
+	t.mu.Lock()
+	defer t.mu.Unlock()
+	var n uint64
+	for _, s := range t.subs {
+		if d, err := s.Dropped(); err == nil && d > 0 {
+			n += uint64(d)
+		}
+	}
+	return n + t.stats.droppedGone.Load()
+}
+
+// ctx returns a context for one JetStream request.
+func (t *Transport[T]) ctx() (context.Context, context.CancelFunc) {
+	return context.WithTimeout(context.Background(), 5*time.Second)
+}
