@@ -94,7 +94,10 @@
 // (TestStreamReplaysWhatAReplicaMissed restarts a replica whose peers
 // have stopped too, and it catches up from the streams alone). While it
 // replays, the acknowledgements it would send for each bundle are left
-// out but for the last, which covers them all.
+// out but for the last, which covers them all. Bundles a stopped
+// Transport had pulled and not taken come back to the next consumer
+// after the ack wait (5 s); a bundle refused because the replica's store
+// is closed is handed back at once.
 //
 // Beyond the stream's retention ([Stream].MaxAge, MaxMsgs, MaxBytes) the
 // bundles are gone, and merge's anti-entropy takes over: the restarted

@@ -4,7 +4,9 @@ import (
 	"errors"
 	"fmt"
 	"strings"
+	"time"
 
+	"github.com/converge-go/converge/merge"
 	"github.com/converge-go/converge/vclock"
 	"github.com/nats-io/nats.go/jetstream"
 )
@@ -15,6 +17,13 @@ import (
 func StreamName(prefix, set string, id vclock.ReplicaID) string {
 	return strings.ToUpper(strings.ReplaceAll(prefix, ".", "_")) + "_" + set + "_" + string(id)
 }
+
+// ackWait is how long JetStream waits for a consumer's acknowledgement
+// before it delivers a bundle again: after a crash, the bundles the
+// stopped Transport had pulled and not taken come back to the next one
+// after that long. A bundle takes a Receive, and for a durable replica a
+// group commit: far less.
+const ackWait = 5 * time.Second
 
 // startStream creates or updates the replica's own stream and the
 // consumers on its peers'.
@@ -107,6 +116,7 @@ func (t *Transport[T]) consume(peer vclock.ReplicaID) (jetstream.ConsumeContext,
 			FilterSubject:     subj,
 			DeliverPolicy:     jetstream.DeliverNewPolicy,
 			AckPolicy:         jetstream.AckExplicitPolicy,
+			AckWait:           ackWait,
 			InactiveThreshold: t.cfg.stream.config(name, subj).MaxAge,
 		})
 		if errors.Is(err, jetstream.ErrConsumerExists) {
@@ -122,7 +132,15 @@ func (t *Transport[T]) consume(peer vclock.ReplicaID) (jetstream.ConsumeContext,
 			pending = md.NumPending
 		}
 		t.stats.streamReceived.Add(1)
-		t.bundle(m.Subject(), m.Data(), pending > 0)
+		err := t.bundle(m.Subject(), m.Data(), pending > 0)
+		if t.closed.Load() || errors.Is(err, merge.ErrClosed) {
+			// Not taken, or taken by a replica whose store is closed:
+			// the next consumer of this replica gets it at once, not
+			// after the ack wait. Other refusals are acknowledged: the
+			// message would be refused again, and merge repairs them.
+			m.Nak()
+			return
+		}
 		if err := m.Ack(); err != nil {
 			t.fail(&t.stats.streamErrors, fmt.Errorf("natsync: acknowledging %s: %w", name, err))
 		}

@@ -53,7 +53,7 @@ func TestStreamReplaysWhatAReplicaMissed(t *testing.T) {
 
 	r2 = open()
 	t2 = startTransport(t, connect(t, s.ClientURL()), r2, stream)
-	waitEqual(t, 10*time.Second, 26, r0, r2)
+	waitEqual(t, 15*time.Second, 26, r0, r2) // bundles pulled and not taken come back after the ack wait (5 s)
 	if st := t2.Stats(); st.StreamReceived == 0 {
 		t.Errorf("restarted r2 read %d bundles from the streams, want some", st.StreamReceived)
 	}

@@ -304,17 +304,18 @@ func (t *Transport[T]) publish(subj string, data []byte, c *atomic.Uint64) {
 
 // onBundle takes a bundle delivered by core NATS.
 func (t *Transport[T]) onBundle(m *nats.Msg) {
-	t.bundle(m.Subject, m.Data, false)
+	_ = t.bundle(m.Subject, m.Data, false) // counted; merge repairs
 }
 
 // bundle takes the message for this replica out of a bundle published on
 // subj, hands it to the Replica and sends the reply. replaying reports a
 // bundle replayed from a stream with more behind it: the acknowledgements
-// it would send are left out, the last bundle's covering them all.
-func (t *Transport[T]) bundle(subj string, data []byte, replaying bool) {
+// it would send are left out, the last bundle's covering them all. It
+// returns the Replica's error, if it refused the message.
+func (t *Transport[T]) bundle(subj string, data []byte, replaying bool) error {
 	from := vclock.ReplicaID(subj[strings.LastIndexByte(subj, '.')+1:])
 	if from == t.self {
-		return // our own, echoed
+		return nil // our own, echoed
 	}
 	t.stats.received.Add(1)
 	t.stats.receivedBytes.Add(uint64(len(data)))
@@ -324,12 +325,12 @@ func (t *Transport[T]) bundle(subj string, data []byte, replaying bool) {
 	}
 	if err != nil {
 		t.fail(&t.stats.malformed, err)
-		return
+		return nil
 	}
 	if msg == nil {
-		return // nothing for us
+		return nil // nothing for us
 	}
-	t.receive(from, msg, replaying)
+	return t.receive(from, msg, replaying)
 }
 
 // onDirect takes a message sent to this replica alone.
@@ -337,20 +338,20 @@ func (t *Transport[T]) onDirect(m *nats.Msg) {
 	from := vclock.ReplicaID(m.Subject[strings.LastIndexByte(m.Subject, '.')+1:])
 	t.stats.received.Add(1)
 	t.stats.receivedBytes.Add(uint64(len(m.Data)))
-	t.receive(from, m.Data, false)
+	_ = t.receive(from, m.Data, false) // counted; merge repairs
 }
 
 // receive hands msg from peer from to the Replica and sends its reply on
-// from's direct subject.
-func (t *Transport[T]) receive(from vclock.ReplicaID, msg []byte, replaying bool) {
+// from's direct subject. It returns the Replica's error.
+func (t *Transport[T]) receive(from vclock.ReplicaID, msg []byte, replaying bool) error {
 	reply, err := t.r.ReceiveFrom(from, msg)
 	if err != nil {
 		t.fail(&t.stats.refused, err)
 	}
-	if reply == nil || (replaying && isAck(reply)) {
-		return
+	if reply != nil && !(replaying && isAck(reply)) {
+		t.publish(t.directSubject(from), reply, &t.stats.replies)
 	}
-	t.publish(t.directSubject(from), reply, &t.stats.replies)
+	return err
 }
 
 // isAck reports whether msg is a merge acknowledgement (kind 34), which
