@@ -110,6 +110,18 @@ func (c *collector) Collect(ch chan<- prometheus.Metric) {
 	emit := func(name string, typ prometheus.ValueType, v float64, labels ...string) {
 		ch <- prometheus.MustNewConstMetric(c.descs[name], typ, v, labels...)
 	}
+	c.collectPeers(emit)
+	c.collectReplica(emit)
+	if c.transport != nil {
+		c.collectTransport(emit)
+	}
+}
+
+// An emitter sends one metric of a collector's.
+type emitter func(name string, typ prometheus.ValueType, v float64, labels ...string)
+
+// collectPeers emits the lag figures of every peer.
+func (c *collector) collectPeers(emit emitter) {
 	for _, l := range c.lag() {
 		p := string(l.Peer)
 		emit("converge_peer_unacked_deltas", gauge, float64(l.Unacked), p)
@@ -136,6 +148,10 @@ func (c *collector) Collect(ch chan<- prometheus.Metric) {
 		emit("converge_peer_last_received_timestamp_seconds", gauge, unixSeconds(l.LastReceived), p)
 		emit("converge_peer_agreed_timestamp_seconds", gauge, unixSeconds(l.Agreed), p)
 	}
+}
+
+// collectReplica emits the replica's counters and its clock's.
+func (c *collector) collectReplica(emit emitter) {
 	s := c.stats()
 	emit("converge_replica_deltas_total", counter, float64(s.Deltas))
 	emit("converge_replica_buffered_deltas", gauge, float64(s.Buffered))
@@ -148,9 +164,10 @@ func (c *collector) Collect(ch chan<- prometheus.Metric) {
 	emit("converge_clock_logical_overflows_total", counter, float64(s.Clock.LogicalOverflows))
 	emit("converge_clock_jumps_total", counter, float64(s.Clock.ForwardJumps), "forward")
 	emit("converge_clock_jumps_total", counter, float64(s.Clock.BackwardJumps), "backward")
-	if c.transport == nil {
-		return
-	}
+}
+
+// collectTransport emits the transport's counters.
+func (c *collector) collectTransport(emit emitter) {
 	t := c.transport()
 	emit("converge_natsync_published_total", counter, float64(t.Bundles), "bundle")
 	emit("converge_natsync_published_total", counter, float64(t.Digests), "digest")
