@@ -18,10 +18,12 @@ import (
 // tilde, and its 64-bit incarnation number in 13 base-32 digits, such as
 // us-east~0f8k2m4n6p8qr. An incarnation number is the milliseconds of the
 // clock when the incarnation starts followed by 22 random bits
-// (crypto/rand, or the reader of WithRandom): two incarnations of a node
-// never share a writer — a restart in the same millisecond draws other
-// random bits, a renewal and an Open start after the incarnation before
-// — and a restarted replica may write at once. The digits sort as the
+// (crypto/rand, or the reader of WithRandom). A renewal starts after the
+// incarnation before, and Open after every incarnation that wrote to its
+// store, so those never share a writer; two replicas made by New for one
+// ID in the same millisecond share one only if they draw the same 22
+// bits, once in about four million such restarts. A restarted replica may
+// write at once. The digits sort as the
 // numbers do, so a node's writer IDs sort by incarnation.
 //
 // The writer ID is a ReplicaID like any other to the crdt types; the tilde
