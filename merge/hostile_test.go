@@ -70,6 +70,12 @@ func messages(t tb) (*cluster[*crdt.ORSet[string]], map[string][]byte) {
 	}
 	msgs["digest"] = d
 	c.queue = nil
+	// A retirement: a delta whose context carries a retired range.
+	if err := c.reps[0].Retire("ap-south"); err != nil {
+		t.Fatal(err)
+	}
+	msgs["retire"] = c.sync(0, 1)
+	c.queue = nil
 	return c, msgs
 }
 
@@ -80,6 +86,11 @@ func TestMessagesAreRealistic(t *testing.T) {
 			t.Errorf("%s: %v", name, err)
 		}
 	}
+	c.reps[1].Read(func(s *crdt.ORSet[string]) {
+		if len(s.Retired()) != 1 {
+			t.Errorf("the retirement did not arrive: %v", s.Retired())
+		}
+	})
 }
 
 // refused checks that msg is refused with an error matching want and
