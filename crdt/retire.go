@@ -25,7 +25,7 @@ import (
 // An IDRange is a set of replica IDs: those of Lo's length between Lo and
 // Hi, both included, in byte order. IDs of one fixed-width format —
 // a writer ID's incarnation suffix, a pod's zero-padded ordinal — so form
-// ranges: us-east~0000000000000 to us-east~0fzzzzzzzzzzz is every
+// ranges: us-east~0000000000000 to us-east~fzzzzzzzzzzzz is every
 // writer ID of us-east. A single ID is the range from it to itself.
 type IDRange struct {
 	Lo, Hi vclock.ReplicaID
