@@ -147,30 +147,12 @@ func appendKSStates(e *envelope, request uint64, push, reply bool, buckets []uin
 // payloads.
 func decodeKSMessage[K Key](b []byte, lim wire.Limits, c keyCodec[K]) (ksMessage[K], error) {
 	var m ksMessage[K]
-	if err := checkSum(b); err != nil {
-		return m, err
-	}
-	r := wire.NewReader(b, lim)
-	k, err := r.PeekKind()
+	r, err := openFrame(b, lim, ksFieldsOf, "keyspace message", &m.message)
 	if err != nil {
 		return m, err
 	}
-	nf := ksFieldsOf(k)
-	if nf < 0 {
-		if k.Known() {
-			return m, &wire.Error{Reason: "a " + k.String() + " value, not a keyspace message", Err: ErrMalformed}
-		}
-		return m, &wire.Error{Reason: "unknown keyspace message kind " + strconv.Itoa(int(k)), Err: ErrUnsupported}
-	}
-	r.Header(k, nf)
-	m.kind = k
-	readEnvelope(&r, &m.message)
 	readKSBody(&r, &m, c)
-	if at := r.Offset(); !r.Failed() && at != len(b)-checksumLen {
-		r.FailAt(at, "the last field is not the 4-byte checksum")
-	}
-	r.Bytes()
-	if err := r.End(); err != nil {
+	if err := closeFrame(&r, len(b)); err != nil {
 		return ksMessage[K]{}, err
 	}
 	return m, nil

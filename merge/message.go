@@ -124,35 +124,53 @@ func appendDigest(e *envelope, reply bool, d Digest) []byte {
 // every field; it does not decode the payload.
 func decodeMessage(b []byte, lim wire.Limits) (message, error) {
 	var m message
-	if err := checkSum(b); err != nil {
+	r, err := openFrame(b, lim, fieldsOf, "message", &m)
+	if err != nil {
 		return m, err
+	}
+	readBody(&r, &m)
+	if err := closeFrame(&r, len(b)); err != nil {
+		return message{}, err
+	}
+	return m, nil
+}
+
+// openFrame checks the checksum of b, a message of the merge framing,
+// then reads its header — fields gives the number of fields of each kind
+// of what ("message", "keyspace message"), -1 for any other — and its
+// envelope into m. The body follows in the Reader it returns.
+func openFrame(b []byte, lim wire.Limits, fields func(wire.Kind) int, what string, m *message) (wire.Reader, error) {
+	if err := checkSum(b); err != nil {
+		return wire.Reader{}, err
 	}
 	r := wire.NewReader(b, lim)
 	k, err := r.PeekKind()
 	if err != nil {
-		return m, err
+		return r, err
 	}
-	nf := fieldsOf(k)
+	nf := fields(k)
 	if nf < 0 {
 		if k.Known() {
-			return m, &wire.Error{Reason: "a " + k.String() + " value, not a message", Err: ErrMalformed}
+			return r, &wire.Error{Reason: "a " + k.String() + " value, not a " + what, Err: ErrMalformed}
 		}
-		return m, &wire.Error{Reason: "unknown message kind " + strconv.Itoa(int(k)), Err: ErrUnsupported}
+		return r, &wire.Error{Reason: "unknown " + what + " kind " + strconv.Itoa(int(k)), Err: ErrUnsupported}
 	}
 	r.Header(k, nf)
 	m.kind = k
-	readEnvelope(&r, &m)
-	readBody(&r, &m)
+	readEnvelope(&r, m)
+	return r, nil
+}
+
+// closeFrame reads the checksum field that ends a message of n bytes,
+// whose body r has read, and checks that nothing follows.
+func closeFrame(r *wire.Reader, n int) error {
 	// The last field is the checksum, already checked: a bin of exactly 4
 	// bytes, so it starts where the checked bytes do.
-	if at := r.Offset(); !r.Failed() && at != len(b)-checksumLen {
+	if at := r.Offset(); !r.Failed() && at != n-checksumLen {
 		r.FailAt(at, "the last field is not the 4-byte checksum")
 	}
 	r.Bytes()
-	if err := r.End(); err != nil {
-		return message{}, err
-	}
-	return m, nil
+	return r.End()
 }
 
 // checkSum checks that b ends with its checksum: a bin of 4 bytes
