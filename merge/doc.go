@@ -346,7 +346,7 @@
 //     for sets of one or two items (BENCHMARKS.md).
 //   - A tree pass, for what no delta brings: after a peer's restart (with
 //     that peer and every other, as a Replica's digest exchanges), three
-//     refusals in a row, or [Keyspace.SyncTree]. Every key hashes, by its
+//     refusals in a row, or [Keyspace.SyncDigest]. Every key hashes, by its
 //     encoding, into one of 2^16 leaf buckets and contributes a 64-bit
 //     hash of its encoding and its state's; a node's hash is the sum of
 //     the contributions below it, in a tree of fanout 16 and five levels

@@ -70,7 +70,7 @@ func ExampleKeyspace() {
 	fmt.Println("keys:", eu.Len(), "same root:", us.Root() == eu.Root())
 
 	bytes = 0
-	msg, err := us.SyncTree(eu.ID())
+	msg, err := us.SyncDigest(eu.ID())
 	if err != nil {
 		panic(err)
 	}

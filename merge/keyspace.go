@@ -88,7 +88,7 @@ type KeyspaceStats struct {
 	// CatchUps counts the catch-ups started: a peer fell behind the
 	// buffer and was sent the current states of the keys written since
 	// its acknowledgement. TreePasses counts the tree comparisons started
-	// (restarts, refusals in a row, [Keyspace.SyncTree]).
+	// (restarts, refusals in a row, [Keyspace.SyncDigest]).
 	CatchUps, TreePasses uint64
 	// StatesSent counts the key states sent by catch-ups and tree passes
 	// and in answer to them; NodesSent the tree node hashes sent.

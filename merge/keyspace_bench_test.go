@@ -104,7 +104,7 @@ func BenchmarkKeyspaceUpdate(b *testing.B) {
 // keys exchange until equal after one missed 10,000 of the other's
 // updates, more than its buffer (the default 4096 deltas) holds: by a
 // catch-up (the peer fell behind the buffer), and by a tree pass
-// (SyncTree, what a restart or a suspicion starts). bytes/op is every
+// (SyncDigest, what a restart or a suspicion starts). bytes/op is every
 // byte both ways; x-deltas divides it by the encoded size of the missed
 // deltas (key and delta each).
 func BenchmarkKeyspaceCatchUp(b *testing.B) {
@@ -116,7 +116,7 @@ func BenchmarkKeyspaceCatchUp(b *testing.B) {
 				b.StopTimer()
 				c, d := missedUpdates(b, 100_000, 10_000)
 				if how == "tree" {
-					msg, err := c.ks[0].SyncTree(c.ids[1])
+					msg, err := c.ks[0].SyncDigest(c.ids[1])
 					if err != nil {
 						b.Fatal(err)
 					}
@@ -163,7 +163,7 @@ func missedUpdates(b *testing.B, n, missed int) (*ksCluster, int) {
 }
 
 // BenchmarkKeyspaceEqual measures a tree pass between two equal
-// keyspaces of a million keys: the CPU of the exchange (SyncTree, the
+// keyspaces of a million keys: the CPU of the exchange (SyncDigest, the
 // peer's Receive, the answer's Receive, the Syncs that end the pass) and
 // its bytes, both ways.
 func BenchmarkKeyspaceEqual(b *testing.B) {
@@ -182,9 +182,9 @@ func BenchmarkKeyspaceEqual(b *testing.B) {
 	for b.Loop() {
 		c.advance(2 * merge.DefaultRetransmitTimeout)
 		c.bytes = 0
-		msg, err := c.ks[0].SyncTree(c.ids[1])
+		msg, err := c.ks[0].SyncDigest(c.ids[1])
 		if err != nil || msg == nil {
-			b.Fatalf("SyncTree: %v, %v", msg, err)
+			b.Fatalf("SyncDigest: %v, %v", msg, err)
 		}
 		c.queue = append(c.queue, packet{0, 1, msg})
 		c.deliverAll()

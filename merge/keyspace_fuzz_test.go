@@ -63,7 +63,7 @@ func ksFuzzPair(t testing.TB) (a, b *Keyspace[string, *crdt.ORSet[string]], msgs
 		}
 	}
 	b.Update("only-b", func(w vclock.ReplicaID, s *crdt.ORSet[string]) *crdt.ORSet[string] { return s.Add(w, "z") })
-	msg, _ := a.SyncTree(b.ID())
+	msg, _ := a.SyncDigest(b.ID())
 	msgs = append(msgs, msg)
 	reply, err := b.Receive(msg)
 	if err != nil {

@@ -53,7 +53,7 @@ func TestKeyspaceConverges(t *testing.T) {
 			"sync": func(rt *rapid.T) { c.sync(pair()) },
 			"tree": func(rt *rapid.T) {
 				i, j := pair()
-				msg, err := c.ks[i].SyncTree(c.ids[j])
+				msg, err := c.ks[i].SyncDigest(c.ids[j])
 				if err != nil {
 					rt.Fatal(err)
 				}

@@ -31,10 +31,27 @@ import (
 // costs, per key, the state's Merge and one encoding of the merged state
 // (for the tree). Answering a tree request costs O(nodes asked).
 func (ks *Keyspace[K, T]) Receive(msg []byte) ([]byte, error) {
+	return ks.receive("", msg)
+}
+
+// ReceiveFrom is Receive for a message that the transport has
+// authenticated as coming from peer from (mTLS, a signed channel), as
+// [Replica.ReceiveFrom] is: a message naming another sender is refused
+// with [ErrMisaddressed].
+func (ks *Keyspace[K, T]) ReceiveFrom(from vclock.ReplicaID, msg []byte) ([]byte, error) {
+	if from == "" {
+		return nil, fmt.Errorf("merge: ReceiveFrom with an empty sender")
+	}
+	return ks.receive(from, msg)
+}
+
+// receive is Receive of a message from peer from, or from whoever it
+// names when from is empty.
+func (ks *Keyspace[K, T]) receive(from vclock.ReplicaID, msg []byte) ([]byte, error) {
 	ks.mustInit()
 	m, err := decodeKSMessage(msg, wire.Limits(ks.cfg.decode), ks.codec)
-	if err == nil && string(m.recipient) != string(ks.id) {
-		err = fmt.Errorf("%w: %s is not %s", ErrMisaddressed, m.recipient, ks.id)
+	if err == nil {
+		err = m.addressed(from, ks.id)
 	}
 	sender := m.sender
 	if err == nil && !ks.known(m.sender) {

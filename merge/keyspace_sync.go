@@ -153,8 +153,9 @@ func (ks *Keyspace[K, T]) Sync(id vclock.ReplicaID) ([]byte, error) {
 	return msg, err
 }
 
-// SyncTree starts a tree pass with peer id, unless one is under way, and
-// returns its first message: the root hash of the tree. A peer with the
+// SyncDigest starts a tree pass with peer id, unless one is under way, and
+// returns its first message: the root hash of the tree — the keyspace's
+// digest, as [Replica.SyncDigest] is a replica's. A peer with the
 // same root answers that it is equal, and the exchange ends there — about
 // 150 bytes both ways for IDs of 7 bytes, whatever the number of keys.
 // Otherwise the two descend the tree, exchanging the child hashes of the
@@ -164,7 +165,7 @@ func (ks *Keyspace[K, T]) Sync(id vclock.ReplicaID) ([]byte, error) {
 // and to repair what a peer missed that no delta will bring (a third
 // keyspace's writes relayed to one peer and not another). It returns nil
 // if a pass is under way.
-func (ks *Keyspace[K, T]) SyncTree(id vclock.ReplicaID) ([]byte, error) {
+func (ks *Keyspace[K, T]) SyncDigest(id vclock.ReplicaID) ([]byte, error) {
 	ks.mustInit()
 	ks.mu.Lock()
 	defer ks.mu.Unlock()

@@ -114,9 +114,9 @@ func TestKeyspaceTreeAgrees(t *testing.T) {
 	c.settle()
 	c.requireConverged()
 	c.bytes = 0
-	msg, err := c.ks[0].SyncTree(c.ids[1])
+	msg, err := c.ks[0].SyncDigest(c.ids[1])
 	if err != nil || msg == nil {
-		t.Fatalf("SyncTree: %v, %v", msg, err)
+		t.Fatalf("SyncDigest: %v, %v", msg, err)
 	}
 	c.queue = append(c.queue, packet{0, 1, msg})
 	c.deliverAll()
@@ -160,7 +160,7 @@ func TestKeyspaceTreeRepairs(t *testing.T) {
 		t.Fatal("the roots agree before the repair")
 	}
 	c.bytes = 0
-	msg, err := c.ks[0].SyncTree(c.ids[1])
+	msg, err := c.ks[0].SyncDigest(c.ids[1])
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -224,5 +224,35 @@ func TestKeyspaceRefusesStrangers(t *testing.T) {
 	}
 	if b.Len() != 0 {
 		t.Errorf("a refused message changed the keyspace")
+	}
+}
+
+// TestKeyspaceReceiveFrom checks that a message the transport says came
+// from one peer, naming another as its sender, is refused whole, and
+// that the same message from its sender is taken.
+func TestKeyspaceReceiveFrom(t *testing.T) {
+	a := merge.NewKeyspace[string]("a", newSet)
+	b := merge.NewKeyspace[string]("b", newSet)
+	a.AddPeer("b")
+	b.AddPeer("a")
+	b.AddPeer("c")
+	a.Update("k", add("x"))
+	msg, _ := a.Sync("b")
+	if _, err := b.ReceiveFrom("c", msg); !errors.Is(err, merge.ErrMisaddressed) {
+		t.Fatalf("a message of a through c: got %v, want ErrMisaddressed", err)
+	}
+	if b.Len() != 0 || b.Stats().Rejected != 1 {
+		t.Fatalf("after the refusal: %d keys, %d rejected, want 0 and 1", b.Len(), b.Stats().Rejected)
+	}
+	if _, err := b.ReceiveFrom("", msg); err == nil {
+		t.Error("ReceiveFrom with an empty sender: no error")
+	}
+	if _, err := b.ReceiveFrom("a", msg); err != nil {
+		t.Fatalf("the message from a: %v", err)
+	}
+	var has bool
+	b.Read("k", func(s *set) { has = s.Contains("x") })
+	if !has {
+		t.Error("the message from a was not merged")
 	}
 }

@@ -2,6 +2,7 @@ package merge
 
 import (
 	"encoding/binary"
+	"fmt"
 	"hash/crc32"
 	"strconv"
 
@@ -51,6 +52,18 @@ func fieldsOf(k wire.Kind) int {
 }
 
 // A message is a decoded message; payload aliases the input.
+// addressed checks that m is addressed to self and, when the transport
+// names its sender (from not empty), sent by from.
+func (m *message) addressed(from, self vclock.ReplicaID) error {
+	switch {
+	case from != "" && m.sender != from:
+		return fmt.Errorf("%w: a message from %s names %s as its sender", ErrMisaddressed, from, m.sender)
+	case string(m.recipient) != string(self):
+		return fmt.Errorf("%w: %s is not %s", ErrMisaddressed, m.recipient, self)
+	}
+	return nil
+}
+
 type message struct {
 	kind      wire.Kind
 	sender    vclock.ReplicaID

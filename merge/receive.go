@@ -146,13 +146,12 @@ func (r *Replica[T]) receive(from vclock.ReplicaID, msg []byte) ([]byte, uint64,
 // lock.
 func (r *Replica[T]) open(from vclock.ReplicaID, msg []byte) (m message, payload T, err error) {
 	m, err = decodeMessage(msg, wire.Limits(r.cfg.decode))
+	if err == nil {
+		err = m.addressed(from, r.id)
+	}
 	switch {
 	case err != nil:
 		return m, payload, err
-	case from != "" && m.sender != from:
-		return m, payload, fmt.Errorf("%w: a message from %s names %s as its sender", ErrMisaddressed, from, m.sender)
-	case string(m.recipient) != string(r.id):
-		return m, payload, fmt.Errorf("%w: %s is not %s", ErrMisaddressed, m.recipient, r.id)
 	case !r.known(m.sender):
 		return m, payload, fmt.Errorf("%w: %s", ErrUnknownPeer, m.sender)
 	}

@@ -17,7 +17,7 @@ func BenchmarkWriteReachesPeers(b *testing.B) {
 	s := startServer(b, false)
 	all := ids(4)
 	var rs []*merge.Replica[cart]
-	var ts []*natsync.Transport[cart]
+	var ts []*natsync.Transport
 	for _, id := range all {
 		r := newReplica(b, id, all)
 		rs = append(rs, r)
@@ -36,7 +36,7 @@ func BenchmarkWriteReachesPeers(b *testing.B) {
 	b.ResetTimer()
 	for i := range b.N {
 		e := fmt.Sprint("item-", i)
-		ts[0].Update(func(w vclock.ReplicaID, c cart) cart { return c.Add(w, e) })
+		update(ts[0], func(w vclock.ReplicaID, c cart) cart { return c.Add(w, e) })
 		for _, r := range rs[1:] {
 			for {
 				var ok bool

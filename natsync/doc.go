@@ -1,11 +1,16 @@
-// Package natsync carries [merge.Replica] messages over NATS: a
-// [Transport] per replica publishes the replica's deltas once per write,
-// whatever the number of peers, routes the replies back to their sender,
-// repairs what the network lost with periodic digests, and survives
-// disconnections and server restarts. With [WithStream], JetStream keeps
-// each replica's deltas in a stream, from which a replica that was down
-// replays what it missed. A Transport is a Prometheus collector of the
-// replica's lag figures and its own counters.
+// Package natsync carries the messages of [merge.Replica] and
+// [merge.Keyspace] over NATS: a [Transport] per replica (a [Node])
+// publishes the replica's deltas once per write, whatever the number of
+// peers, routes the replies back to their sender, repairs what the
+// network lost with periodic digests, and survives disconnections and
+// server restarts. With [WithStream], JetStream keeps each replica's
+// deltas in a stream, from which a replica that was down replays what it
+// missed. A Transport is a Prometheus collector of the replica's lag
+// figures and its own counters.
+//
+// Below, "replica" is either kind of node: a Replica holds one state, a
+// Keyspace a state per key, and both speak merge's protocol (see
+// "Keyspaces" in merge); every node of a set is the same kind.
 //
 // natsync is a module of its own (github.com/converge-go/converge/natsync),
 // so that the library's users who do not use NATS never download
@@ -22,7 +27,7 @@
 //
 // Set names and replica IDs are letters, digits, '-' and '_' ([ErrName]),
 // so that they are subject tokens and stream names. A Transport hands a
-// message to merge.Replica.ReceiveFrom with the sender its subject names:
+// message to the node's ReceiveFrom with the sender its subject names:
 // with NATS permissions that let replica X publish only on
 // converge.*.b.X and converge.*.p.*.X, a replica can speak only for
 // itself, which merge's checks of claims rely on (see "Claims" in merge).
@@ -52,8 +57,11 @@
 // others, not one delta per peer. Replies and digests, which are for one
 // replica, go on its direct subject.
 //
-// Writes made with [Transport.Update] (or followed by [Transport.Notify])
-// go out at once, on the Transport's goroutine; writes that come faster
+// A keyspace's messages go in a bundle whole, each peer's its own: their
+// entries are per key, and peers in step seldom need the same ones.
+// Bundling still makes one publish per sync, not one per peer.
+//
+// Writes followed by [Transport.Notify] go out at once, on the Transport's goroutine; writes that come faster
 // than it publishes coalesce into one bundle, since Sync joins every
 // delta not yet sent. Every [WithSyncInterval] the Transport calls Sync
 // again, for the retransmissions and repairs the Replica has due.
@@ -119,14 +127,14 @@
 // # Metrics
 //
 // A Transport is a prometheus.Collector ([Transport.Describe],
-// [Transport.Collect]); [NewReplicaCollector] exports a Replica carried
+// [Transport.Collect]); [NewCollector] exports a node carried
 // by another transport, without the Transport's own metrics. Every
 // metric has the constant labels set and replica. The module's
 // README.md has the table with types and meanings; alerts.yml has
 // alerting rules, ConvergeReplicationLag on
 // converge_peer_oldest_unacked_seconds first.
 //
-// Per peer (label peer), from merge.Replica.Lag:
+// Per peer (label peer), from the node's Lag:
 //
 //   - converge_peer_unacked_deltas
 //   - converge_peer_oldest_unacked_seconds
@@ -146,7 +154,8 @@
 //   - converge_peer_last_received_timestamp_seconds
 //   - converge_peer_agreed_timestamp_seconds
 //
-// Of the replica, from merge.Replica.Stats and its clock:
+// Of the replica, from its Stats and its clock (a keyspace's
+// KeyspaceStats.Stats):
 //
 //   - converge_replica_deltas_total
 //   - converge_replica_buffered_deltas
@@ -158,6 +167,14 @@
 //   - converge_clock_max_remote_offset_seconds
 //   - converge_clock_logical_overflows_total
 //   - converge_clock_jumps_total{direction}
+//
+// Of a keyspace, from merge.Keyspace.Stats:
+//
+//   - converge_keyspace_keys
+//   - converge_keyspace_catch_ups_total
+//   - converge_keyspace_tree_passes_total
+//   - converge_keyspace_states_sent_total
+//   - converge_keyspace_nodes_sent_total
 //
 // Of the Transport ([Stats]):
 //

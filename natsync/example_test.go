@@ -29,9 +29,11 @@ func Example() {
 
 	newCart := func() *crdt.ORSet[string] { return new(crdt.ORSet[string]) }
 	regions := []vclock.ReplicaID{"us-east", "eu-west"}
-	var ts []*natsync.Transport[*crdt.ORSet[string]]
+	var rs []*merge.Replica[*crdt.ORSet[string]]
+	var ts []*natsync.Transport
 	for _, id := range regions {
 		r := merge.New(id, newCart)
+		rs = append(rs, r)
 		for _, p := range regions {
 			if p != id {
 				r.AddPeer(p)
@@ -50,17 +52,21 @@ func Example() {
 		ts = append(ts, t)
 	}
 
-	ts[0].Update(func(w vclock.ReplicaID, c *crdt.ORSet[string]) *crdt.ORSet[string] {
+	// A write goes to the replica, then Notify has the Transport send it
+	// now rather than at its next tick.
+	rs[0].Update(func(w vclock.ReplicaID, c *crdt.ORSet[string]) *crdt.ORSet[string] {
 		return c.Add(w, "socks")
 	})
-	ts[1].Update(func(w vclock.ReplicaID, c *crdt.ORSet[string]) *crdt.ORSet[string] {
+	ts[0].Notify()
+	rs[1].Update(func(w vclock.ReplicaID, c *crdt.ORSet[string]) *crdt.ORSet[string] {
 		return c.Add(w, "shoes")
 	})
-	for !ts[0].Replica().State().Equal(ts[1].Replica().State()) || ts[0].Replica().State().Len() < 2 {
+	ts[1].Notify()
+	for !rs[0].State().Equal(rs[1].State()) || rs[0].State().Len() < 2 {
 		time.Sleep(5 * time.Millisecond)
 	}
-	for _, t := range ts {
-		fmt.Println(t.Replica().ID(), slices.Collect(t.Replica().State().All()))
+	for _, r := range rs {
+		fmt.Println(r.ID(), slices.Collect(r.State().All()))
 	}
 	fmt.Println(natsync.StreamName(natsync.DefaultPrefix, "carts", "us-east"))
 	// Output:

@@ -1,10 +1,8 @@
 package natsync
 
-import "github.com/converge-go/converge/crdt"
-
 // SetDrop makes t lose every message it would publish on a subject for
 // which drop returns true, as a lossy network would; nil stops the loss.
-func SetDrop[T crdt.State[T]](t *Transport[T], drop func(subject string) bool) {
+func SetDrop(t *Transport, drop func(subject string) bool) {
 	if drop == nil {
 		t.drop.Store(nil)
 		return
@@ -16,7 +14,7 @@ func SetDrop[T crdt.State[T]](t *Transport[T], drop func(subject string) bool) {
 // every metric a Transport exports.
 func Metrics() map[string][]string {
 	out := map[string][]string{}
-	for _, ms := range [][]metric{peerMetrics, replicaMetrics, transportMetrics} {
+	for _, ms := range [][]metric{peerMetrics, replicaMetrics, keyspaceMetrics, transportMetrics} {
 		for _, m := range ms {
 			kind := "gauge"
 			if m.typ == counter {

@@ -1,10 +1,8 @@
 package natsync
 
 import (
-	"github.com/converge-go/converge/crdt"
 	"github.com/converge-go/converge/hlc"
 	"github.com/converge-go/converge/merge"
-	"github.com/converge-go/converge/vclock"
 	"github.com/prometheus/client_golang/prometheus"
 )
 
@@ -56,6 +54,13 @@ var (
 		{"converge_clock_logical_overflows_total", counter, nil, "Timestamps whose logical part carried into the physical part."},
 		{"converge_clock_jumps_total", counter, []string{"direction"}, "Jumps of the wall clock against the monotonic clock beyond the max offset, forward or backward."},
 	}
+	keyspaceMetrics = []metric{
+		{"converge_keyspace_keys", gauge, nil, "Keys of the keyspace holding a state other than the empty one."},
+		{"converge_keyspace_catch_ups_total", counter, nil, "Catch-ups started: a peer behind the buffer sent the states of the keys written since its acknowledgement."},
+		{"converge_keyspace_tree_passes_total", counter, nil, "Tree comparisons started with a peer (restarts, refusals in a row, SyncDigest)."},
+		{"converge_keyspace_states_sent_total", counter, nil, "Key states sent by catch-ups and tree passes and in answer to them."},
+		{"converge_keyspace_nodes_sent_total", counter, nil, "Tree node hashes sent."},
+	}
 	transportMetrics = []metric{
 		{"converge_natsync_published_total", counter, []string{"kind"}, "NATS messages published, by kind: bundle, digest, reply."},
 		{"converge_natsync_published_bytes_total", counter, nil, "Bytes of the NATS messages published."},
@@ -72,18 +77,26 @@ var (
 	}
 )
 
-// A collector exports a replica's figures, and a Transport's, as
+// A collector exports a node's figures, and a Transport's, as
 // Prometheus metrics.
 type collector struct {
 	descs     map[string]*prometheus.Desc
 	lag       func() []merge.PeerLag
-	stats     func() merge.Stats
-	transport func() Stats // nil for a replica alone
+	stats     func() merge.Stats         // nil for a node with neither Stats method
+	keyspace  func() merge.KeyspaceStats // nil but for a keyspace
+	transport func() Stats               // nil for a node alone
 }
 
-func newCollector(set string, id vclock.ReplicaID, lag func() []merge.PeerLag, stats func() merge.Stats, transport func() Stats) *collector {
-	c := &collector{descs: map[string]*prometheus.Desc{}, lag: lag, stats: stats, transport: transport}
-	constant := prometheus.Labels{"set": set, "replica": string(id)}
+func newCollector(set string, n Node, transport func() Stats) *collector {
+	c := &collector{descs: map[string]*prometheus.Desc{}, lag: n.Lag, transport: transport}
+	switch n := n.(type) {
+	case interface{ Stats() merge.Stats }:
+		c.stats = n.Stats
+	case interface{ Stats() merge.KeyspaceStats }:
+		c.keyspace = n.Stats
+		c.stats = func() merge.Stats { return n.Stats().Stats }
+	}
+	constant := prometheus.Labels{"set": set, "replica": string(n.ID())}
 	for _, m := range c.metrics() {
 		c.descs[m.name] = prometheus.NewDesc(m.name, m.help, m.labels, constant)
 	}
@@ -91,7 +104,13 @@ func newCollector(set string, id vclock.ReplicaID, lag func() []merge.PeerLag, s
 }
 
 func (c *collector) metrics() []metric {
-	ms := append(append([]metric{}, peerMetrics...), replicaMetrics...)
+	ms := append([]metric{}, peerMetrics...)
+	if c.stats != nil {
+		ms = append(ms, replicaMetrics...)
+	}
+	if c.keyspace != nil {
+		ms = append(ms, keyspaceMetrics...)
+	}
 	if c.transport != nil {
 		ms = append(ms, transportMetrics...)
 	}
@@ -111,7 +130,11 @@ func (c *collector) Collect(ch chan<- prometheus.Metric) {
 		ch <- prometheus.MustNewConstMetric(c.descs[name], typ, v, labels...)
 	}
 	c.collectPeers(emit)
-	c.collectReplica(emit)
+	if c.keyspace != nil {
+		c.collectKeyspace(emit) // the replica's figures too
+	} else if c.stats != nil {
+		c.collectReplica(emit, c.stats())
+	}
 	if c.transport != nil {
 		c.collectTransport(emit)
 	}
@@ -150,9 +173,9 @@ func (c *collector) collectPeers(emit emitter) {
 	}
 }
 
-// collectReplica emits the replica's counters and its clock's.
-func (c *collector) collectReplica(emit emitter) {
-	s := c.stats()
+// collectReplica emits the counters s of a replica or keyspace and its
+// clock's.
+func (c *collector) collectReplica(emit emitter, s merge.Stats) {
 	emit("converge_replica_deltas_total", counter, float64(s.Deltas))
 	emit("converge_replica_buffered_deltas", gauge, float64(s.Buffered))
 	emit("converge_replica_buffered_bytes", gauge, float64(s.BufferedBytes))
@@ -164,6 +187,18 @@ func (c *collector) collectReplica(emit emitter) {
 	emit("converge_clock_logical_overflows_total", counter, float64(s.Clock.LogicalOverflows))
 	emit("converge_clock_jumps_total", counter, float64(s.Clock.ForwardJumps), "forward")
 	emit("converge_clock_jumps_total", counter, float64(s.Clock.BackwardJumps), "backward")
+}
+
+// collectKeyspace emits a keyspace's counters, those it has as a
+// replica included, from one call to its Stats.
+func (c *collector) collectKeyspace(emit emitter) {
+	s := c.keyspace()
+	c.collectReplica(emit, s.Stats)
+	emit("converge_keyspace_keys", gauge, float64(s.Keys))
+	emit("converge_keyspace_catch_ups_total", counter, float64(s.CatchUps))
+	emit("converge_keyspace_tree_passes_total", counter, float64(s.TreePasses))
+	emit("converge_keyspace_states_sent_total", counter, float64(s.StatesSent))
+	emit("converge_keyspace_nodes_sent_total", counter, float64(s.NodesSent))
 }
 
 // collectTransport emits the transport's counters.
@@ -203,23 +238,23 @@ func unixSeconds(ts hlc.Timestamp) float64 {
 }
 
 // Describe sends the descriptors of the Transport's metrics: those of
-// its Replica's lag figures and counters, and its own (see "Metrics" in
+// its node's lag figures and counters (a keyspace's with its own), and its own (see "Metrics" in
 // the package documentation). Every descriptor carries the constant
 // labels set and replica, so that the Transports of a process register
 // side by side in one registry.
-func (t *Transport[T]) Describe(ch chan<- *prometheus.Desc) { t.metrics.Describe(ch) }
+func (t *Transport) Describe(ch chan<- *prometheus.Desc) { t.metrics.Describe(ch) }
 
 // Collect sends the current values of the Transport's metrics. It reads
-// the Replica's Lag and Stats once each (O(peers), under the Replica's
-// lock) and the Transport's counters.
-func (t *Transport[T]) Collect(ch chan<- prometheus.Metric) { t.metrics.Collect(ch) }
+// the node's Lag and Stats once each (O(peers), under the node's lock)
+// and the Transport's counters.
+func (t *Transport) Collect(ch chan<- prometheus.Metric) { t.metrics.Collect(ch) }
 
-var _ prometheus.Collector = (*Transport[*crdt.GCounter])(nil)
+var _ prometheus.Collector = (*Transport)(nil)
 
-// NewReplicaCollector returns a collector of the lag figures and
-// counters of r, a replica of set carried by some other transport: the
+// NewCollector returns a collector of the lag figures and counters of n,
+// a replica or keyspace of set carried by some other transport: the
 // metrics a Transport exports, less the converge_natsync ones. Register
 // it in a Prometheus registry (prometheus.MustRegister).
-func NewReplicaCollector[T crdt.State[T]](set string, r *merge.Replica[T]) prometheus.Collector {
-	return newCollector(set, r.ID(), r.Lag, r.Stats, nil)
+func NewCollector(set string, n Node) prometheus.Collector {
+	return newCollector(set, n, nil)
 }

@@ -8,7 +8,10 @@ import (
 	"testing"
 	"time"
 
+	"github.com/converge-go/converge/crdt"
+	"github.com/converge-go/converge/merge"
 	"github.com/converge-go/converge/natsync"
+	"github.com/converge-go/converge/vclock"
 	"github.com/prometheus/client_golang/prometheus"
 	dto "github.com/prometheus/client_model/go"
 	"go.yaml.in/yaml/v3"
@@ -62,8 +65,17 @@ func TestMetrics(t *testing.T) {
 	waitEqual(t, 10*time.Second, 6, r0, r1)
 	time.Sleep(50 * time.Millisecond)
 
+	// A keyspace of another set, exported beside them, adds its own.
+	ks := merge.NewKeyspace[string]("k0", func() cart { return new(crdt.ORSet[string]) })
+	for _, k := range []string{"x", "y"} {
+		if err := ks.Update(k, func(w vclock.ReplicaID, s cart) cart { return s.Add(w, "item") }); err != nil {
+			t.Fatal(err)
+		}
+	}
+
 	reg := prometheus.NewPedanticRegistry()
 	reg.MustRegister(t0, t1) // two Transports side by side
+	reg.MustRegister(natsync.NewCollector("profiles", ks))
 	got := gather(t, reg)
 	for name, spec := range natsync.Metrics() {
 		f, ok := got[name]
@@ -96,14 +108,23 @@ func TestMetrics(t *testing.T) {
 		t.Errorf("r0's deltas: got %v, want 6", v)
 	}
 
-	// A replica alone exports the same, less the transport's.
+	if v, _ := value(got["converge_keyspace_keys"], map[string]string{"replica": "k0"}); v != 2 {
+		t.Errorf("k0's keys: got %v, want 2", v)
+	}
+	if v, _ := value(got["converge_replica_deltas_total"], map[string]string{"replica": "k0"}); v != 2 {
+		t.Errorf("k0's deltas: got %v, want 2", v)
+	}
+
+	// A replica alone exports the same, less the transport's and a
+	// keyspace's.
 	reg = prometheus.NewPedanticRegistry()
-	reg.MustRegister(natsync.NewReplicaCollector("carts", r2))
+	reg.MustRegister(natsync.NewCollector("carts", r2))
 	got = gather(t, reg)
 	for name := range natsync.Metrics() {
 		_, ok := got[name]
-		if transport := strings.HasPrefix(name, "converge_natsync_"); ok == transport {
-			t.Errorf("NewReplicaCollector: %s gathered %v, want %v", name, ok, !transport)
+		want := !strings.HasPrefix(name, "converge_natsync_") && !strings.HasPrefix(name, "converge_keyspace_")
+		if ok != want {
+			t.Errorf("NewCollector of a replica: %s gathered %v, want %v", name, ok, want)
 		}
 	}
 }

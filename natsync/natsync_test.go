@@ -82,7 +82,7 @@ func addPeers(t testing.TB, r *merge.Replica[cart], all []vclock.ReplicaID) {
 	}
 }
 
-func startTransport(t testing.TB, nc *nats.Conn, r *merge.Replica[cart], opts ...natsync.Option) *natsync.Transport[cart] {
+func startTransport(t testing.TB, nc *nats.Conn, r *merge.Replica[cart], opts ...natsync.Option) *natsync.Transport {
 	t.Helper()
 	tr, err := natsync.New(nc, "carts", r, append(append([]natsync.Option{}, transportOpts...), opts...)...)
 	if err != nil {
@@ -93,10 +93,10 @@ func startTransport(t testing.TB, nc *nats.Conn, r *merge.Replica[cart], opts ..
 }
 
 // add writes n items named prefix-0, prefix-1, ... through tr.
-func add(t testing.TB, tr *natsync.Transport[cart], prefix string, n int) {
+func add(t testing.TB, tr *natsync.Transport, prefix string, n int) {
 	t.Helper()
 	for i := range n {
-		err := tr.Update(func(w vclock.ReplicaID, s cart) cart { return s.Add(w, fmt.Sprintf("%s-%d", prefix, i)) })
+		err := update(tr, func(w vclock.ReplicaID, s cart) cart { return s.Add(w, fmt.Sprintf("%s-%d", prefix, i)) })
 		if err != nil {
 			t.Fatal(err)
 		}
@@ -152,7 +152,7 @@ func TestThreeReplicasConvergeDespiteLoss(t *testing.T) {
 	all := ids(3)
 	loss := &lossy{rng: rand.New(rand.NewPCG(1, 2)), p: 0.3}
 	var rs []*merge.Replica[cart]
-	var ts []*natsync.Transport[cart]
+	var ts []*natsync.Transport
 	for _, id := range all {
 		r := newReplica(t, id, all)
 		tr := startTransport(t, connect(t, s.ClientURL()), r)
@@ -163,7 +163,7 @@ func TestThreeReplicasConvergeDespiteLoss(t *testing.T) {
 	for i, tr := range ts {
 		wg.Go(func() {
 			for j := range 40 {
-				if err := tr.Update(func(w vclock.ReplicaID, s cart) cart { return s.Add(w, fmt.Sprint(all[i], "-", j)) }); err != nil {
+				if err := update(tr, func(w vclock.ReplicaID, s cart) cart { return s.Add(w, fmt.Sprint(all[i], "-", j)) }); err != nil {
 					t.Error(err)
 				}
 				time.Sleep(2 * time.Millisecond) // a bundle a write, mostly
@@ -181,7 +181,7 @@ func TestThreeReplicasConvergeDespiteLoss(t *testing.T) {
 	for _, tr := range ts {
 		st := tr.Stats()
 		if st.Bundles == 0 || st.Received == 0 {
-			t.Errorf("%s: %+v, want bundles published and messages received", tr.Replica().ID(), st)
+			t.Errorf("%s: %+v, want bundles published and messages received", tr.Node().ID(), st)
 		}
 	}
 	t.Logf("lost %d messages; r0: %+v", lost, ts[0].Stats())
@@ -193,7 +193,7 @@ func TestOnePublishPerWrite(t *testing.T) {
 	s := startServer(t, false)
 	all := ids(4)
 	var rs []*merge.Replica[cart]
-	var ts []*natsync.Transport[cart]
+	var ts []*natsync.Transport
 	for _, id := range all {
 		r := newReplica(t, id, all)
 		// No digests, and retransmission far away: only writes publish.
@@ -237,9 +237,9 @@ func TestReconnectAfterServerRestart(t *testing.T) {
 	t.Cleanup(s2.Shutdown)
 	add(t, t1, "after", 5)
 	waitEqual(t, 15*time.Second, 20, r0, r1)
-	for _, tr := range []*natsync.Transport[cart]{t0, t1} {
+	for _, tr := range []*natsync.Transport{t0, t1} {
 		if st := tr.Stats(); st.Reconnects == 0 || st.Disconnects == 0 {
-			t.Errorf("%s: %d reconnects, %d disconnects, want both counted", tr.Replica().ID(), st.Reconnects, st.Disconnects)
+			t.Errorf("%s: %d reconnects, %d disconnects, want both counted", tr.Node().ID(), st.Reconnects, st.Disconnects)
 		}
 	}
 }
@@ -254,7 +254,7 @@ func TestGatewayJoinsTwoClusters(t *testing.T) {
 	}
 	all := ids(4) // r0, r1 in east; r2, r3 in west
 	var rs []*merge.Replica[cart]
-	var ts []*natsync.Transport[cart]
+	var ts []*natsync.Transport
 	for i, id := range all {
 		r := newReplica(t, id, all)
 		tr := startTransport(t, connect(t, servers[i/2].ClientURL()), r)
@@ -276,4 +276,12 @@ func TestNewRefusesBadNames(t *testing.T) {
 	if _, err := natsync.New(nc, "carts", merge.New("us east", newCart)); err == nil {
 		t.Error(`New with replica "us east": got nil error, want ErrName`)
 	}
+}
+
+// update writes f to the replica tr carries and asks tr to send it at
+// once, as an application does.
+func update(tr *natsync.Transport, f func(w vclock.ReplicaID, s cart) cart) error {
+	err := tr.Node().(*merge.Replica[cart]).Update(f)
+	tr.Notify()
+	return err
 }

@@ -44,7 +44,7 @@ type counters struct {
 
 // Stats returns the Transport's counters. Each is read atomically; they
 // are not one snapshot.
-func (t *Transport[T]) Stats() Stats {
+func (t *Transport) Stats() Stats {
 	c := &t.stats
 	return Stats{
 		Published:      c.published.Load(),

@@ -27,7 +27,7 @@ const ackWait = 5 * time.Second
 
 // startStream creates or updates the replica's own stream and the
 // consumers on its peers'.
-func (t *Transport[T]) startStream() error {
+func (t *Transport) startStream() error {
 	js, err := jetstream.New(t.nc)
 	if err != nil {
 		return fmt.Errorf("natsync: JetStream: %w", err)
@@ -45,7 +45,7 @@ func (t *Transport[T]) startStream() error {
 
 // ensureConsumers starts a consumer on the stream of every peer that has
 // none yet, and stops those of peers the Replica no longer has.
-func (t *Transport[T]) ensureConsumers() {
+func (t *Transport) ensureConsumers() {
 	peers := t.r.Peers()
 	t.mu.Lock()
 	if t.closed.Load() {
@@ -91,7 +91,7 @@ func (t *Transport[T]) ensureConsumers() {
 // digest exchange, in one full state rather than a replay. The stream is
 // made too if the peer has not started yet, with this Transport's
 // configuration.
-func (t *Transport[T]) consume(peer vclock.ReplicaID) (jetstream.ConsumeContext, error) {
+func (t *Transport) consume(peer vclock.ReplicaID) (jetstream.ConsumeContext, error) {
 	if !tokenRE.MatchString(string(peer)) {
 		return nil, fmt.Errorf("%w: peer %q", ErrName, peer)
 	}

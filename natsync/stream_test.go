@@ -103,7 +103,7 @@ func TestStreamRetentionFallsBackToAntiEntropy(t *testing.T) {
 	r1.Close()
 	nc1.Close()
 	for i := range 20 {
-		if err := t0.Update(func(w vclock.ReplicaID, s cart) cart { return s.Add(w, "down-"+string(rune('a'+i))) }); err != nil {
+		if err := update(t0, func(w vclock.ReplicaID, s cart) cart { return s.Add(w, "down-"+string(rune('a'+i))) }); err != nil {
 			t.Fatal(err)
 		}
 		time.Sleep(5 * time.Millisecond)

@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"reflect"
 	"regexp"
 	"strings"
 	"sync"
@@ -23,22 +24,41 @@ var ErrName = errors.New("natsync: a set name and a replica ID must be letters, 
 
 var tokenRE = regexp.MustCompile(`^[A-Za-z0-9_-]+$`)
 
-// A Transport connects one [merge.Replica] to its peers over NATS: it
-// publishes what the Replica's Sync returns, hands what arrives to its
-// Receive and publishes the replies, sends digests from time to time,
-// and, with [WithStream], keeps the replica's bundles in a JetStream
-// stream and replays its peers' (see the package documentation).
+// A Node is what a Transport carries: a [merge.Replica] or a
+// [merge.Keyspace], each of which has these methods with the meaning
+// merge documents. A Transport calls Sync and SyncDigest for each of
+// Peers, and hands what arrives to ReceiveFrom, named by the subject it
+// came on; Lag, with the node's Stats method, is what its metrics export.
+type Node interface {
+	ID() vclock.ReplicaID
+	Peers() []vclock.ReplicaID
+	Sync(peer vclock.ReplicaID) ([]byte, error)
+	SyncDigest(peer vclock.ReplicaID) ([]byte, error)
+	ReceiveFrom(from vclock.ReplicaID, msg []byte) ([]byte, error)
+	Lag() []merge.PeerLag
+}
+
+var (
+	_ Node = (*merge.Replica[*crdt.GCounter])(nil)
+	_ Node = (*merge.Keyspace[string, *crdt.GCounter])(nil)
+)
+
+// A Transport connects one [Node] — a [merge.Replica] or a
+// [merge.Keyspace] — to its peers over NATS: it publishes what the
+// node's Sync returns, hands what arrives to its ReceiveFrom and
+// publishes the replies, sends digests from time to time, and, with
+// [WithStream], keeps the node's bundles in a JetStream stream and
+// replays its peers' (see the package documentation).
 //
-// Make one with [New] and stop it with [Transport.Close]. The Replica's
-// peers are the replicas it syncs with: add them to the Replica
-// (merge.Replica.AddPeer) before or after New; the Transport reads them
-// at each sync. A Transport is safe for concurrent use; the Replica may
-// be used directly all along, as long as writes that should go out at
-// once are followed by [Transport.Notify] (or made with
-// [Transport.Update], which does both).
-type Transport[T crdt.State[T]] struct {
+// Make one with [New] and stop it with [Transport.Close]. The node's
+// peers are the replicas it syncs with: add them to the node (AddPeer)
+// before or after New; the Transport reads them at each sync. A
+// Transport is safe for concurrent use; the node is used directly all
+// along (Update, Read), and writes that should go out at once are
+// followed by [Transport.Notify].
+type Transport struct {
 	nc   *nats.Conn
-	r    *merge.Replica[T]
+	r    Node
 	set  string
 	self vclock.ReplicaID
 	cfg  config
@@ -65,10 +85,11 @@ type Transport[T crdt.State[T]] struct {
 	drop atomic.Pointer[func(subject string) bool]
 }
 
-// New starts a Transport for replica r of the replicated set named set
-// over connection nc, which stays the caller's: Close does not close it.
-// Every replica of a set uses the same set name and prefix; set and the
-// replica's ID must be NATS tokens ([ErrName]).
+// New starts a Transport for node r — a *merge.Replica or a
+// *merge.Keyspace — of the replicated set named set over connection nc,
+// which stays the caller's: Close does not close it. Every replica of a
+// set is the same kind of node and uses the same set name and prefix;
+// set and the node's ID must be NATS tokens ([ErrName]).
 //
 // New subscribes to the set's subjects, and with [WithStream] creates or
 // updates the replica's stream and a durable consumer on each peer's. It
@@ -77,9 +98,9 @@ type Transport[T crdt.State[T]] struct {
 // the chain). New fails if a subscription, the replica's stream, or (with
 // WithStream) a JetStream context cannot be made; a peer's consumer that
 // cannot be made yet is retried at every sync.
-func New[T crdt.State[T]](nc *nats.Conn, set string, r *merge.Replica[T], opts ...Option) (*Transport[T], error) {
-	if nc == nil || r == nil {
-		return nil, errors.New("natsync: New with a nil connection or replica")
+func New(nc *nats.Conn, set string, r Node, opts ...Option) (*Transport, error) {
+	if nc == nil || isNil(r) {
+		return nil, errors.New("natsync: New with a nil connection or node")
 	}
 	if !tokenRE.MatchString(set) {
 		return nil, fmt.Errorf("%w: set %q", ErrName, set)
@@ -91,7 +112,7 @@ func New[T crdt.State[T]](nc *nats.Conn, set string, r *merge.Replica[T], opts .
 	if cfg.syncEvery <= 0 {
 		cfg.syncEvery = DefaultSyncInterval
 	}
-	t := &Transport[T]{
+	t := &Transport{
 		nc:          nc,
 		r:           r,
 		set:         set,
@@ -103,7 +124,7 @@ func New[T crdt.State[T]](nc *nats.Conn, set string, r *merge.Replica[T], opts .
 		done:        make(chan struct{}),
 		consumers:   make(map[vclock.ReplicaID]jetstream.ConsumeContext),
 	}
-	t.metrics = newCollector(set, t.self, r.Lag, r.Stats, t.Stats)
+	t.metrics = newCollector(set, r, t.Stats)
 	t.bcast = t.bundleSubject(t.self)
 	t.directSub = t.subject("p", string(t.self), "*")
 
@@ -132,42 +153,31 @@ func New[T crdt.State[T]](nc *nats.Conn, set string, r *merge.Replica[T], opts .
 }
 
 // subject joins the prefix, the set and tokens with dots.
-func (t *Transport[T]) subject(tokens ...string) string {
+func (t *Transport) subject(tokens ...string) string {
 	return t.cfg.prefix + "." + t.set + "." + strings.Join(tokens, ".")
 }
 
 // bundleSubject is where replica id publishes its bundles.
-func (t *Transport[T]) bundleSubject(id vclock.ReplicaID) string {
+func (t *Transport) bundleSubject(id vclock.ReplicaID) string {
 	return t.subject("b", string(id))
 }
 
 // directSubject is where t sends a message for id alone.
-func (t *Transport[T]) directSubject(id vclock.ReplicaID) string {
+func (t *Transport) directSubject(id vclock.ReplicaID) string {
 	return t.subject("p", string(id), string(t.self))
 }
 
-// Replica returns the replica the Transport carries.
-func (t *Transport[T]) Replica() *merge.Replica[T] { return t.r }
+// Node returns the node the Transport carries, as New was given it.
+func (t *Transport) Node() Node { return t.r }
 
 // Set returns the name of the replicated set.
-func (t *Transport[T]) Set() string { return t.set }
-
-// Update applies a local change to the replica (merge.Replica.Update)
-// and asks the Transport to sync at once ([Transport.Notify]). It
-// returns Update's error; the publish happens on the Transport's
-// goroutine, and a write made while NATS is unreachable goes out when it
-// is back.
-func (t *Transport[T]) Update(f func(w vclock.ReplicaID, state T) (delta T)) error {
-	err := t.r.Update(f)
-	t.Notify()
-	return err
-}
+func (t *Transport) Set() string { return t.set }
 
 // Notify asks the Transport to sync with every peer now, rather than at
-// its next tick: call it after writing to the Replica directly. Calls
+// its next tick: call it after writing to the node (its Update). Calls
 // made while a sync is pending coalesce, so that a burst of writes goes
 // out in few bundles. It does not block.
-func (t *Transport[T]) Notify() {
+func (t *Transport) Notify() {
 	select {
 	case t.kick <- struct{}{}:
 	default:
@@ -177,11 +187,11 @@ func (t *Transport[T]) Notify() {
 // Close stops the Transport: its goroutine, subscriptions and consumers
 // (their durable state stays on the server, for the next Transport of
 // this replica to resume from). It does not close the connection nor
-// the Replica; deltas not yet published stay in the Replica, which sends
+// the node; deltas not yet published stay in the node, which sends
 // them through the next Transport. Close waits for the goroutine to end;
 // a message handler already running may finish after it. Closing twice
 // does nothing.
-func (t *Transport[T]) Close() error {
+func (t *Transport) Close() error {
 	t.closeOnce.Do(func() {
 		t.closed.Store(true)
 		close(t.stop)
@@ -205,7 +215,7 @@ func (t *Transport[T]) Close() error {
 
 // run is the Transport's goroutine: it syncs when asked and at every
 // tick, sends digests at every digest tick and after a reconnection.
-func (t *Transport[T]) run() {
+func (t *Transport) run() {
 	defer close(t.done)
 	tick := time.NewTicker(t.cfg.syncEvery)
 	defer tick.Stop()
@@ -245,7 +255,7 @@ func (t *Transport[T]) run() {
 }
 
 // flush publishes, in one bundle, what Sync returns for every peer.
-func (t *Transport[T]) flush() {
+func (t *Transport) flush() {
 	var parts []part
 	for _, p := range t.r.Peers() {
 		msg, err := t.r.Sync(p)
@@ -277,19 +287,30 @@ func (t *Transport[T]) flush() {
 
 // digests sends every peer a digest of the replica's state, each on the
 // peer's direct subject.
-func (t *Transport[T]) digests() {
+func (t *Transport) digests() {
 	for _, p := range t.r.Peers() {
 		msg, err := t.r.SyncDigest(p)
 		if err != nil {
 			t.fail(&t.stats.syncErrors, err)
 			continue
 		}
-		t.publish(t.directSubject(p), msg, &t.stats.digests)
+		if msg != nil { // a keyspace's tree pass under way
+			t.publish(t.directSubject(p), msg, &t.stats.digests)
+		}
 	}
 }
 
+// isNil reports whether n is nil or a nil pointer in an interface.
+func isNil(n Node) bool {
+	if n == nil {
+		return true
+	}
+	v := reflect.ValueOf(n)
+	return v.Kind() == reflect.Pointer && v.IsNil()
+}
+
 // publish publishes data on subj, counting it in c and in the totals.
-func (t *Transport[T]) publish(subj string, data []byte, c *atomic.Uint64) {
+func (t *Transport) publish(subj string, data []byte, c *atomic.Uint64) {
 	if f := t.drop.Load(); f != nil && (*f)(subj) {
 		return
 	}
@@ -303,16 +324,16 @@ func (t *Transport[T]) publish(subj string, data []byte, c *atomic.Uint64) {
 }
 
 // onBundle takes a bundle delivered by core NATS.
-func (t *Transport[T]) onBundle(m *nats.Msg) {
+func (t *Transport) onBundle(m *nats.Msg) {
 	_ = t.bundle(m.Subject, m.Data, false) // counted; merge repairs
 }
 
 // bundle takes the message for this replica out of a bundle published on
-// subj, hands it to the Replica and sends the reply. replaying reports a
+// subj, hands it to the node and sends the reply. replaying reports a
 // bundle replayed from a stream with more behind it: the acknowledgements
 // it would send are left out, the last bundle's covering them all. It
-// returns the Replica's error, if it refused the message.
-func (t *Transport[T]) bundle(subj string, data []byte, replaying bool) error {
+// returns the node's error, if it refused the message.
+func (t *Transport) bundle(subj string, data []byte, replaying bool) error {
 	from := vclock.ReplicaID(subj[strings.LastIndexByte(subj, '.')+1:])
 	if from == t.self {
 		return nil // our own, echoed
@@ -334,16 +355,16 @@ func (t *Transport[T]) bundle(subj string, data []byte, replaying bool) error {
 }
 
 // onDirect takes a message sent to this replica alone.
-func (t *Transport[T]) onDirect(m *nats.Msg) {
+func (t *Transport) onDirect(m *nats.Msg) {
 	from := vclock.ReplicaID(m.Subject[strings.LastIndexByte(m.Subject, '.')+1:])
 	t.stats.received.Add(1)
 	t.stats.receivedBytes.Add(uint64(len(m.Data)))
 	_ = t.receive(from, m.Data, false) // counted; merge repairs
 }
 
-// receive hands msg from peer from to the Replica and sends its reply on
-// from's direct subject. It returns the Replica's error.
-func (t *Transport[T]) receive(from vclock.ReplicaID, msg []byte, replaying bool) error {
+// receive hands msg from peer from to the node and sends its reply on
+// from's direct subject. It returns the node's error.
+func (t *Transport) receive(from vclock.ReplicaID, msg []byte, replaying bool) error {
 	reply, err := t.r.ReceiveFrom(from, msg)
 	if err != nil {
 		t.fail(&t.stats.refused, err)
@@ -354,14 +375,15 @@ func (t *Transport[T]) receive(from vclock.ReplicaID, msg []byte, replaying bool
 	return err
 }
 
-// isAck reports whether msg is a merge acknowledgement (kind 34), which
+// isAck reports whether msg is a merge acknowledgement (kind 34, or 41
+// for a keyspace), which
 // a later message of the same link supersedes.
 func isAck(msg []byte) bool {
-	return len(msg) >= 3 && msg[0]&0xf0 == 0x90 && msg[1] == 1 && msg[2] == 34
+	return len(msg) >= 3 && msg[0]&0xf0 == 0x90 && msg[1] == 1 && (msg[2] == 34 || msg[2] == 41)
 }
 
 // fail counts err in c and hands it to the error handler.
-func (t *Transport[T]) fail(c *atomic.Uint64, err error) {
+func (t *Transport) fail(c *atomic.Uint64, err error) {
 	c.Add(1)
 	if t.cfg.onError != nil {
 		t.cfg.onError(err)
@@ -369,7 +391,7 @@ func (t *Transport[T]) fail(c *atomic.Uint64, err error) {
 }
 
 // chainHandlers puts the Transport's handlers after nc's own.
-func (t *Transport[T]) chainHandlers() {
+func (t *Transport) chainHandlers() {
 	nc := t.nc
 	prevRe := nc.ReconnectHandler()
 	nc.SetReconnectHandler(func(c *nats.Conn) {
@@ -411,7 +433,7 @@ func (t *Transport[T]) chainHandlers() {
 }
 
 // owns reports whether s is one of the Transport's core subscriptions.
-func (t *Transport[T]) owns(s *nats.Subscription) bool {
+func (t *Transport) owns(s *nats.Subscription) bool {
 	if s == nil {
 		return false
 	}
@@ -427,7 +449,7 @@ func (t *Transport[T]) owns(s *nats.Subscription) bool {
 
 // dropped returns the messages the subscriptions dropped as a slow
 // consumer.
-func (t *Transport[T]) dropped() uint64 {
+func (t *Transport) dropped() uint64 {
 	t.mu.Lock()
 	defer t.mu.Unlock()
 	var n uint64
@@ -440,6 +462,6 @@ func (t *Transport[T]) dropped() uint64 {
 }
 
 // ctx returns a context for one JetStream request.
-func (t *Transport[T]) ctx() (context.Context, context.CancelFunc) {
+func (t *Transport) ctx() (context.Context, context.CancelFunc) {
 	return context.WithTimeout(context.Background(), 5*time.Second)
 }
