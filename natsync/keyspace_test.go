@@ -67,13 +67,12 @@ func waitKeyspacesEqual(t testing.TB, timeout time.Duration, want int, ks ...*me
 // keyspace ends with the same states, the loss repaired by
 // retransmission and tree passes.
 func TestKeyspacesOverSupercluster(t *testing.T) {
-	servers, err := natstest.Supercluster("us", "eu", "ap")
+	wan, err := natstest.Supercluster("us", "eu", "ap")
 	if err != nil {
 		t.Fatal(err)
 	}
-	for _, s := range servers {
-		t.Cleanup(s.Shutdown)
-	}
+	t.Cleanup(wan.Shutdown)
+	servers := wan.Servers
 	all := ids(3)
 	loss := &lossy{rng: rand.New(rand.NewPCG(3, 4)), p: 0.2}
 	var ks []*merge.Keyspace[string, cart]

@@ -245,13 +245,12 @@ func TestReconnectAfterServerRestart(t *testing.T) {
 }
 
 func TestGatewayJoinsTwoClusters(t *testing.T) {
-	servers, err := natstest.Supercluster("east", "west")
+	wan, err := natstest.Supercluster("east", "west")
 	if err != nil {
 		t.Fatal(err)
 	}
-	for _, s := range servers {
-		t.Cleanup(s.Shutdown)
-	}
+	t.Cleanup(wan.Shutdown)
+	servers := wan.Servers
 	all := ids(4) // r0, r1 in east; r2, r3 in west
 	var rs []*merge.Replica[cart]
 	var ts []*natsync.Transport

@@ -1,13 +1,13 @@
 // Package natstest runs embedded NATS servers on 127.0.0.1 for natsync's
 // tests, examples and programs: a single server, with or without
 // JetStream, restarted on its port with its store kept, and clusters of
-// one server joined by gateways into a supercluster.
+// one server joined by gateways into a supercluster whose gateways run
+// through proxies that add latency and can be cut (wan.go).
 package natstest
 
 import (
 	"fmt"
 	"net"
-	"net/url"
 	"time"
 
 	"github.com/nats-io/nats-server/v2/server"
@@ -79,45 +79,3 @@ func Connect(url string, opts ...nats.Option) (*nats.Conn, error) {
 	return nats.Connect(url, append(base, opts...)...)
 }
 
-// Supercluster starts one single-server cluster per name, joined by
-// gateways: the first listens, the others connect to it, and the
-// gateways discover each other. JetStream is off (a JetStream
-// supercluster needs routed clusters of several servers). It waits
-// until every server has a gateway to every other cluster.
-func Supercluster(names ...string) ([]*Server, error) {
-	var out []*Server
-	fail := func(err error) ([]*Server, error) {
-		for _, s := range out {
-			s.Shutdown()
-		}
-		return nil, err
-	}
-	var first *url.URL
-	for _, name := range names {
-		o := Options("")
-		o.ServerName = name
-		o.Cluster.Name = name
-		o.Gateway = server.GatewayOpts{Name: name, Host: "127.0.0.1", Port: -1}
-		if first != nil {
-			o.Gateway.Gateways = []*server.RemoteGatewayOpts{{Name: names[0], URLs: []*url.URL{first}}}
-		}
-		s, err := Start(o)
-		if err != nil {
-			return fail(err)
-		}
-		out = append(out, s)
-		if first == nil {
-			first = &url.URL{Scheme: "nats", Host: s.GatewayAddr().String()}
-		}
-	}
-	deadline := time.Now().Add(20 * time.Second)
-	for _, s := range out {
-		for s.NumOutboundGateways() < len(names)-1 {
-			if time.Now().After(deadline) {
-				return fail(fmt.Errorf("natstest: gateways of %s not up after 20s", s.Name()))
-			}
-			time.Sleep(10 * time.Millisecond)
-		}
-	}
-	return out, nil
-}
