@@ -78,4 +78,3 @@ func Connect(url string, opts ...nats.Option) (*nats.Conn, error) {
 	}
 	return nats.Connect(url, append(base, opts...)...)
 }
-
