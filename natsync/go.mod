@@ -2,10 +2,14 @@ module github.com/converge-go/converge/natsync
 
 go 1.26.0
 
-replace github.com/converge-go/converge => ../
+replace (
+	github.com/converge-go/converge => ../
+	github.com/converge-go/converge/boltstore => ../boltstore
+)
 
 require (
 	github.com/converge-go/converge v0.0.0-00010101000000-000000000000
+	github.com/converge-go/converge/boltstore v0.0.0-00010101000000-000000000000
 	github.com/nats-io/nats-server/v2 v2.15.2
 	github.com/nats-io/nats.go v1.55.0
 	github.com/prometheus/client_golang v1.25.0
@@ -28,6 +32,7 @@ require (
 	github.com/prometheus/procfs v0.22.0 // indirect
 	github.com/vmihailenco/msgpack/v5 v5.4.1 // indirect
 	github.com/vmihailenco/tagparser/v2 v2.0.0 // indirect
+	go.etcd.io/bbolt v1.5.0 // indirect
 	golang.org/x/crypto v0.58.0 // indirect
 	golang.org/x/sys v0.49.0 // indirect
 	golang.org/x/time v0.16.0 // indirect
