@@ -74,7 +74,11 @@
 // deltas from 0. Until a peer shows it knows the new incarnation, Sync
 // greets it; a peer that knew an earlier one takes the new one for a
 // restart: it forgets what the old one acknowledged, sends it what it
-// lacks, and a digest exchange follows with the restarted replica and
+// lacks — from what the new incarnation acknowledges, or, if it
+// acknowledges nothing within a retransmission timeout, the full state
+// when the buffer no longer starts at 0 (a replica that replayed a log of
+// a peer's deltas as it restarted acknowledges them all, and gets no full
+// state) — and a digest exchange follows with the restarted replica and
 // with every other peer, so that what the gone incarnation sent some
 // peers and not others reaches every replica. A late or replayed message
 // of the earlier incarnation, older than what the new one sent, is

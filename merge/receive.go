@@ -531,7 +531,14 @@ func (r *Replica[T]) restarted(p *peer, inc uint64, now hlc.Timestamp) {
 	if first {
 		return
 	}
-	p.acked, p.sent, p.timer, p.behind = 0, 0, 0, 0
+	// What it holds of our deltas is unknown until its new incarnation
+	// acknowledges: its first messages may be a greeting, which
+	// acknowledges nothing, ahead of an acknowledgement of all it has
+	// (a replica that replayed our deltas from a log as it restarted).
+	// So our deltas count as sent and unacknowledged, and the fallback
+	// from nothing — the full state when the buffer no longer starts at
+	// 0 — waits one retransmission timeout for that acknowledgement.
+	p.acked, p.sent, p.timer, p.behind = 0, r.next, now, 0
 	if r.base > 0 {
 		p.behind = now
 	}

@@ -315,3 +315,70 @@ func TestRestartWithPeers(t *testing.T) {
 		t.Fatalf("%d refusals and %d rounds after the restart", refused, rounds)
 	}
 }
+
+// TestRestartedPeerAcknowledgesBeforeFullState checks the rule for a peer
+// that restarts holding every delta (it replayed them from a log): its
+// greeting, which acknowledges nothing, does not draw a full state at
+// once; its acknowledgement, which follows, settles it with nothing
+// more; and a restarted peer that never acknowledges gets the full state
+// after one retransmission timeout.
+func TestRestartedPeerAcknowledgesBeforeFullState(t *testing.T) {
+	const rto = 20 * time.Millisecond
+	for _, acks := range []bool{true, false} {
+		hub := merge.New("hub", newSet, merge.WithRetransmitTimeout(rto), merge.WithMaxDeltas(2))
+		store := merge.NewMemoryStore()
+		peer, err := merge.Open("peer", newSet, store, merge.WithRetransmitTimeout(rto))
+		if err != nil {
+			t.Fatal(err)
+		}
+		hub.AddPeer("peer")
+		peer.AddPeer("hub")
+		for _, e := range []string{"a", "b", "c", "d", "e"} {
+			if err := hub.Update(add(e)); err != nil {
+				t.Fatal(err)
+			}
+			settle(t, hub, peer)
+		}
+		peer.Close()
+		time.Sleep(2 * time.Millisecond) // its clock past what it sent
+		peer, err = merge.Open("peer", newSet, store, merge.WithRetransmitTimeout(rto))
+		if err != nil {
+			t.Fatal(err)
+		}
+		peer.AddPeer("hub")
+		hello, err := peer.Sync("hub") // the restart's digest, or a greeting: it acknowledges none of hub's deltas
+		if err != nil || hello == nil {
+			t.Fatalf("restarted peer's first Sync: %v, %v", hello, err)
+		}
+		if _, err := hub.Receive(hello); err != nil {
+			t.Fatal(err)
+		}
+		if msg, _ := hub.Sync("peer"); msg != nil && msg[2] == 33 {
+			t.Fatalf("acks=%v: hub sent the restarted peer its full state at once", acks)
+		}
+		if acks {
+			// A delta of the hub's current incarnation reaches the peer,
+			// which acknowledges every delta it holds.
+			hub.Update(add("f"))
+			msg, _ := hub.Sync("peer")
+			reply, err := peer.Receive(msg)
+			if err != nil || reply == nil {
+				t.Fatalf("peer's reply: %v, %v", reply, err)
+			}
+			if _, err := hub.Receive(reply); err != nil {
+				t.Fatal(err)
+			}
+			settle(t, hub, peer)
+			for _, l := range hub.Lag() {
+				if l.FullStatesSent != 0 {
+					t.Errorf("hub sent %d full states to a restarted peer that acknowledged everything", l.FullStatesSent)
+				}
+			}
+			continue
+		}
+		time.Sleep(2 * rto)
+		if msg, _ := hub.Sync("peer"); msg == nil || msg[2] != 33 {
+			t.Errorf("a restarted peer silent for a retransmission timeout: hub sent %v, want its full state", msg)
+		}
+	}
+}

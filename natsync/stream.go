@@ -4,6 +4,7 @@ import (
 	"errors"
 	"fmt"
 	"strings"
+	"sync"
 	"time"
 
 	"github.com/converge-go/converge/merge"
@@ -39,8 +40,39 @@ func (t *Transport) startStream() error {
 	if _, err := js.CreateOrUpdateStream(ctx, t.cfg.stream.config(name, t.bcast)); err != nil {
 		return fmt.Errorf("natsync: creating stream %s: %w", name, err)
 	}
+	t.mu.Lock()
+	t.replayCounting = true
+	t.mu.Unlock()
 	t.ensureConsumers()
+	t.mu.Lock()
+	t.replayCounting = false
+	if t.replayLeft == 0 {
+		close(t.replayed)
+	}
+	t.mu.Unlock()
 	return nil
+}
+
+// countReplay counts, while New makes the first consumers, one that
+// found bundles pending; the returned func is to be called once its
+// replay reaches the end. Consumers made later do not count.
+func (t *Transport) countReplay(pending uint64) (done func()) {
+	t.mu.Lock()
+	defer t.mu.Unlock()
+	if pending == 0 || !t.replayCounting {
+		return func() {}
+	}
+	t.replayLeft++
+	var once sync.Once
+	return func() {
+		once.Do(func() {
+			t.mu.Lock()
+			defer t.mu.Unlock()
+			if t.replayLeft--; t.replayLeft == 0 && !t.replayCounting {
+				close(t.replayed)
+			}
+		})
+	}
 }
 
 // ensureConsumers starts a consumer on the stream of every peer that has
@@ -126,10 +158,18 @@ func (t *Transport) consume(peer vclock.ReplicaID) (jetstream.ConsumeContext, er
 	if err != nil {
 		return nil, fmt.Errorf("natsync: consumer %s on stream %s: %w", durable, name, err)
 	}
+	replayed := t.countReplay(c.CachedInfo().NumPending + uint64(c.CachedInfo().NumAckPending))
 	cc, err := c.Consume(func(m jetstream.Msg) {
+		if t.closed.Load() {
+			m.Nak() // drained by Close: for the next Transport, at once
+			return
+		}
 		var pending uint64
 		if md, err := m.Metadata(); err == nil {
 			pending = md.NumPending
+		}
+		if pending == 0 {
+			defer replayed()
 		}
 		t.stats.streamReceived.Add(1)
 		err := t.bundle(m.Subject(), m.Data(), pending > 0)

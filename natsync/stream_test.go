@@ -1,14 +1,17 @@
 package natsync_test
 
 import (
+	"context"
 	"fmt"
 	"testing"
 	"time"
 
+	"github.com/converge-go/converge/crdt"
 	"github.com/converge-go/converge/merge"
 	"github.com/converge-go/converge/natsync"
 	"github.com/converge-go/converge/vclock"
 	"github.com/nats-io/nats.go"
+	"github.com/nats-io/nats.go/jetstream"
 )
 
 // A stopped replica, restarted from its store, replays from its peers'
@@ -143,4 +146,117 @@ func TestStreamSurvivesServerRestart(t *testing.T) {
 	add(t, t0, "after0", 3)
 	add(t, t1, "after1", 3)
 	waitEqual(t, 20*time.Second, 9, r0, r1)
+}
+
+// TestStreamReplayCostsTheMissedDeltas takes a region down — its replica
+// stopped, then its server killed and restarted on its JetStream store —
+// while the other region writes, and counts what the restarted replica
+// receives until it has caught up: the bundles replayed from the stream,
+// at most twice the encoded size of the deltas it missed. Each write adds
+// 20 elements (deltas of about 320 bytes); a bundle's envelope adds about
+// 60 bytes a message, which for one-element deltas would be most of it.
+// The writer's retransmission timeout is longer than the outage: each
+// retransmission to the peer that is down is kept in the stream too, and
+// replayed, adding the deltas unacknowledged at that time once more (see
+// "JetStream" in the package documentation).
+func TestStreamReplayCostsTheMissedDeltas(t *testing.T) {
+	s := startServer(t, true)
+	all := ids(2)
+	stream := natsync.WithStream(natsync.Stream{})
+	r0 := merge.New(all[0], newCart, merge.WithRetransmitTimeout(time.Minute))
+	addPeers(t, r0, all)
+	t0 := startTransport(t, connect(t, s.ClientURL()), r0, stream)
+	store := merge.NewMemoryStore()
+	open := func() *merge.Replica[cart] {
+		r, err := merge.Open(all[1], newCart, store, replicaOpts...)
+		if err != nil {
+			t.Fatal(err)
+		}
+		addPeers(t, r, all)
+		return r
+	}
+	r1 := open()
+	nc1 := connect(t, s.ClientURL())
+	t1 := startTransport(t, nc1, r1, stream)
+	add(t, t0, "before", 3)
+	waitEqual(t, 10*time.Second, 3, r0, r1)
+	t1.Close()
+	r1.Close()
+	nc1.Close()
+
+	const writes, perWrite = 30, 20
+	missed := 0
+	for i := range writes {
+		err := update(t0, func(w vclock.ReplicaID, s cart) cart {
+			d := new(crdt.ORSet[string])
+			for j := range perWrite {
+				d.Merge(s.Add(w, fmt.Sprintf("down-%02d-%02d", i, j)))
+			}
+			b, err := d.MarshalBinary()
+			if err != nil {
+				t.Error(err)
+			}
+			missed += len(b)
+			return d
+		})
+		if err != nil {
+			t.Fatal(err)
+		}
+		time.Sleep(5 * time.Millisecond)
+	}
+	// Every bundle r0 published is in its stream before the restart.
+	waitStreamHolds(t, s.ClientURL(), all[0], t0.Stats().Bundles)
+
+	// The region's server is killed and restarted on its store.
+	s2, err := s.Restart()
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(s2.Shutdown)
+	r1 = open()
+	t1 = startTransport(t, connect(t, s2.ClientURL()), r1, stream)
+	waitEqual(t, 20*time.Second, 3+writes*perWrite, r0, r1)
+	st := t1.Stats()
+	t.Logf("missed %d deltas of %d bytes in all; received %d bytes (%.2fx) in %d messages, %d from the stream",
+		writes, missed, st.ReceivedBytes, float64(st.ReceivedBytes)/float64(missed), st.Received, st.StreamReceived)
+	if st.StreamReceived == 0 {
+		t.Error("nothing replayed from the stream")
+	}
+	for _, l := range r1.Lag() {
+		if l.FullStatesReceived != 0 {
+			t.Errorf("r1 got %d full states from %s, want none: the stream was to bring it", l.FullStatesReceived, l.Peer)
+		}
+	}
+	if st.ReceivedBytes > 2*uint64(missed) {
+		t.Errorf("received %d bytes to catch up on %d bytes of deltas, want at most twice", st.ReceivedBytes, missed)
+	}
+}
+
+// waitStreamHolds waits until the stream of replica id holds n bundles.
+func waitStreamHolds(t *testing.T, url string, id vclock.ReplicaID, n uint64) {
+	t.Helper()
+	js, err := jetstream.New(connect(t, url))
+	if err != nil {
+		t.Fatal(err)
+	}
+	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
+	defer cancel()
+	st, err := js.Stream(ctx, natsync.StreamName(natsync.DefaultPrefix, "carts", id))
+	if err != nil {
+		t.Fatal(err)
+	}
+	for {
+		info, err := st.Info(ctx)
+		if err != nil {
+			t.Fatalf("stream of %s: %v", id, err)
+		}
+		if info.State.Msgs >= n {
+			return
+		}
+		select {
+		case <-ctx.Done():
+			t.Fatalf("stream of %s holds %d bundles, want %d", id, info.State.Msgs, n)
+		case <-time.After(10 * time.Millisecond):
+		}
+	}
 }

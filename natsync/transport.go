@@ -4,8 +4,10 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"maps"
 	"reflect"
 	"regexp"
+	"slices"
 	"strings"
 	"sync"
 	"sync/atomic"
@@ -73,10 +75,17 @@ type Transport struct {
 	closed      atomic.Bool
 	closeOnce   sync.Once
 
-	mu        sync.Mutex // guards subs, consumers
+	mu        sync.Mutex // guards subs, consumers, replayLeft
 	subs      []*nats.Subscription
 	js        jetstream.JetStream
 	consumers map[vclock.ReplicaID]jetstream.ConsumeContext
+	// replayLeft counts the peers' streams New found bundles pending in
+	// and whose replay has not reached the end yet, replayCounting is
+	// set while New makes the consumers, and replayed is closed once
+	// both are done (see awaitReplay).
+	replayLeft     int
+	replayCounting bool
+	replayed       chan struct{}
 
 	stats   counters
 	metrics *collector
@@ -123,6 +132,7 @@ func New(nc *nats.Conn, set string, r Node, opts ...Option) (*Transport, error) 
 		stop:        make(chan struct{}),
 		done:        make(chan struct{}),
 		consumers:   make(map[vclock.ReplicaID]jetstream.ConsumeContext),
+		replayed:    make(chan struct{}),
 	}
 	t.metrics = newCollector(set, r, t.Stats)
 	t.bcast = t.bundleSubject(t.self)
@@ -188,16 +198,17 @@ func (t *Transport) Notify() {
 // (their durable state stays on the server, for the next Transport of
 // this replica to resume from). It does not close the connection nor
 // the node; deltas not yet published stay in the node, which sends
-// them through the next Transport. Close waits for the goroutine to end;
-// a message handler already running may finish after it. Closing twice
-// does nothing.
+// them through the next Transport. Close waits for the goroutine to end
+// and, a little, for the consumers to drain (drainWait): bundles they
+// had pulled are handed back to the server for the next Transport. A core message
+// handler already running may finish after it. Closing twice does
+// nothing.
 func (t *Transport) Close() error {
 	t.closeOnce.Do(func() {
 		t.closed.Store(true)
 		close(t.stop)
 		<-t.done
 		t.mu.Lock()
-		defer t.mu.Unlock()
 		for _, s := range t.subs {
 			if d, err := s.Dropped(); err == nil && d > 0 {
 				t.stats.droppedGone.Add(uint64(d))
@@ -205,10 +216,26 @@ func (t *Transport) Close() error {
 			s.Unsubscribe()
 		}
 		t.subs = nil
-		for _, cc := range t.consumers {
-			cc.Stop()
-		}
+		ccs := slices.Collect(maps.Values(t.consumers))
 		clear(t.consumers)
+		t.mu.Unlock()
+		// Drained, not stopped: the bundles pulled and not handled yet go
+		// through the handler, which hands them back (Nak) for the next
+		// Transport of this replica at once, rather than after the ack
+		// wait, when its replay would be over.
+		for _, cc := range ccs {
+			cc.Drain()
+		}
+		if len(ccs) > 0 && t.nc.IsConnected() {
+			timeout := time.After(drainWait)
+			for _, cc := range ccs {
+				select {
+				case <-cc.Closed():
+				case <-timeout:
+				}
+			}
+			t.nc.FlushTimeout(drainWait) // the Naks
+		}
 	})
 	return nil
 }
@@ -230,6 +257,8 @@ func (t *Transport) run() {
 		// stream it replays first: a digest exchange now would send
 		// full states that the replay makes useless.
 		t.digests()
+	} else if !t.awaitReplay() {
+		return
 	}
 	t.flush()
 	for {
@@ -252,6 +281,35 @@ func (t *Transport) run() {
 			t.flush()
 		}
 	}
+}
+
+// drainWait bounds how long Close waits for its consumers to hand back
+// the bundles they had pulled: the handler takes each at once; what
+// takes longer is the end of the pull request, which Close need not
+// wait for.
+const drainWait = 250 * time.Millisecond
+
+// replayWait bounds how long a Transport with a stream holds its first
+// sync back while it replays its peers' streams.
+const replayWait = 3 * time.Second
+
+// awaitReplay waits until the replay of the bundles New found pending in
+// the peers' streams reaches their end, or replayWait, before the node's
+// first Sync: that Sync greets the peers with the node's incarnation, and
+// a peer greeted by a restarted replica that has not acknowledged its
+// deltas yet sends it a full state, which the replay makes useless. Once
+// replayed, the greeting acknowledges every delta replayed. It reports
+// false if the Transport closed meanwhile.
+func (t *Transport) awaitReplay() bool {
+	timeout := time.NewTimer(replayWait)
+	defer timeout.Stop()
+	select {
+	case <-t.stop:
+		return false
+	case <-t.replayed:
+	case <-timeout.C:
+	}
+	return true
 }
 
 // flush publishes, in one bundle, what Sync returns for every peer.
@@ -354,11 +412,18 @@ func (t *Transport) bundle(subj string, data []byte, replaying bool) error {
 	return t.receive(from, msg, replaying)
 }
 
-// onDirect takes a message sent to this replica alone.
+// onDirect takes a message sent to this replica alone. While the
+// Transport replays its peers' streams at start (see awaitReplay), it
+// leaves digests and tree requests unanswered: answered against a state
+// the replay has not completed, they would bring full states; the peer
+// sends another at its next digest interval.
 func (t *Transport) onDirect(m *nats.Msg) {
 	from := vclock.ReplicaID(m.Subject[strings.LastIndexByte(m.Subject, '.')+1:])
 	t.stats.received.Add(1)
 	t.stats.receivedBytes.Add(uint64(len(m.Data)))
+	if isDigest(m.Data) && !t.hasReplayed() {
+		return
+	}
 	_ = t.receive(from, m.Data, false) // counted; merge repairs
 }
 
@@ -373,6 +438,26 @@ func (t *Transport) receive(from vclock.ReplicaID, msg []byte, replaying bool) e
 		t.publish(t.directSubject(from), reply, &t.stats.replies)
 	}
 	return err
+}
+
+// isDigest reports whether msg is a merge digest (kind 35) or a
+// keyspace's tree message (kind 42).
+func isDigest(msg []byte) bool {
+	return len(msg) >= 3 && msg[0]&0xf0 == 0x90 && msg[1] == 1 && (msg[2] == 35 || msg[2] == 42)
+}
+
+// hasReplayed reports whether the replay awaitReplay waits for is over:
+// at once without a stream.
+func (t *Transport) hasReplayed() bool {
+	if t.cfg.stream == nil {
+		return true
+	}
+	select {
+	case <-t.replayed:
+		return true
+	default:
+		return false
+	}
 }
 
 // isAck reports whether msg is a merge acknowledgement (kind 34, or 41
