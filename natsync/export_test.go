@@ -10,6 +10,16 @@ func SetDrop(t *Transport, drop func(subject string) bool) {
 	t.drop.Store(&drop)
 }
 
+// SetDuplicate makes t publish twice every message on a subject for which
+// dup returns true, as a network that redelivers would; nil stops it.
+func SetDuplicate(t *Transport, dup func(subject string) bool) {
+	if dup == nil {
+		t.dup.Store(nil)
+		return
+	}
+	t.dup.Store(&dup)
+}
+
 // Metrics returns the name, type and labels (beyond set and replica) of
 // every metric a Transport exports.
 func Metrics() map[string][]string {

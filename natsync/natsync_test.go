@@ -3,8 +3,11 @@ package natsync_test
 import (
 	"fmt"
 	"math/rand/v2"
+	"net"
+	"runtime"
 	"strings"
 	"sync"
+	"sync/atomic"
 	"testing"
 	"time"
 
@@ -283,4 +286,137 @@ func update(tr *natsync.Transport, f func(w vclock.ReplicaID, s cart) cart) erro
 	err := tr.Node().(*merge.Replica[cart]).Update(f)
 	tr.Notify()
 	return err
+}
+
+// TestDuplicatesAreHarmless publishes every message of three counter
+// replicas twice — bundles, replies and digests, into the streams too —
+// and checks that each counts every write exactly once: a duplicate is
+// merged as a no-op, never applied twice.
+func TestDuplicatesAreHarmless(t *testing.T) {
+	for _, withStream := range []bool{false, true} {
+		t.Run(fmt.Sprint("stream=", withStream), func(t *testing.T) {
+			s := startServer(t, withStream)
+			all := ids(3)
+			var opts []natsync.Option
+			if withStream {
+				opts = append(opts, natsync.WithStream(natsync.Stream{Memory: true}))
+			}
+			// An observer counts the bundles on the wire.
+			var seen atomic.Int64
+			if _, err := connect(t, s.ClientURL()).Subscribe(natsync.DefaultPrefix+".likes.b.*", func(*nats.Msg) { seen.Add(1) }); err != nil {
+				t.Fatal(err)
+			}
+			var rs []*merge.Replica[*crdt.PNCounter]
+			var ts []*natsync.Transport
+			for _, id := range all {
+				r := merge.New(id, func() *crdt.PNCounter { return new(crdt.PNCounter) }, replicaOpts...)
+				for _, p := range all {
+					if p != id {
+						r.AddPeer(p)
+					}
+				}
+				tr, err := natsync.New(connect(t, s.ClientURL()), "likes", r, append(append([]natsync.Option{}, transportOpts...), opts...)...)
+				if err != nil {
+					t.Fatal(err)
+				}
+				t.Cleanup(func() { tr.Close() })
+				natsync.SetDuplicate(tr, func(string) bool { return true })
+				rs, ts = append(rs, r), append(ts, tr)
+			}
+			const writes = 30
+			for i := range writes {
+				for j, r := range rs {
+					if err := r.Update(func(w vclock.ReplicaID, c *crdt.PNCounter) *crdt.PNCounter { return c.Inc(w, 1) }); err != nil {
+						t.Fatal(err)
+					}
+					ts[j].Notify()
+				}
+				if i%10 == 0 {
+					time.Sleep(5 * time.Millisecond)
+				}
+			}
+			want := int64(writes * len(rs))
+			deadline := time.Now().Add(15 * time.Second)
+			for {
+				ok := true
+				for _, r := range rs {
+					ok = ok && r.State().Value() == want
+				}
+				if ok {
+					break
+				}
+				if time.Now().After(deadline) {
+					for _, r := range rs {
+						t.Errorf("%s counts %d, want %d", r.ID(), r.State().Value(), want)
+					}
+					t.FailNow()
+				}
+				time.Sleep(10 * time.Millisecond)
+			}
+			time.Sleep(200 * time.Millisecond) // duplicates still in flight arrive
+			for _, r := range rs {
+				if v := r.State().Value(); v != want {
+					t.Errorf("%s counts %d once the duplicates arrived, want %d", r.ID(), v, want)
+				}
+			}
+			var bundles uint64
+			for _, tr := range ts {
+				bundles += tr.Stats().Bundles
+			}
+			if n := seen.Load(); uint64(n) < bundles*3/2 {
+				t.Errorf("%d bundles on the wire for %d published: the duplicates did not go out", n, bundles)
+			}
+		})
+	}
+}
+
+// TestCloseReleasesEverything runs two replicas over a JetStream server,
+// then closes the Transports, the connections and the server: every
+// goroutine they started ends, and the server's port is free again.
+func TestCloseReleasesEverything(t *testing.T) {
+	before := runtime.NumGoroutine()
+	s, err := natstest.Start(natstest.Options(t.TempDir()))
+	if err != nil {
+		t.Fatal(err)
+	}
+	all := ids(2)
+	var rs []*merge.Replica[cart]
+	var ts []*natsync.Transport
+	var conns []*nats.Conn
+	for _, id := range all {
+		nc, err := natstest.Connect(s.ClientURL())
+		if err != nil {
+			t.Fatal(err)
+		}
+		r := newReplica(t, id, all)
+		tr, err := natsync.New(nc, "carts", r, append(append([]natsync.Option{}, transportOpts...), natsync.WithStream(natsync.Stream{}))...)
+		if err != nil {
+			t.Fatal(err)
+		}
+		rs, ts, conns = append(rs, r), append(ts, tr), append(conns, nc)
+	}
+	add(t, ts[0], "a", 5)
+	add(t, ts[1], "b", 5)
+	waitEqual(t, 10*time.Second, 10, rs...)
+	for i := range ts {
+		ts[i].Close()
+		conns[i].Close()
+	}
+	addr := s.Addr().String()
+	s.Shutdown()
+	s.WaitForShutdown()
+	deadline := time.Now().Add(10 * time.Second)
+	for runtime.NumGoroutine() > before && time.Now().Before(deadline) {
+		time.Sleep(20 * time.Millisecond)
+	}
+	if n := runtime.NumGoroutine(); n > before {
+		buf := make([]byte, 1<<16)
+		t.Errorf("%d goroutines after everything closed, %d before:\n%s", n, before, buf[:runtime.Stack(buf, true)])
+	}
+	ln, err := net.Listen("tcp", addr)
+	if err != nil {
+		t.Errorf("the server's port %s is still taken: %v", addr, err)
+	} else {
+		ln.Close()
+	}
 }

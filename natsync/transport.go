@@ -92,6 +92,9 @@ type Transport struct {
 	// drop, when set, makes publish lose the messages it reports: loss
 	// injected by the tests (export_test.go).
 	drop atomic.Pointer[func(subject string) bool]
+	// dup, when set, makes publish send twice the messages it reports:
+	// duplication injected by the tests.
+	dup atomic.Pointer[func(subject string) bool]
 }
 
 // New starts a Transport for node r — a *merge.Replica or a
@@ -371,6 +374,9 @@ func isNil(n Node) bool {
 func (t *Transport) publish(subj string, data []byte, c *atomic.Uint64) {
 	if f := t.drop.Load(); f != nil && (*f)(subj) {
 		return
+	}
+	if f := t.dup.Load(); f != nil && (*f)(subj) {
+		t.nc.Publish(subj, data) // counted once: a duplicate the network made
 	}
 	if err := t.nc.Publish(subj, data); err != nil {
 		t.fail(&t.stats.publishErrors, fmt.Errorf("natsync: publishing %d bytes on %s: %w", len(data), subj, err))
