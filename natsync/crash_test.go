@@ -106,20 +106,20 @@ func crashChild(path, url, run string) {
 	wg.Wait()
 }
 
-// A crashRun is one child process and what it printed.
+// A crashRun is one child process and what it printed, read under the
+// mutex startCrashChild was given; the writes it reported ("W") go to the
+// map of acknowledged writes every run shares.
 type crashRun struct {
 	cmd   *exec.Cmd
-	mu    sync.Mutex
-	held  int             // "H": the elements the opened state held
-	elems []string        // "E": the quiet run's elements
-	ready chan struct{}   // closed at "R"
-	done  chan error      // the end of its output
-	acked map[string]bool // shared by every run: "W"
+	held  int           // "H": the elements the opened state held
+	elems []string      // "E": the quiet run's elements
+	ready chan struct{} // closed at "R"
+	done  chan error    // the end of its output
 }
 
 func startCrashChild(t *testing.T, path, url, run string, acked map[string]bool, mu *sync.Mutex) *crashRun {
 	t.Helper()
-	c := &crashRun{ready: make(chan struct{}), done: make(chan error, 1), acked: acked, held: -1}
+	c := &crashRun{ready: make(chan struct{}), done: make(chan error, 1), held: -1}
 	c.cmd = exec.Command(os.Args[0], "-test.run=^$")
 	c.cmd.Env = append(os.Environ(), crashStoreEnv+"="+path, crashURLEnv+"="+url, crashRunEnv+"="+run)
 	c.cmd.Stderr = os.Stderr
