@@ -15,7 +15,8 @@
 //	all up          writes everywhere
 //	ap-south down   its server shut down, its nodes' transports closed (the
 //	                nodes pause, their state kept)
-//	ap-south back   its server restarted on its ports, new transports
+//	ap-south back   its server restarted on its ports, new transports;
+//	                longer, up to three phases, until every region caught up
 //	gateway cut     the gateway between us-east and eu-west drops
 //	healed          the gateway back
 //	quiet           writes stop; the program waits for every node to agree

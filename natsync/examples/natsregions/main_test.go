@@ -26,8 +26,9 @@ func lastOf(t *testing.T, rep *report, name string) sample {
 // TestConclusions runs a short timeline and checks what the program
 // prints: nothing lost and every node equal after the heal; an outage
 // shows in the lag of every other region, growing with the outage; a cut
-// gateway in the lag of the two regions it joins, not of the others; and
-// every lag back to 0 once the writes stop.
+// gateway in the lag of the two regions it joins, not of the others; a
+// region back from an outage catches up; and every lag back to 0 once
+// the writes stop.
 func TestConclusions(t *testing.T) {
 	const phase = 1500 * time.Millisecond
 	var out bytes.Buffer
@@ -61,6 +62,11 @@ func TestConclusions(t *testing.T) {
 			t.Errorf("%s's lag at the end of %s's outage: %.2fs, want at least %v: its writes to %s wait",
 				regions[r], regions[downRegion], down.lag[r], phase/2, regions[downRegion])
 		}
+	}
+
+	back := lastOf(t, rep, regions[downRegion]+" back")
+	if back.maxLag() >= (phase / 2).Seconds() {
+		t.Errorf("after %s came back, the lags stayed at %v: not caught up in three phases", regions[downRegion], back.lag)
 	}
 
 	cut := lastOf(t, rep, regions[cutA]+"/"+regions[cutB]+" cut")

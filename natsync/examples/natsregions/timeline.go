@@ -39,20 +39,22 @@ type sample struct {
 	unacked float64 // converge_peer_unacked_deltas, summed over every node
 }
 
-// A phase of the timeline: what happens at its start.
+// A phase of the timeline: what happens at its start, and whether the
+// next phase waits for every region to catch up.
 type phase struct {
-	name string
-	do   func() error
+	name   string
+	do     func() error
+	settle bool
 }
 
 func (f *fleet) phases() []phase {
 	a, b := regions[cutA], regions[cutB]
 	return []phase{
-		{"all up", nil},
-		{regions[downRegion] + " down", func() error { f.down(downRegion); return nil }},
-		{regions[downRegion] + " back", func() error { return f.up(downRegion) }},
-		{a + "/" + b + " cut", func() error { f.wan.Cut(a, b); return nil }},
-		{"healed", func() error { f.wan.Heal(a, b); return nil }},
+		{"all up", nil, true},
+		{regions[downRegion] + " down", func() error { f.down(downRegion); return nil }, false},
+		{regions[downRegion] + " back", func() error { return f.up(downRegion) }, true},
+		{a + "/" + b + " cut", func() error { f.wan.Cut(a, b); return nil }, false},
+		{"healed", func() error { f.wan.Heal(a, b); return nil }, false},
 	}
 }
 
@@ -77,13 +79,35 @@ func (f *fleet) timeline(out io.Writer, rep *report) {
 		case strings.HasSuffix(p.name, " back"):
 			down = -1
 		}
+		var s sample
 		for range samplesPerPhase {
 			time.Sleep(f.cfg.phase / samplesPerPhase)
-			s := f.sample(p.name, down)
+			s = f.sample(p.name, down)
+			rep.samples = append(rep.samples, s)
+			printSample(out, s)
+		}
+		if !p.settle {
+			continue
+		}
+		// The next event waits until every region has caught up (each
+		// lag under half a phase), for at most three phases more, so
+		// that what it shows is its own.
+		for i := 0; i < 3*samplesPerPhase && s.maxLag() >= (f.cfg.phase/2).Seconds(); i++ {
+			time.Sleep(f.cfg.phase / samplesPerPhase)
+			s = f.sample(p.name, down)
 			rep.samples = append(rep.samples, s)
 			printSample(out, s)
 		}
 	}
+}
+
+// maxLag returns the largest lag of the regions up.
+func (s sample) maxLag() float64 {
+	var m float64
+	for _, l := range s.lag {
+		m = max(m, l)
+	}
+	return m
 }
 
 func printSample(out io.Writer, s sample) {
