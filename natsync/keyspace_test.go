@@ -123,3 +123,49 @@ func TestKeyspacesOverSupercluster(t *testing.T) {
 		}
 	}
 }
+
+// TestKeyspacesWithStreams carries keyspaces through JetStream streams:
+// a keyspace that stops, while the others write, replays what they wrote
+// from their streams when it starts again on the same state.
+func TestKeyspacesWithStreams(t *testing.T) {
+	s := startServer(t, true)
+	all := ids(3)
+	stream := natsync.WithStream(natsync.Stream{})
+	var ks []*merge.Keyspace[string, cart]
+	var ts []*natsync.Transport
+	for _, id := range all {
+		k := newKeyspace(t, id, all)
+		tr, err := natsync.New(connect(t, s.ClientURL()), "carts", k, append(append([]natsync.Option{}, transportOpts...), stream)...)
+		if err != nil {
+			t.Fatal(err)
+		}
+		t.Cleanup(func() { tr.Close() })
+		ks, ts = append(ks, k), append(ts, tr)
+	}
+	write := func(i int, key, e string) {
+		t.Helper()
+		if err := ks[i].Update(key, func(w vclock.ReplicaID, s cart) cart { return s.Add(w, e) }); err != nil {
+			t.Fatal(err)
+		}
+		ts[i].Notify()
+	}
+	for i := range ks {
+		write(i, fmt.Sprint("cart-", i), "before")
+	}
+	waitKeyspacesEqual(t, 10*time.Second, 3, ks...)
+
+	ts[2].Close()
+	for j := range 20 {
+		write(j%2, fmt.Sprint("cart-", j%5), fmt.Sprint("down-", j))
+		time.Sleep(2 * time.Millisecond)
+	}
+	tr, err := natsync.New(connect(t, s.ClientURL()), "carts", ks[2], append(append([]natsync.Option{}, transportOpts...), stream)...)
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { tr.Close() })
+	waitKeyspacesEqual(t, 15*time.Second, 5, ks...)
+	if st := tr.Stats(); st.StreamReceived == 0 {
+		t.Error("the keyspace back read nothing from the streams")
+	}
+}
