@@ -39,16 +39,7 @@ func BenchmarkWriteReachesPeers(b *testing.B) {
 	for i := range b.N {
 		e := fmt.Sprint("item-", i)
 		update(ts[0], func(w vclock.ReplicaID, c cart) cart { return c.Add(w, e) })
-		for _, r := range rs[1:] {
-			for {
-				var ok bool
-				r.Read(func(c cart) { ok = c.Contains(e) })
-				if ok {
-					break
-				}
-				time.Sleep(20 * time.Microsecond)
-			}
-		}
+		waitHold(rs[1:], e)
 	}
 	b.StopTimer()
 	b.ReportMetric(float64(published()-before)/float64(b.N), "published-B/op")
@@ -88,16 +79,7 @@ func BenchmarkWriteVisibleInRegions(b *testing.B) {
 		e := fmt.Sprint("item-", i)
 		start := time.Now()
 		update(ts[0], func(w vclock.ReplicaID, c cart) cart { return c.Add(w, e) })
-		for _, r := range rs[1:] {
-			for {
-				var ok bool
-				r.Read(func(c cart) { ok = c.Contains(e) })
-				if ok {
-					break
-				}
-				time.Sleep(10 * time.Microsecond)
-			}
-		}
+		waitHold(rs[1:], e)
 		lat = append(lat, time.Since(start))
 	}
 	b.StopTimer()
@@ -120,4 +102,18 @@ func BenchmarkWritesThroughOneNode(b *testing.B) {
 	waitEqual(b, time.Minute, 1+b.N, rs...)
 	b.StopTimer()
 	b.ReportMetric(float64(b.N)/b.Elapsed().Seconds(), "writes/s")
+}
+
+// waitHold polls, every 10 µs, until every replica of rs holds e.
+func waitHold(rs []*merge.Replica[cart], e string) {
+	for _, r := range rs {
+		for {
+			var ok bool
+			r.Read(func(c cart) { ok = c.Contains(e) })
+			if ok {
+				break
+			}
+			time.Sleep(10 * time.Microsecond)
+		}
+	}
 }

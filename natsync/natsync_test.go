@@ -405,11 +405,7 @@ func TestCloseReleasesEverything(t *testing.T) {
 	addr := s.Addr().String()
 	s.Shutdown()
 	s.WaitForShutdown()
-	deadline := time.Now().Add(10 * time.Second)
-	for runtime.NumGoroutine() > before && time.Now().Before(deadline) {
-		time.Sleep(20 * time.Millisecond)
-	}
-	if n := runtime.NumGoroutine(); n > before {
+	if n := natstest.Goroutines(before, 10*time.Second); n > before {
 		buf := make([]byte, 1<<16)
 		t.Errorf("%d goroutines after everything closed, %d before:\n%s", n, before, buf[:runtime.Stack(buf, true)])
 	}

@@ -25,14 +25,7 @@ func TestStreamReplaysWhatAReplicaMissed(t *testing.T) {
 	t0 := startTransport(t, connect(t, s.ClientURL()), r0, stream)
 	t1 := startTransport(t, connect(t, s.ClientURL()), r1, stream)
 	store := merge.NewMemoryStore()
-	open := func() *merge.Replica[cart] {
-		r, err := merge.Open(all[2], newCart, store, replicaOpts...)
-		if err != nil {
-			t.Fatal(err)
-		}
-		addPeers(t, r, all)
-		return r
-	}
+	open := opener(t, all[2], all, store)
 	r2 := open()
 	nc2 := connect(t, s.ClientURL())
 	t2 := startTransport(t, nc2, r2, stream)
@@ -89,14 +82,7 @@ func TestStreamRetentionFallsBackToAntiEntropy(t *testing.T) {
 	addPeers(t, r0, all)
 	t0 := startTransport(t, connect(t, s.ClientURL()), r0, stream, natsync.WithDigestInterval(time.Hour))
 	store := merge.NewMemoryStore()
-	open := func() *merge.Replica[cart] {
-		r, err := merge.Open(all[1], newCart, store, replicaOpts...)
-		if err != nil {
-			t.Fatal(err)
-		}
-		addPeers(t, r, all)
-		return r
-	}
+	open := opener(t, all[1], all, store)
 	r1 := open()
 	nc1 := connect(t, s.ClientURL())
 	t1 := startTransport(t, nc1, r1, stream)
@@ -167,14 +153,7 @@ func TestStreamReplayCostsTheMissedDeltas(t *testing.T) {
 	addPeers(t, r0, all)
 	t0 := startTransport(t, connect(t, s.ClientURL()), r0, stream)
 	store := merge.NewMemoryStore()
-	open := func() *merge.Replica[cart] {
-		r, err := merge.Open(all[1], newCart, store, replicaOpts...)
-		if err != nil {
-			t.Fatal(err)
-		}
-		addPeers(t, r, all)
-		return r
-	}
+	open := opener(t, all[1], all, store)
 	r1 := open()
 	nc1 := connect(t, s.ClientURL())
 	t1 := startTransport(t, nc1, r1, stream)
@@ -258,5 +237,19 @@ func waitStreamHolds(t *testing.T, url string, id vclock.ReplicaID, n uint64) {
 			t.Fatalf("stream of %s holds %d bundles, want %d", id, info.State.Msgs, n)
 		case <-time.After(10 * time.Millisecond):
 		}
+	}
+}
+
+// opener returns a func that opens replica id on store, with every other
+// of all as a peer: the same replica, restarted, at each call.
+func opener(t *testing.T, id vclock.ReplicaID, all []vclock.ReplicaID, store merge.Store) func() *merge.Replica[cart] {
+	return func() *merge.Replica[cart] {
+		t.Helper()
+		r, err := merge.Open(id, newCart, store, replicaOpts...)
+		if err != nil {
+			t.Fatal(err)
+		}
+		addPeers(t, r, all)
+		return r
 	}
 }

@@ -8,6 +8,7 @@ package natstest
 import (
 	"fmt"
 	"net"
+	"runtime"
 	"time"
 
 	"github.com/nats-io/nats-server/v2/server"
@@ -77,4 +78,15 @@ func Connect(url string, opts ...nats.Option) (*nats.Conn, error) {
 		nats.RetryOnFailedConnect(true),
 	}
 	return nats.Connect(url, append(base, opts...)...)
+}
+
+// Goroutines waits, up to timeout, until at most n goroutines run, and
+// returns how many do: for a test that checks that what it stopped let
+// its goroutines end.
+func Goroutines(n int, timeout time.Duration) int {
+	deadline := time.Now().Add(timeout)
+	for runtime.NumGoroutine() > n && time.Now().Before(deadline) {
+		time.Sleep(20 * time.Millisecond)
+	}
+	return runtime.NumGoroutine()
 }

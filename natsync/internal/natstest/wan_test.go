@@ -72,11 +72,7 @@ func TestWAN(t *testing.T) {
 	pub.Close()
 	sub.Close()
 	w.Shutdown()
-	deadline := time.Now().Add(5 * time.Second)
-	for runtime.NumGoroutine() > before && time.Now().Before(deadline) {
-		time.Sleep(20 * time.Millisecond)
-	}
-	if n := runtime.NumGoroutine(); n > before {
+	if n := Goroutines(before, 5*time.Second); n > before {
 		t.Errorf("%d goroutines after Shutdown, %d before", n, before)
 	}
 }
