@@ -11,8 +11,10 @@ import (
 	bolt "go.etcd.io/bbolt"
 
 	"github.com/converge-go/converge/boltstore"
+	"github.com/converge-go/converge/crdt"
 	"github.com/converge-go/converge/hlc"
 	"github.com/converge-go/converge/merge"
+	"github.com/converge-go/converge/vclock"
 )
 
 func open(t testing.TB, path string) *boltstore.Store {
@@ -269,4 +271,45 @@ func u64(v uint64) []byte {
 		b[7-i] = byte(v >> (8 * i))
 	}
 	return b
+}
+
+// TestKeyspaceOnBolt runs a durable keyspace on a bbolt file: what its
+// Updates returned for is there after a restart, before and after a
+// compaction.
+func TestKeyspaceOnBolt(t *testing.T) {
+	path := filepath.Join(t.TempDir(), "carts.db")
+	newSet := func() *crdt.ORSet[string] { return new(crdt.ORSet[string]) }
+	openKS := func() *merge.Keyspace[string, *crdt.ORSet[string]] {
+		ks, err := merge.OpenKeyspace[string]("us-east", newSet, open(t, path))
+		if err != nil {
+			t.Fatal(err)
+		}
+		return ks
+	}
+	put := func(ks *merge.Keyspace[string, *crdt.ORSet[string]], from, to int) {
+		for i := from; i < to; i++ {
+			err := ks.Update(fmt.Sprint("cart-", i%50), func(w vclock.ReplicaID, s *crdt.ORSet[string]) *crdt.ORSet[string] {
+				return s.Add(w, fmt.Sprint("item-", i))
+			})
+			if err != nil {
+				t.Fatal(err)
+			}
+		}
+	}
+	ks := openKS()
+	put(ks, 0, 300)
+	if err := ks.Compact(); err != nil {
+		t.Fatal(err)
+	}
+	put(ks, 300, 400)
+	ks.Close()
+	ks = openKS()
+	defer ks.Close()
+	items := 0
+	for _, s := range ks.All() {
+		items += s.Len()
+	}
+	if ks.Len() != 50 || items != 400 {
+		t.Fatalf("reopened: %d keys, %d items; want 50 and 400", ks.Len(), items)
+	}
 }

@@ -381,9 +381,17 @@
 // (Clamp) and overruling by an event's source, the renewal of the writer
 // after a claim of unissued events (the message is refused, nothing
 // more), the full state that resets a peer's wrong count of this
-// keyspace's deltas, forwarding for partial meshes, durable keyspaces
-// (no OpenKeyspace), and merge/sim. docs/wire-format.md specifies the
-// four messages, kinds 40 to 43, and the tree's hashes.
+// keyspace's deltas, forwarding for partial meshes, and merge/sim.
+// docs/wire-format.md specifies the four messages, kinds 40 to 43, and
+// the tree's hashes.
+//
+// [OpenKeyspace] makes a durable keyspace, as [Open] a durable Replica:
+// restored from a [Store], it starts a new incarnation after every one
+// that wrote there, its Update and Receive return once what they merged
+// is on the store (one record per call, group commit), [Keyspace.Compact]
+// folds the records into a snapshot of every key without holding the
+// lock, and each peer it adds starts with a tree pass, which gives each
+// side the keys the other lacks.
 //
 // A Keyspace costs, per key, the state, a map entry and a slot (64 bytes
 // with string keys), plus 1 MiB for the tree and the bucket lists once

@@ -83,3 +83,40 @@ func ExampleKeyspace() {
 	// keys: 2 same root: true
 	// agreed: true in under 200 bytes: true
 }
+
+// A durable keyspace of carts on a store (here in memory; boltstore has
+// one on disk): what Update returned for is there after a restart, and
+// the keyspace that comes back writes as a new writer.
+func ExampleOpenKeyspace() {
+	newCart := func() *crdt.ORSet[string] { return new(crdt.ORSet[string]) }
+	store := merge.NewMemoryStore()
+	ks, err := merge.OpenKeyspace[string]("us-east", newCart, store)
+	if err != nil {
+		panic(err)
+	}
+	for _, item := range []string{"book", "pen"} {
+		err := ks.Update("alice", func(w vclock.ReplicaID, c *crdt.ORSet[string]) *crdt.ORSet[string] { return c.Add(w, item) })
+		if err != nil {
+			panic(err)
+		}
+	}
+	if err := ks.Compact(); err != nil { // in the background, from time to time
+		panic(err)
+	}
+	ks.Update("bob", func(w vclock.ReplicaID, c *crdt.ORSet[string]) *crdt.ORSet[string] { return c.Add(w, "lamp") })
+	writer := ks.Writer()
+	ks.Close() // or a crash: every Update that returned is on the store
+
+	again, err := merge.OpenKeyspace[string]("us-east", newCart, store)
+	if err != nil {
+		panic(err)
+	}
+	for cart, c := range again.All() {
+		fmt.Println(cart, slices.Sorted(c.All()))
+	}
+	fmt.Println("new writer:", again.Writer() != writer)
+	// Unordered output:
+	// alice [book pen]
+	// bob [lamp]
+	// new writer: true
+}

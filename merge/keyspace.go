@@ -2,6 +2,7 @@ package merge
 
 import (
 	"bytes"
+	"errors"
 	"fmt"
 	"iter"
 	"reflect"
@@ -55,6 +56,13 @@ type Keyspace[K Key, T crdt.State[T]] struct {
 	reqID   uint64 // the last request number a pass used
 	scratch []byte
 	stats   KeyspaceStats
+
+	// A durable keyspace's (OpenKeyspace): its committer, whether it
+	// restored anything, and the number of the last record queued by the
+	// call under way (0 if none).
+	commit   *committer
+	restored bool
+	queued   uint64
 }
 
 // A kslot is one key: its state, the hash of its key and its contribution
@@ -176,8 +184,20 @@ func (ks *Keyspace[K, T]) Clock() *hlc.Clock { return ks.clock }
 // Update returns the error.
 func (ks *Keyspace[K, T]) Update(k K, f func(w vclock.ReplicaID, state T) (delta T)) error {
 	ks.mustInit()
+	seq, err := ks.update(k, f)
+	return errors.Join(err, ks.waitStored(seq))
+}
+
+// update is Update under the lock; it returns the number of the record
+// to wait for, for a durable keyspace, or 0.
+func (ks *Keyspace[K, T]) update(k K, f func(w vclock.ReplicaID, state T) (delta T)) (seq uint64, err error) {
 	ks.mu.Lock()
 	defer ks.mu.Unlock()
+	if err := ks.commit.usable(); err != nil {
+		return 0, fmt.Errorf("merge: %s Update: %w", ks.id, err)
+	}
+	ks.queued = 0
+	defer func() { seq = ks.queued }()
 	s := ks.keys[k]
 	if s == nil {
 		s = &kslot[K, T]{key: k, state: ks.newState()}
@@ -185,13 +205,12 @@ func (ks *Keyspace[K, T]) Update(k K, f func(w vclock.ReplicaID, state T) (delta
 	}
 	delta, none := ks.call(s, f)
 	if err := ks.rehash(s); err != nil {
-		return err
+		return 0, err
 	}
 	if none {
-		return nil
+		return 0, nil
 	}
 	ks.noteOwn(delta)
-	var err error
 	if st, ok := any(delta).(stamper); ok {
 		if ts := st.MaxTimestamp(); ts > ks.clock.Last() {
 			if _, e := ks.clock.Update(ts); e != nil {
@@ -202,22 +221,29 @@ func (ks *Keyspace[K, T]) Update(k K, f func(w vclock.ReplicaID, state T) (delta
 	ks.next++
 	s.lseq = ks.next
 	at := ks.clock.Now()
-	if len(ks.peers) == 0 {
+	if len(ks.peers) == 0 && ks.commit == nil {
 		ks.base = ks.next // nobody to keep it for
-		return err
+		return 0, err
 	}
-	b, encErr := delta.AppendBinary(ks.codec.append(ks.scratch[:0], k))
+	kb := ks.codec.append(ks.scratch[:0], k)
+	n := len(kb)
+	b, encErr := delta.AppendBinary(kb)
 	if encErr != nil {
 		ks.dropTo(ks.next, at)
-		return fmt.Errorf("merge: %s encoding the delta of key %v: %w", ks.id, k, encErr)
+		return 0, fmt.Errorf("merge: %s encoding the delta of key %v: %w", ks.id, k, encErr)
 	}
 	if cap(b) <= 64<<10 {
 		ks.scratch = b[:0]
 	}
+	ks.store([]ksOut{{key: b[:n], payload: b[n:]}})
+	if len(ks.peers) == 0 {
+		ks.base = ks.next
+		return 0, err
+	}
 	ks.buf = append(ks.buf, ksEntry[K, T]{key: k, delta: delta, at: at, size: len(b)})
 	ks.bufSize += len(b)
 	ks.trim(at)
-	return err
+	return 0, err
 }
 
 // call runs Update's callback on s and checks its delta as Replica.update

@@ -49,6 +49,14 @@ func (ks *Keyspace[K, T]) ReceiveFrom(from vclock.ReplicaID, msg []byte) ([]byte
 // names when from is empty.
 func (ks *Keyspace[K, T]) receive(from vclock.ReplicaID, msg []byte) ([]byte, error) {
 	ks.mustInit()
+	reply, seq, err := ks.receiveLocked(from, msg)
+	return reply, errors.Join(err, ks.waitStored(seq))
+}
+
+// receiveLocked is receive up to the wait for the store: it decodes msg,
+// takes the lock and applies it, and returns the number of the record to
+// wait for, for a durable keyspace, or 0.
+func (ks *Keyspace[K, T]) receiveLocked(from vclock.ReplicaID, msg []byte) (reply []byte, seq uint64, err error) {
 	m, err := decodeKSMessage(msg, wire.Limits(ks.cfg.decode), ks.codec)
 	if err == nil {
 		err = m.addressed(from, ks.id)
@@ -64,14 +72,19 @@ func (ks *Keyspace[K, T]) receive(from vclock.ReplicaID, msg []byte) ([]byte, er
 	ks.mu.Lock()
 	defer ks.mu.Unlock()
 	if err != nil {
-		return nil, ks.refuse(sender, err)
+		return nil, 0, ks.refuse(sender, err)
 	}
+	if err := ks.commit.usable(); err != nil {
+		return nil, 0, fmt.Errorf("merge: %s Receive: %w", ks.id, err)
+	}
+	ks.queued = 0
+	defer func() { seq = ks.queued }()
 	p, ok := ks.peers[m.sender]
 	if !ok {
-		return nil, ks.refuse(m.sender, fmt.Errorf("%w: %s", ErrUnknownPeer, m.sender))
+		return nil, 0, ks.refuse(m.sender, fmt.Errorf("%w: %s", ErrUnknownPeer, m.sender))
 	}
 	if err := ks.admit(p, &m, payloads); err != nil {
-		return nil, ks.refuse(m.sender, err)
+		return nil, 0, ks.refuse(m.sender, err)
 	}
 	now, err := ks.clock.Update(m.time)
 	if err != nil {
@@ -79,10 +92,11 @@ func (ks *Keyspace[K, T]) receive(from vclock.ReplicaID, msg []byte) ([]byte, er
 			ks.stats.ClockRejected++
 			p.lag.ClockRejected++
 		}
-		return nil, ks.refuse(m.sender, err)
+		return nil, 0, ks.refuse(m.sender, err)
 	}
 	ks.acceptEnvelope(p, &m.message, len(msg), now)
-	return ks.acceptBody(p, &m, payloads, now)
+	reply, err = ks.acceptBody(p, &m, payloads, now)
+	return reply, 0, err
 }
 
 func (ks *Keyspace[K, T]) known(id vclock.ReplicaID) bool {
@@ -261,9 +275,17 @@ func (ks *Keyspace[K, T]) acceptBody(p *kpeer[K], m *ksMessage[K], payloads []T,
 	return ks.answerStates(p, m)
 }
 
-// mergeEntries merges each payload into its key's state.
+// mergeEntries merges each payload into its key's state, and queues
+// them for the store of a durable keyspace.
 func (ks *Keyspace[K, T]) mergeEntries(es []ksWire[K], payloads []T) error {
 	var errs []error
+	if ks.commit != nil {
+		rec := make([]ksOut, len(es))
+		for i, e := range es {
+			rec[i] = ksOut{key: e.enc, payload: e.payload}
+		}
+		ks.store(rec)
+	}
 	for i, e := range es {
 		s := ks.keys[e.key]
 		if s == nil {

@@ -86,6 +86,7 @@ func (ks *Keyspace[K, T]) AddPeer(id vclock.ReplicaID) error {
 	}
 	p := &kpeer[K]{}
 	p.hello = true
+	p.wantTree = ks.restored // compare notes after a restart
 	p.lag.Peer = id
 	if ks.base > 0 {
 		p.behind = ks.clock.Now()

@@ -126,11 +126,17 @@ func (r *Replica[T]) replay(st Stored) (T, error) {
 }
 
 // unmarshalStored decodes what the store holds: within the replica's
-// decode bounds, but for the size, which a snapshot may exceed. (The
-// elements bound rises with it: each element takes a byte at least.)
+// decode bounds, but for the size, which a snapshot may exceed.
 func (r *Replica[T]) unmarshalStored(v T, b []byte) error {
+	return unmarshalStored(r.cfg.decode, v, b)
+}
+
+// unmarshalStored decodes b into v within o, but for the size, which a
+// snapshot may exceed. (The elements bound rises with it: each element
+// takes a byte at least.)
+func unmarshalStored[T crdt.State[T]](o crdt.DecodeOptions, v T, b []byte) error {
 	if u, ok := any(v).(crdt.Unmarshaler); ok {
-		o, d := r.cfg.decode, crdt.DefaultDecodeOptions
+		d := crdt.DefaultDecodeOptions
 		o.MaxBytes = max(cmp.Or(o.MaxBytes, d.MaxBytes), len(b))
 		o.MaxElements = max(cmp.Or(o.MaxElements, d.MaxElements), len(b))
 		return o.Unmarshal(b, u)

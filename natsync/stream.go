@@ -159,7 +159,22 @@ func (t *Transport) consume(peer vclock.ReplicaID) (jetstream.ConsumeContext, er
 		return nil, fmt.Errorf("natsync: consumer %s on stream %s: %w", durable, name, err)
 	}
 	replayed := t.countReplay(c.CachedInfo().NumPending + uint64(c.CachedInfo().NumAckPending))
-	cc, err := c.Consume(func(m jetstream.Msg) {
+	cc, err := c.Consume(t.handler(name, replayed), jetstream.ConsumeErrHandler(func(_ jetstream.ConsumeContext, err error) {
+		t.fail(&t.stats.streamErrors, fmt.Errorf("natsync: consuming %s: %w", name, err))
+	}))
+	if err != nil {
+		return nil, fmt.Errorf("natsync: consuming %s: %w", name, err)
+	}
+	return cc, nil
+}
+
+// handler returns the handler of the bundles read from stream name:
+// each is handed to the node, acknowledged once taken, and handed back
+// (Nak) if the Transport is closing or the node's store is closed;
+// replayed is called after the first bundle with nothing pending behind
+// it.
+func (t *Transport) handler(name string, replayed func()) jetstream.MessageHandler {
+	return func(m jetstream.Msg) {
 		if t.closed.Load() {
 			m.Nak() // drained by Close: for the next Transport, at once
 			return
@@ -184,11 +199,5 @@ func (t *Transport) consume(peer vclock.ReplicaID) (jetstream.ConsumeContext, er
 		if err := m.Ack(); err != nil {
 			t.fail(&t.stats.streamErrors, fmt.Errorf("natsync: acknowledging %s: %w", name, err))
 		}
-	}, jetstream.ConsumeErrHandler(func(_ jetstream.ConsumeContext, err error) {
-		t.fail(&t.stats.streamErrors, fmt.Errorf("natsync: consuming %s: %w", name, err))
-	}))
-	if err != nil {
-		return nil, fmt.Errorf("natsync: consuming %s: %w", name, err)
 	}
-	return cc, nil
 }
