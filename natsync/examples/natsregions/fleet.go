@@ -3,10 +3,13 @@ package main
 import (
 	"fmt"
 	"math/rand/v2"
+	"os"
+	"path/filepath"
 	"strings"
 	"sync"
 	"time"
 
+	"github.com/converge-go/converge/boltstore"
 	"github.com/converge-go/converge/crdt"
 	"github.com/converge-go/converge/merge"
 	"github.com/converge-go/converge/merge/sim"
@@ -49,28 +52,80 @@ type (
 // A keyspace is what the program reads of a keyspace of any set.
 type keyspace interface {
 	natsync.Node
-	AddPeer(id vclock.ReplicaID) error
 	Root() uint64
 	Len() int
+	Close() error
 }
 
-// A node is one app process of a region: three keyspaces, a NATS
-// connection and a Transport per keyspace while the region is up.
+// A node is one app process of a region: three durable keyspaces, each
+// on a bbolt file of its own, a NATS connection and a Transport per
+// keyspace while the region is up.
 type node struct {
-	id       vclock.ReplicaID
-	region   int
+	id     vclock.ReplicaID
+	region int
+	dir    string     // the node's files
+	peers  []vclock.ReplicaID
+	rng    *rand.Rand // the writer's draws
+
+	mu       sync.Mutex // guards what follows
 	carts    *cartKS
 	likes    *likeKS
 	profiles *profileKS
-	rng      *rand.Rand // the writer's draws
-
-	mu     sync.Mutex // guards what follows
-	nc     *nats.Conn
-	ts     [nSets]*natsync.Transport // nil while the region is down
-	writes [nSets]int
+	nc       *nats.Conn
+	ts       [nSets]*natsync.Transport // nil while the region is down
+	writes   [nSets]int
 }
 
+// open opens n's keyspaces from their files, as a node process does
+// when it starts, and adds every other node as a peer.
+func (n *node) open() error {
+	var err error
+	n.carts, err = openKS[string](n, carts, func() *crdt.ORSet[string] { return new(crdt.ORSet[string]) })
+	if err == nil {
+		n.likes, err = openKS[string](n, likes, func() *crdt.GCounter { return new(crdt.GCounter) })
+	}
+	if err == nil {
+		n.profiles, err = openKS[string](n, profiles, func() *crdt.LWWRegister[string] { return new(crdt.LWWRegister[string]) })
+	}
+	return err
+}
+
+// openKS opens keyspace set of node n on its bbolt file.
+func openKS[K merge.Key, T crdt.State[T]](n *node, set int, newState func() T) (*merge.Keyspace[K, T], error) {
+	store, err := boltstore.Open(filepath.Join(n.dir, sets[set]+".db"))
+	if err != nil {
+		return nil, err
+	}
+	ks, err := merge.OpenKeyspace[K](n.id, newState, store)
+	if err != nil {
+		store.Close()
+		return nil, err
+	}
+	for _, p := range n.peers {
+		if err := ks.AddPeer(p); err != nil {
+			ks.Close()
+			return nil, err
+		}
+	}
+	return ks, nil
+}
+
+// close closes n's keyspaces and their files, as a node process that
+// stops does.
+func (n *node) close() {
+	for _, ks := range n.keyspaces() {
+		if ks != nil {
+			ks.Close()
+		}
+	}
+}
+
+// keyspaces returns n's keyspaces, nil while n is stopped (n.mu held or
+// n's region up).
 func (n *node) keyspaces() [nSets]keyspace {
+	if n.carts == nil {
+		return [nSets]keyspace{}
+	}
 	return [nSets]keyspace{n.carts, n.likes, n.profiles}
 }
 
@@ -78,6 +133,7 @@ func (n *node) keyspaces() [nSets]keyspace {
 type fleet struct {
 	cfg   config
 	wan   *natstest.WAN
+	dir   string // the nodes' files
 	nodes []*node
 	start time.Time
 
@@ -93,43 +149,56 @@ func oneWay(from, to string) time.Duration {
 }
 
 func startFleet(cfg config) (*fleet, error) {
-	wan, err := natstest.StartWAN(regions, oneWay)
+	dir, err := os.MkdirTemp("", "natsregions")
 	if err != nil {
 		return nil, err
 	}
-	f := &fleet{cfg: cfg, wan: wan, stopW: make(chan struct{})}
+	wan, err := natstest.StartWAN(regions, oneWay)
+	if err != nil {
+		os.RemoveAll(dir)
+		return nil, err
+	}
+	f := &fleet{cfg: cfg, wan: wan, dir: dir, stopW: make(chan struct{})}
 	var ids []vclock.ReplicaID
 	for r, name := range regions {
 		for i := range cfg.nodes {
 			id := vclock.ReplicaID(fmt.Sprintf("%s-%d", name, i+1))
 			ids = append(ids, id)
 			f.nodes = append(f.nodes, &node{
-				id: id, region: r,
-				carts:    merge.NewKeyspace[string](id, func() *crdt.ORSet[string] { return new(crdt.ORSet[string]) }),
-				likes:    merge.NewKeyspace[string](id, func() *crdt.GCounter { return new(crdt.GCounter) }),
-				profiles: merge.NewKeyspace[string](id, func() *crdt.LWWRegister[string] { return new(crdt.LWWRegister[string]) }),
-				rng:      rand.New(rand.NewPCG(cfg.seed, uint64(len(ids)))),
+				id: id, region: r, dir: filepath.Join(dir, string(id)),
+				rng: rand.New(rand.NewPCG(cfg.seed, uint64(len(ids)))),
 			})
 		}
 	}
 	for _, n := range f.nodes {
-		for _, ks := range n.keyspaces() {
-			for _, p := range ids {
-				if p != n.id {
-					if err := ks.AddPeer(p); err != nil {
-						f.stop()
-						return nil, err
-					}
-				}
+		for _, p := range ids {
+			if p != n.id {
+				n.peers = append(n.peers, p)
 			}
 		}
-		if err := f.connect(n); err != nil {
+		if err := os.Mkdir(n.dir, 0o755); err != nil {
+			f.stop()
+			return nil, err
+		}
+		if err := f.start1(n); err != nil {
 			f.stop()
 			return nil, err
 		}
 	}
 	f.start = time.Now()
 	return f, nil
+}
+
+// start1 starts node n: its keyspaces from their files, then its
+// Transports.
+func (f *fleet) start1(n *node) error {
+	n.mu.Lock()
+	err := n.open()
+	n.mu.Unlock()
+	if err != nil {
+		return err
+	}
+	return f.connect(n)
 }
 
 // connect connects n to its region's server and starts its Transports.
@@ -154,8 +223,9 @@ func (f *fleet) connect(n *node) error {
 	return nil
 }
 
-// disconnect closes n's Transports and connection: the node pauses.
-func (n *node) disconnect() {
+// stopNode stops n as its process would stop: its Transports and
+// connection closed, then its keyspaces and their files.
+func (n *node) stopNode() {
 	n.mu.Lock()
 	defer n.mu.Unlock()
 	for i, t := range n.ts {
@@ -168,28 +238,31 @@ func (n *node) disconnect() {
 		n.nc.Close()
 		n.nc = nil
 	}
+	n.close()
+	n.carts, n.likes, n.profiles = nil, nil, nil
 }
 
-// down stops region r: its nodes pause, its server shuts down.
+// down stops region r: its nodes stop, its server shuts down.
 func (f *fleet) down(r int) {
 	for _, n := range f.nodes {
 		if n.region == r {
-			n.disconnect()
+			n.stopNode()
 		}
 	}
 	f.wan.Servers[r].Shutdown()
 	f.wan.Servers[r].WaitForShutdown()
 }
 
-// up starts region r again: its server on its ports, then its nodes'
-// Transports, which greet their peers with digests.
+// up starts region r again: its server on its ports, then its nodes,
+// each from its files, as a new incarnation whose peers compare trees
+// with it.
 func (f *fleet) up(r int) error {
 	if err := f.wan.Restart(r); err != nil {
 		return err
 	}
 	for _, n := range f.nodes {
 		if n.region == r {
-			if err := f.connect(n); err != nil {
+			if err := f.start1(n); err != nil {
 				return err
 			}
 		}
@@ -200,9 +273,10 @@ func (f *fleet) up(r int) error {
 func (f *fleet) stop() {
 	f.stopWriting()
 	for _, n := range f.nodes {
-		n.disconnect()
+		n.stopNode()
 	}
 	f.wan.Shutdown()
+	os.RemoveAll(f.dir)
 }
 
 // startWriting starts every node's writer.

@@ -7,16 +7,18 @@
 // nats-server clusters joined by gateways. Each gateway connection runs
 // through a proxy that delays it by the one-way latency between the two
 // regions (half of merge/sim's round-trip table) and can be cut. Each
-// region has app nodes; each node holds three merge.Keyspaces (carts of
-// ORSets, likes of GCounters, profiles of LWWRegisters), each carried by a
+// region has app nodes; each node holds three durable merge.Keyspaces
+// (carts of ORSets, likes of GCounters, profiles of LWWRegisters), each
+// on a bbolt file (boltstore, in a temporary directory) and carried by a
 // natsync.Transport, and writes to random keys all along. The timeline,
 // in phases of -phase each:
 //
 //	all up          writes everywhere
-//	ap-south down   its server shut down, its nodes' transports closed (the
-//	                nodes pause, their state kept)
-//	ap-south back   its server restarted on its ports, new transports;
-//	                longer, up to three phases, until every region caught up
+//	ap-south down   its server shut down, its nodes stopped (Transports,
+//	                keyspaces and files closed)
+//	ap-south back   its server restarted on its ports, its nodes started
+//	                again from their files, as new incarnations; longer, up
+//	                to three phases, until every region caught up
 //	gateway cut     the gateway between us-east and eu-west drops
 //	healed          the gateway back
 //	quiet           writes stop; the program waits for every node to agree
