@@ -74,3 +74,47 @@ func Example() {
 	// eu-west [shoes socks]
 	// CONVERGE_carts_us-east
 }
+
+// A Transport carries a keyspace as it carries a replica: two regions'
+// keyspaces of carts, each key a cart, over one embedded NATS server.
+func ExampleNew_keyspace() {
+	srv, err := natstest.Start(natstest.Options(""))
+	if err != nil {
+		log.Fatal(err)
+	}
+	defer srv.Shutdown()
+
+	newCart := func() *crdt.ORSet[string] { return new(crdt.ORSet[string]) }
+	regions := []vclock.ReplicaID{"us-east", "eu-west"}
+	var ks []*merge.Keyspace[string, *crdt.ORSet[string]]
+	var ts []*natsync.Transport
+	for i, id := range regions {
+		k := merge.NewKeyspace[string](id, newCart)
+		k.AddPeer(regions[1-i])
+		nc, err := nats.Connect(srv.ClientURL())
+		if err != nil {
+			log.Fatal(err)
+		}
+		defer nc.Close()
+		t, err := natsync.New(nc, "carts", k)
+		if err != nil {
+			log.Fatal(err)
+		}
+		defer t.Close()
+		ks, ts = append(ks, k), append(ts, t)
+	}
+
+	ks[0].Update("alice", func(w vclock.ReplicaID, c *crdt.ORSet[string]) *crdt.ORSet[string] { return c.Add(w, "socks") })
+	ts[0].Notify()
+	ks[1].Update("bob", func(w vclock.ReplicaID, c *crdt.ORSet[string]) *crdt.ORSet[string] { return c.Add(w, "shoes") })
+	ts[1].Notify()
+	for ks[0].Len() < 2 || ks[1].Len() < 2 || ks[0].Root() != ks[1].Root() {
+		time.Sleep(5 * time.Millisecond)
+	}
+	for _, cart := range []string{"alice", "bob"} {
+		ks[1].Read(cart, func(c *crdt.ORSet[string]) { fmt.Println(cart, slices.Collect(c.All())) })
+	}
+	// Output:
+	// alice [socks]
+	// bob [shoes]
+}

@@ -60,7 +60,7 @@ func WithPrefix(p string) Option {
 // WithSyncInterval sets how often the Transport calls Sync for every peer
 // without being asked (default [DefaultSyncInterval]): the pace of
 // retransmissions, repairs and greetings. Writes do not wait for it:
-// [Transport.Update] and [Transport.Notify] sync at once. d <= 0 means
+// a write followed by [Transport.Notify] syncs at once. d <= 0 means
 // the default.
 func WithSyncInterval(d time.Duration) Option {
 	return Option{func(c *config) { c.syncEvery = d }}
