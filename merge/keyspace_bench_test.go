@@ -104,18 +104,40 @@ func BenchmarkKeyspaceUpdate(b *testing.B) {
 // keys exchange until equal after one missed 10,000 of the other's
 // updates, more than its buffer (the default 4096 deltas) holds: by a
 // catch-up (the peer fell behind the buffer), and by a tree pass
-// (SyncDigest, what a restart or a suspicion starts). bytes/op is every
+// (SyncDigest, what a restart or a suspicion starts); and the same after
+// 100 missed updates. bytes/op is every
 // byte both ways; x-deltas divides it by the encoded size of the missed
 // deltas (key and delta each).
 func BenchmarkKeyspaceCatchUp(b *testing.B) {
 	skipShort(b)
-	for _, how := range []string{"catch-up", "tree"} {
-		b.Run(how, func(b *testing.B) {
+	for _, bc := range []struct {
+		name   string
+		missed int
+		tree   bool
+	}{
+		{"catch-up", 10_000, false},
+		{"tree", 10_000, true},
+		// 100 missed updates: within the buffer, plain deltas; and the
+		// tree pass a restart would start for the same difference.
+		{"catch-up-100", 100, false},
+		{"tree-100", 100, true},
+	} {
+		b.Run(bc.name, func(b *testing.B) {
 			var total, deltas int
+			var c *ksCluster
+			round := 0
 			for b.Loop() {
 				b.StopTimer()
-				c, d := missedUpdates(b, 100_000, 10_000)
-				if how == "tree" {
+				var d int
+				if bc.missed >= 1000 || c == nil {
+					c, d = missedUpdates(b, 100_000, bc.missed)
+				} else {
+					// A few missed updates cost far less than building the
+					// keyspaces: miss them again on the equal pair.
+					round++
+					d = miss(b, c, 100_000, bc.missed, round)
+				}
+				if bc.tree {
 					msg, err := c.ks[0].SyncDigest(c.ids[1])
 					if err != nil {
 						b.Fatal(err)
@@ -127,7 +149,11 @@ func BenchmarkKeyspaceCatchUp(b *testing.B) {
 				c.deliverAll()
 				c.settle()
 				b.StopTimer()
-				c.requireConverged()
+				if bc.missed >= 1000 {
+					c.requireConverged()
+				} else if c.ks[0].Root() != c.ks[1].Root() || c.ks[0].Len() != c.ks[1].Len() {
+					b.Fatal("not converged") // the full comparison costs more than the run
+				}
 				total, deltas = c.bytes, d
 				b.StartTimer()
 			}
@@ -150,16 +176,23 @@ func missedUpdates(b *testing.B, n, missed int) (*ksCluster, int) {
 		}
 	}
 	c.settle()
+	return c, miss(b, c, n, missed, 0)
+}
+
+// miss makes missed updates at us-east, to distinct keys of the n, that
+// eu-west does not receive yet, and returns the encoded size of their
+// deltas; round tells the items of one call from another's.
+func miss(b *testing.B, c *ksCluster, n, missed, round int) int {
 	deltas := 0
 	for i := range missed {
-		key := fmt.Sprintf("cart-%d", (i*7919)%n)
+		key := fmt.Sprintf("cart-%d", (i*7919+round)%n)
 		c.update(0, key, func(w vclock.ReplicaID, s *set) *set {
-			d := s.Add(w, fmt.Sprintf("item-%d", i+1))
+			d := s.Add(w, fmt.Sprintf("item-%d-%d", round, i+1))
 			deltas += len(key) + 1 + len(encode(b, d))
 			return d
 		})
 	}
-	return c, deltas
+	return deltas
 }
 
 // BenchmarkKeyspaceEqual measures a tree pass between two equal
