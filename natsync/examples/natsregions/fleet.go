@@ -63,7 +63,7 @@ type keyspace interface {
 type node struct {
 	id     vclock.ReplicaID
 	region int
-	dir    string     // the node's files
+	dir    string // the node's files
 	peers  []vclock.ReplicaID
 	rng    *rand.Rand // the writer's draws
 
