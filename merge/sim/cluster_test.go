@@ -202,10 +202,10 @@ func TestClockSkewRefused(t *testing.T) {
 func TestReportsRepeat(t *testing.T) {
 	report := func(seed uint64, set bool) string {
 		if set {
-			_, rep := scenario(t, seed, &sim.ORSetModel{}, 3000)
+			_, rep := scenario(t, seed, &sim.ORSetModel{}, 1000)
 			return rep.String()
 		}
-		_, rep := scenario(t, seed, &sim.CounterModel{}, 3000)
+		_, rep := scenario(t, seed, &sim.CounterModel{}, 1000)
 		return rep.String()
 	}
 	for _, set := range []bool{true, false} {
