@@ -75,7 +75,7 @@ type Transport struct {
 	closed      atomic.Bool
 	closeOnce   sync.Once
 
-	mu        sync.Mutex // guards subs, consumers, replayLeft
+	mu        sync.Mutex // guards subs, consumers, replayLeft, replayCounting
 	subs      []*nats.Subscription
 	js        jetstream.JetStream
 	consumers map[vclock.ReplicaID]jetstream.ConsumeContext
@@ -203,9 +203,9 @@ func (t *Transport) Notify() {
 // the node; deltas not yet published stay in the node, which sends
 // them through the next Transport. Close waits for the goroutine to end
 // and, a little, for the consumers to drain (drainWait): bundles they
-// had pulled are handed back to the server for the next Transport. A core message
-// handler already running may finish after it. Closing twice does
-// nothing.
+// had pulled are handed back to the server for the next Transport. A
+// core message handler already running may finish after it. Closing
+// twice does nothing.
 func (t *Transport) Close() error {
 	t.closeOnce.Do(func() {
 		t.closed.Store(true)
