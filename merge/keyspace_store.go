@@ -124,41 +124,31 @@ func (ks *Keyspace[K, T]) Compact() error {
 	if ks.commit == nil {
 		return nil
 	}
-	ks.commit.compacting.Lock()
-	defer ks.commit.compacting.Unlock()
-	if err := ks.commit.usable(); err != nil {
-		return fmt.Errorf("merge: %s compacting: %w", ks.id, err)
-	}
-	st, err := ks.commit.store.Load()
-	if err != nil {
-		return fmt.Errorf("merge: %s compacting: %w", ks.id, err)
-	}
-	states := map[string]T{}
-	err = ks.replayStored(st, func(e ksWire[K], v T) error {
-		if s, ok := states[string(e.enc)]; ok {
-			s.Merge(v)
-		} else {
-			states[string(e.enc)] = v
-		}
-		return nil
-	})
-	if err != nil {
-		return fmt.Errorf("merge: %s compacting: %w", ks.id, err)
-	}
-	es := make([]ksOut, 0, len(states))
-	for enc, s := range states {
-		b, err := s.AppendBinary(nil)
+	return ks.commit.compact(ks.id, func(st Stored) ([]byte, error) {
+		states := map[string]T{}
+		err := ks.replayStored(st, func(e ksWire[K], v T) error {
+			if s, ok := states[string(e.enc)]; ok {
+				s.Merge(v)
+			} else {
+				states[string(e.enc)] = v
+			}
+			return nil
+		})
 		if err != nil {
-			return fmt.Errorf("merge: %s compacting: %w", ks.id, err)
+			return nil, err
 		}
-		if !bytes.Equal(b, ks.empty) {
-			es = append(es, ksOut{key: []byte(enc), payload: b})
+		es := make([]ksOut, 0, len(states))
+		for enc, s := range states {
+			b, err := s.AppendBinary(nil)
+			if err != nil {
+				return nil, err
+			}
+			if !bytes.Equal(b, ks.empty) {
+				es = append(es, ksOut{key: []byte(enc), payload: b})
+			}
 		}
-	}
-	if err := ks.commit.store.Compact(appendEntries(nil, es), st.Next); err != nil {
-		return fmt.Errorf("merge: %s compacting: %w", ks.id, err)
-	}
-	return nil
+		return appendEntries(nil, es), nil
+	})
 }
 
 // Close waits for what is being committed, and for a running Compact,

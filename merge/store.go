@@ -166,25 +166,34 @@ func (r *Replica[T]) Compact() error {
 	if r.commit == nil {
 		return nil
 	}
-	r.commit.compacting.Lock()
-	defer r.commit.compacting.Unlock()
-	if err := r.commit.usable(); err != nil {
-		return fmt.Errorf("merge: %s compacting: %w", r.id, err)
+	return r.commit.compact(r.id, func(st Stored) ([]byte, error) {
+		state, err := r.replay(st)
+		if err != nil {
+			return nil, err
+		}
+		return state.AppendBinary(nil)
+	})
+}
+
+// compact replaces the store's snapshot by the one snapshot builds from
+// what the store holds, one compaction at a time, holding no lock of the
+// replica or keyspace id: Replica.Compact and Keyspace.Compact.
+func (c *committer) compact(id vclock.ReplicaID, snapshot func(Stored) ([]byte, error)) error {
+	c.compacting.Lock()
+	defer c.compacting.Unlock()
+	if err := c.usable(); err != nil {
+		return fmt.Errorf("merge: %s compacting: %w", id, err)
 	}
-	st, err := r.commit.store.Load()
+	st, err := c.store.Load()
 	if err != nil {
-		return fmt.Errorf("merge: %s compacting: %w", r.id, err)
+		return fmt.Errorf("merge: %s compacting: %w", id, err)
 	}
-	state, err := r.replay(st)
+	b, err := snapshot(st)
 	if err != nil {
-		return fmt.Errorf("merge: %s compacting: %w", r.id, err)
+		return fmt.Errorf("merge: %s compacting: %w", id, err)
 	}
-	b, err := state.AppendBinary(nil)
-	if err != nil {
-		return fmt.Errorf("merge: %s compacting: %w", r.id, err)
-	}
-	if err := r.commit.store.Compact(b, st.Next); err != nil {
-		return fmt.Errorf("merge: %s compacting: %w", r.id, err)
+	if err := c.store.Compact(b, st.Next); err != nil {
+		return fmt.Errorf("merge: %s compacting: %w", id, err)
 	}
 	return nil
 }
