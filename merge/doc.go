@@ -325,8 +325,9 @@
 // carts — each holding a state of one type, with a Replica's shape and
 // rules: the same options, incarnations and writer IDs (every key's
 // events are written as [Keyspace.Writer], so a new incarnation reuses
-// no dot in any key), peers in a full mesh, Sync and Receive moving
-// bytes the caller carries. Keys are strings or integers ([Key]), whose
+// no dot in any key), Sync and Receive moving bytes the caller carries;
+// peers form a full mesh or a partial one that forwards (see
+// Topologies). Keys are strings or integers ([Key]), whose
 // canonical encodings the wire and the tree use. Anti-entropy costs what
 // differs, not what is held:
 //
@@ -380,10 +381,53 @@
 // Not done in this release: the Replica's checks of relayed claims
 // (Clamp) and overruling by an event's source, the renewal of the writer
 // after a claim of unissued events (the message is refused, nothing
-// more), the full state that resets a peer's wrong count of this
-// keyspace's deltas, forwarding for partial meshes, and merge/sim.
+// more), and the full state that resets a peer's wrong count of this
+// keyspace's deltas.
 // docs/wire-format.md specifies the four messages, kinds 40 to 43, and
 // the tree's hashes.
+//
+// # Topologies
+//
+// Keyspaces added with no [PeerOption] form a full mesh: each sends its
+// peers the deltas of its own writes, and a write reaches every keyspace
+// in one hop. With n keyspaces that is n−1 peers each, and each write
+// crosses a region boundary once per keyspace in another region — 75
+// times for 4 regions of 25. A partial mesh forwards instead, with the
+// two refinements of Enes et al. ("Efficient Synchronization of
+// State-based CRDTs", ICDE 2019): a keyspace buffers a payload it
+// receives for its forwarding peers only if it changed a key's state
+// (what was already known goes no further), and never sends it back to
+// the peer it came from. [Forward] makes a peer such a neighbour; a
+// forwarded payload takes a number in the keyspace's delta buffer like a
+// local write, so it is joined with other deltas of its key, batched,
+// acknowledged, retransmitted, and, if the buffer overflows, covered by a
+// catch-up, as a write is. The rules:
+//
+//   - The peers must form a connected graph in which every link is
+//     forwarding at both ends, or, where a link is not, the keyspaces are
+//     also joined through forwarding ones: a write reaches every keyspace
+//     along the forwarding links. A keyspace forwards to a peer added
+//     without options only its own writes.
+//   - Each forwarding hop adds a message's delay and, per peer, the
+//     payloads its neighbours sent it first: in a ring of n, a write takes
+//     up to n/2 hops; in a mesh of degree d, it is sent up to d times to
+//     each keyspace, once by each neighbour that got it before learning
+//     the keyspace had it. Fewer peers cost more hops; more peers, more
+//     copies.
+//   - Across regions, [Remote] splits the horizon: a keyspace forwards a
+//     remote peer what it writes and what its own region's peers send,
+//     but not what another remote peer sent, and forwards what a remote
+//     peer sends only to its own region. With one relay per region — a
+//     keyspace whose remote peers are the other regions' relays — each
+//     write crosses each region boundary once: about (regions−1) times
+//     its delta, plus envelopes and acknowledgements (1.36 × 3 for 4
+//     regions in TestRelaysCrossEachBoundaryOnce). A relay that is down
+//     cuts its region off until it is back, or until the operator adds
+//     another keyspace's remote peers; the regions' tree passes after its
+//     restart repair what it missed.
+//   - Tree passes and catch-ups run between peers, as in a full mesh; a
+//     state they bring that changes a key is forwarded like a delta, so a
+//     repair reaches the keyspaces beyond the peer too.
 //
 // [OpenKeyspace] makes a durable keyspace, as [Open] a durable Replica:
 // restored from a [Store], it starts a new incarnation after every one

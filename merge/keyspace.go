@@ -53,6 +53,7 @@ type Keyspace[K Key, T crdt.State[T]] struct {
 	buf     []ksEntry[K, T] // the deltas some peer may still need
 	bufSize int
 	peers   map[vclock.ReplicaID]*kpeer[K]
+	fwd     int    // peers that are forwarded what others send
 	reqID   uint64 // the last request number a pass used
 	scratch []byte
 	stats   KeyspaceStats
@@ -72,17 +73,19 @@ type kslot[K Key, T any] struct {
 	state   T
 	kh      uint64 // keyHash of the key's encoding
 	contrib uint64 // contribution of the key and its state
-	lseq    uint64 // 1 + the sequence number of the last local update; 0 if none
+	lseq    uint64 // 1 + the sequence number of the last delta buffered for it; 0 if none
 	next    *kslot[K, T]
 }
 
-// A ksEntry is one buffered delta: of which key, when, and its encoded
-// size (key and delta).
+// A ksEntry is one buffered delta: of which key, when, its encoded size
+// (key and delta), and the peer it came from, for a delta received and
+// forwarded (nil for the keyspace's own).
 type ksEntry[K Key, T any] struct {
 	key   K
 	delta T
 	at    hlc.Timestamp
 	size  int
+	via   *kpeer[K]
 }
 
 // KeyspaceStats are a [Keyspace]'s own counters: those of a Replica
@@ -101,6 +104,9 @@ type KeyspaceStats struct {
 	// StatesSent counts the key states sent by catch-ups and tree passes
 	// and in answer to them; NodesSent the tree node hashes sent.
 	StatesSent, NodesSent uint64
+	// Forwarded counts the payloads received that changed a key's state
+	// and were buffered for the peers added with [Forward] or [Remote].
+	Forwarded uint64
 }
 
 // NewKeyspace returns a keyspace named id whose keys start as newState(),
@@ -455,7 +461,7 @@ func (ks *Keyspace[K, T]) Stats() KeyspaceStats {
 	ks.mu.Lock()
 	defer ks.mu.Unlock()
 	s := ks.stats
-	s.Deltas = ks.next
+	s.Deltas = ks.next - s.Forwarded
 	s.Buffered = len(ks.buf)
 	s.BufferedBytes = ks.bufSize
 	s.Clock = ks.clock.Stats()

@@ -13,21 +13,37 @@ import (
 
 type set = crdt.ORSet[string]
 
-// A ksCluster is a full mesh of keyspaces of sets keyed by strings, with
-// virtual clocks and a network the test controls packet by packet. It
-// counts the bytes delivered.
+// A ksCluster is a set of keyspaces of sets keyed by strings, peers of
+// each other in a full mesh or a topology the test gives, with virtual
+// clocks and a network the test controls packet by packet. It counts the
+// bytes delivered.
 type ksCluster struct {
 	t     tb
 	now   int64
 	ids   []vclock.ReplicaID
 	ks    []*merge.Keyspace[string, *set]
+	peers [][]int // the peers of each keyspace, ascending
 	queue []packet
 	bytes int // bytes of the packets delivered
 	seeds uint64
 }
 
 func newKSCluster(t tb, n int, opts ...merge.Option) *ksCluster {
-	c := &ksCluster{t: t, now: epoch, ids: regionIDs[:n]}
+	return newKSTopology(t, n, func(i, j int) (bool, []merge.PeerOption) { return true, nil }, opts...)
+}
+
+// newKSTopology makes n keyspaces; link(i, j) says whether keyspace i
+// adds j as a peer, and with which options. The IDs are those of the
+// regions for n ≤ 5, and ks0, ks1, ... beyond.
+func newKSTopology(t tb, n int, link func(i, j int) (bool, []merge.PeerOption), opts ...merge.Option) *ksCluster {
+	c := &ksCluster{t: t, now: epoch, peers: make([][]int, n)}
+	for i := range n {
+		id := vclock.ReplicaID(fmt.Sprintf("ks%d", i))
+		if n <= len(regionIDs) {
+			id = regionIDs[i]
+		}
+		c.ids = append(c.ids, id)
+	}
 	for i := 0; i < n; i++ {
 		clock := hlc.New(hlc.WithPhysicalClock(func() int64 { return c.now }))
 		c.seeds++
@@ -36,11 +52,14 @@ func newKSCluster(t tb, n int, opts ...merge.Option) *ksCluster {
 	}
 	for i, k := range c.ks {
 		for j, id := range c.ids {
-			if i != j {
-				if err := k.AddPeer(id); err != nil {
-					t.Fatal(err)
-				}
+			ok, popts := link(i, j)
+			if i == j || !ok {
+				continue
 			}
+			if err := k.AddPeer(id, popts...); err != nil {
+				t.Fatal(err)
+			}
+			c.peers[i] = append(c.peers[i], j)
 		}
 	}
 	return c
@@ -75,10 +94,8 @@ func (c *ksCluster) sync(i, j int) {
 
 func (c *ksCluster) syncAll() {
 	for i := range c.ks {
-		for j := range c.ks {
-			if i != j {
-				c.sync(i, j)
-			}
+		for _, j := range c.peers[i] {
+			c.sync(i, j)
 		}
 	}
 }

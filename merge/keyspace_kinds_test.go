@@ -16,10 +16,8 @@ func TestKeyspaceAndReplicaMessagesApart(t *testing.T) {
 	newSet := func() *crdt.ORSet[string] { return new(crdt.ORSet[string]) }
 	ks := merge.NewKeyspace[string]("a", newSet, merge.WithRandom(seeded(1)))
 	rep := merge.New("a", newSet, merge.WithRandom(seeded(2)))
-	for _, x := range []interface{ AddPeer(vclock.ReplicaID) error }{ks, rep} {
-		if err := x.AddPeer("b"); err != nil {
-			t.Fatal(err)
-		}
+	if err := errors.Join(ks.AddPeer("b"), rep.AddPeer("b")); err != nil {
+		t.Fatal(err)
 	}
 	add := func(w vclock.ReplicaID, s *crdt.ORSet[string]) *crdt.ORSet[string] { return s.Add(w, "x") }
 	if err := ks.Update("k", add); err != nil {
@@ -38,10 +36,8 @@ func TestKeyspaceAndReplicaMessagesApart(t *testing.T) {
 	}
 	rb := merge.New("b", newSet, merge.WithRandom(seeded(3)))
 	kb := merge.NewKeyspace[string]("b", newSet, merge.WithRandom(seeded(4)))
-	for _, x := range []interface{ AddPeer(vclock.ReplicaID) error }{kb, rb} {
-		if err := x.AddPeer("a"); err != nil {
-			t.Fatal(err)
-		}
+	if err := errors.Join(kb.AddPeer("a"), rb.AddPeer("a")); err != nil {
+		t.Fatal(err)
 	}
 	if _, err := rb.Receive(fromKS); !errors.Is(err, merge.ErrMalformed) {
 		t.Errorf("Replica given a keyspace message: %v, want ErrMalformed", err)

@@ -253,7 +253,7 @@ func (ks *Keyspace[K, T]) acceptBody(p *kpeer[K], m *ksMessage[K], payloads []T,
 	case m.kind == kindKeyspaceTree:
 		return ks.answerTree(p, m, now), nil
 	}
-	if err := ks.mergeEntries(m.entries, payloads); err != nil {
+	if err := ks.mergeEntries(p, m.entries, payloads, now); err != nil {
 		return nil, err
 	}
 	switch {
@@ -275,9 +275,10 @@ func (ks *Keyspace[K, T]) acceptBody(p *kpeer[K], m *ksMessage[K], payloads []T,
 	return ks.answerStates(p, m)
 }
 
-// mergeEntries merges each payload into its key's state, and queues
-// them for the store of a durable keyspace.
-func (ks *Keyspace[K, T]) mergeEntries(es []ksWire[K], payloads []T) error {
+// mergeEntries merges each payload, from p, into its key's state, queues
+// them for the store of a durable keyspace, and buffers those that
+// changed a state for the peers that are forwarded what others send.
+func (ks *Keyspace[K, T]) mergeEntries(p *kpeer[K], es []ksWire[K], payloads []T, now hlc.Timestamp) error {
 	var errs []error
 	if ks.commit != nil {
 		rec := make([]ksOut, len(es))
@@ -291,9 +292,15 @@ func (ks *Keyspace[K, T]) mergeEntries(es []ksWire[K], payloads []T) error {
 		if s == nil {
 			s = &kslot[K, T]{key: e.key, state: ks.newState(), kh: keyHash(e.enc)}
 		}
+		before, held := s.contrib, ks.keys[e.key] != nil
 		s.state.Merge(payloads[i])
 		if err := ks.rehash(s); err != nil {
 			errs = append(errs, err)
+			continue
+		}
+		after := ks.keys[e.key] != nil
+		if ks.fwd > 0 && (held != after || after && s.contrib != before) {
+			ks.relay(p, s, payloads[i], len(e.enc)+len(e.payload), now)
 		}
 	}
 	return errors.Join(errs...)

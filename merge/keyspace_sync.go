@@ -25,6 +25,7 @@ const (
 // and the pass under way with it, if any.
 type kpeer[K Key] struct {
 	peer
+	kpeerConfig
 	pass     *ksPass[K]
 	wantTree bool // a tree pass is due
 }
@@ -68,13 +69,16 @@ func (pp *ksPass[K]) requeue() {
 	clear(pp.out)
 }
 
-// AddPeer adds a keyspace to send deltas to and accept messages from;
-// peers form a full mesh, as a Replica's do. Adding a peer already added
-// does nothing. The new peer is sent every buffered delta, or, if the
-// buffer no longer holds them all, a catch-up: the states of the keys
-// this incarnation wrote. AddPeer fails if id is empty or the keyspace's
-// own.
-func (ks *Keyspace[K, T]) AddPeer(id vclock.ReplicaID) error {
+// AddPeer adds a keyspace to send deltas to and accept messages from.
+// Without options, peers form a full mesh, as a Replica's do: each is
+// sent the deltas of this keyspace's own writes. [Forward] and [Remote]
+// make the keyspace forward the peer what it receives from others, for a
+// partial mesh (see Topologies in the package documentation). Adding a
+// peer already added does nothing, whatever the options. The new peer is
+// sent every buffered delta, or, if the buffer no longer holds them all,
+// a catch-up: the states of the keys this incarnation buffered a delta
+// for. AddPeer fails if id is empty or the keyspace's own.
+func (ks *Keyspace[K, T]) AddPeer(id vclock.ReplicaID, opts ...PeerOption) error {
 	ks.mustInit()
 	if id == "" || id == ks.id {
 		return fmt.Errorf("merge: %s cannot add %q as a peer", ks.id, id)
@@ -85,6 +89,14 @@ func (ks *Keyspace[K, T]) AddPeer(id vclock.ReplicaID) error {
 		return nil
 	}
 	p := &kpeer[K]{}
+	for _, o := range opts {
+		if o.apply != nil {
+			o.apply(&p.kpeerConfig)
+		}
+	}
+	if p.forward {
+		ks.fwd++
+	}
 	p.hello = true
 	p.wantTree = ks.restored // compare notes after a restart
 	p.lag.Peer = id
@@ -102,6 +114,9 @@ func (ks *Keyspace[K, T]) RemovePeer(id vclock.ReplicaID) {
 	ks.mustInit()
 	ks.mu.Lock()
 	defer ks.mu.Unlock()
+	if p, ok := ks.peers[id]; ok && p.forward {
+		ks.fwd--
+	}
 	delete(ks.peers, id)
 	ks.gc(0)
 }
@@ -116,7 +131,8 @@ func (ks *Keyspace[K, T]) RemovePeer(id vclock.ReplicaID) {
 //     hashes and leaf states, its requests again once the retransmission
 //     timeout passes without a reply, and the closing message;
 //   - the peer's buffered deltas, joined per key, as a Replica sends its
-//     own (only this keyspace's, never those it received); a peer that
+//     own: this keyspace's, and, to a peer added with [Forward] or
+//     [Remote], those it received from others that it forwards; a peer that
 //     fell behind the buffer gets a catch-up instead, and a tree pass if
 //     it restarted or its messages keep being refused;
 //   - an acknowledgement or a greeting, as a Replica does.
@@ -386,7 +402,7 @@ func (ks *Keyspace[K, T]) syncDeltas(id vclock.ReplicaID, p *kpeer[K], now hlc.T
 	} else if from >= ks.next {
 		return nil, nil
 	}
-	to, es, err := ks.joinFrom(from)
+	to, es, err := ks.joinFrom(from, p)
 	if err != nil {
 		return nil, err
 	}
@@ -395,9 +411,11 @@ func (ks *Keyspace[K, T]) syncDeltas(id vclock.ReplicaID, p *kpeer[K], now hlc.T
 	return ks.sent(p, appendKSDelta(ks.envelope(id, p, now), from, to, es)), nil
 }
 
-// joinFrom joins, per key, the buffered deltas from from on, up to the
-// bounds of a message, and returns where it stopped and the entries.
-func (ks *Keyspace[K, T]) joinFrom(from uint64) (uint64, []ksOut, error) {
+// joinFrom joins, per key, the buffered deltas from from on that go to p,
+// up to the bounds of a message, and returns where it stopped and the
+// entries. The deltas that do not go to p are in the interval all the
+// same: p has them, or is not to have them from this keyspace.
+func (ks *Keyspace[K, T]) joinFrom(from uint64, p *kpeer[K]) (uint64, []ksOut, error) {
 	type group struct {
 		d     T
 		owned bool // d is a clone, not the buffered delta itself
@@ -406,7 +424,10 @@ func (ks *Keyspace[K, T]) joinFrom(from uint64) (uint64, []ksOut, error) {
 	var order []K
 	size, to := 0, from
 	for ; to < ks.next; to++ {
-		e := ks.buf[to-ks.base]
+		e := &ks.buf[to-ks.base]
+		if !e.forwards(p) {
+			continue
+		}
 		g, ok := joined[e.key]
 		if !ok && (len(order) == ksMaxKeys || size >= ksMaxBytes) {
 			break
