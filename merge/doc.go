@@ -338,7 +338,18 @@
 //     a message — at most 1024 keys, and no more keys once 256 KiB of
 //     states are in, so that a backlog takes several messages (call Sync
 //     until it returns nil) — tagged with their interval [from, to) and
-//     acknowledged as a Replica's.
+//     acknowledged as a Replica's, but not at once: Receive returns no
+//     reply to deltas, and the next Sync to their sender carries the
+//     acknowledgement in the envelope of what it sends, or alone if
+//     nothing else is due. A link busy both ways then carries no bare
+//     acknowledgements at all; call Sync for every peer from time to
+//     time (well within the retransmission timeout), as the transport
+//     of a Replica does.
+//   - A peer that stays silent after a retransmission — down, cut off —
+//     is sent nothing new, only probes at the backed-off retransmission
+//     timeout: the first 16 keys of what it has not acknowledged, or one
+//     request of a pass of at most 16 keys, until a message comes from
+//     it; then the rest follows.
 //   - A peer that fell behind the buffer gets a catch-up: each key
 //     remembers the number of its last local update, so the keys written
 //     since the peer's acknowledgement are found by one scan of the keys,
@@ -437,7 +448,7 @@
 // lock, and each peer it adds starts with a tree pass, which gives each
 // side the keys the other lacks.
 //
-// A Keyspace costs, per key, the state, a map entry and a slot (64 bytes
+// A Keyspace costs, per key, the state, a map entry and a slot (72 bytes
 // with string keys), plus 1 MiB for the tree and the bucket lists once
 // it holds a key: about 370 bytes a key for sets of one item, twice what
 // one ORMap of the same sets takes, mostly because each state carries a

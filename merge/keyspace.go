@@ -73,7 +73,8 @@ type kslot[K Key, T any] struct {
 	state   T
 	kh      uint64 // keyHash of the key's encoding
 	contrib uint64 // contribution of the key and its state
-	lseq    uint64 // 1 + the sequence number of the last delta buffered for it; 0 if none
+	lseq    uint64 // 1 + the number of its last delta buffered, written or from a peer not remote; 0 if none
+	rseq    uint64 // the same for its last delta from a remote peer
 	next    *kslot[K, T]
 }
 

@@ -41,7 +41,11 @@ func (e *ksEntry[K, T]) forwards(p *kpeer[K]) bool {
 // with its key's encoding.
 func (ks *Keyspace[K, T]) relay(p *kpeer[K], s *kslot[K, T], payload T, size int, now hlc.Timestamp) {
 	ks.next++
-	s.lseq = ks.next
+	if p.remote {
+		s.rseq = ks.next
+	} else {
+		s.lseq = ks.next
+	}
 	ks.stats.Forwarded++
 	ks.buf = append(ks.buf, ksEntry[K, T]{key: s.key, delta: payload, at: now, size: size, via: p})
 	ks.bufSize += size

@@ -63,7 +63,11 @@ func ksFuzzPair(t testing.TB) (a, b *Keyspace[string, *crdt.ORSet[string]], msgs
 		}
 	}
 	b.Update("only-b", func(w vclock.ReplicaID, s *crdt.ORSet[string]) *crdt.ORSet[string] { return s.Add(w, "z") })
-	msg, _ := a.SyncDigest(b.ID())
+	exchange(a, b) // ends the catch-up b acknowledged, so that a tree pass may start
+	msg, err := a.SyncDigest(b.ID())
+	if err != nil || msg == nil {
+		t.Fatalf("SyncDigest: %x, %v", msg, err)
+	}
 	msgs = append(msgs, msg)
 	reply, err := b.Receive(msg)
 	if err != nil {

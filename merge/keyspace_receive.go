@@ -12,7 +12,10 @@ import (
 )
 
 // Receive takes a message from a peer, merges what it carries and returns
-// the reply to send back to that peer, or nil if none is due. It checks
+// the reply to send back to that peer, or nil if none is due: tree
+// requests and pushes are answered at once; deltas are acknowledged by
+// the next Sync to their sender (see Keyspaces in the package
+// documentation). It checks
 // the whole message before it changes anything, in the Replica's order:
 // the checksum and the envelope, and every field (keys in ascending order
 // of their encodings, within the range of K; node and bucket numbers in
@@ -230,6 +233,7 @@ func (ks *Keyspace[K, T]) restarted(p *kpeer[K], inc uint64, now hlc.Timestamp) 
 		return
 	}
 	p.acked, p.sent, p.maxSent, p.timer, p.behind = 0, 0, 0, 0, 0
+	p.marks = nil
 	if ks.base > 0 {
 		p.behind = now
 	}
@@ -262,7 +266,11 @@ func (ks *Keyspace[K, T]) acceptBody(p *kpeer[K], m *ksMessage[K], payloads []T,
 		if m.from == 0 && len(m.entries) == 0 {
 			p.lag.FullStatesReceived++ // a pass's closing message
 		}
-		return ks.sent(p, appendKSAck(ks.envelope(m.sender, p, ks.clock.Now()))), nil
+		// The acknowledgement waits for the next Sync, in the envelope of
+		// whatever it sends p: a tick's deltas carry it, and only a peer
+		// with nothing else due gets a message of its own.
+		p.notice = true
+		return nil, nil
 	case m.reply:
 		if pp := p.pass; pp != nil {
 			if _, ok := pp.out[m.request]; ok {

@@ -17,6 +17,7 @@ import (
 // goes alone). ksWindow bounds the requests of a pass awaiting a reply.
 const (
 	ksMaxKeys  = 1024
+	ksProbe    = 16 // keys a message to a silent peer holds at most
 	ksMaxBytes = 256 << 10
 	ksWindow   = 8
 )
@@ -27,7 +28,8 @@ type kpeer[K Key] struct {
 	peer
 	kpeerConfig
 	pass     *ksPass[K]
-	wantTree bool // a tree pass is due
+	wantTree bool       // a tree pass is due
+	marks    []sentMark // the messages of deltas sent and not acknowledged (see syncDeltas)
 }
 
 // A ksPass brings a peer up to this keyspace's state without the delta
@@ -226,7 +228,8 @@ func (ks *Keyspace[K, T]) beginPass(p *kpeer[K], treePass bool, now hlc.Timestam
 		ks.stats.TreePasses++
 	} else {
 		for k, s := range ks.keys {
-			if s.lseq > p.acked {
+			// A remote peer is not sent what came from another one.
+			if s.lseq > p.acked || !p.remote && s.rseq > p.acked {
 				pp.keys = append(pp.keys, k)
 			}
 		}
@@ -237,6 +240,22 @@ func (ks *Keyspace[K, T]) beginPass(p *kpeer[K], treePass bool, now hlc.Timestam
 	p.sent = max(p.sent, pp.mark)
 	p.timer = now
 }
+
+// maxKeys returns the keys a message to p may hold: a silent peer gets
+// probes of a few keys, not the window.
+func (ks *Keyspace[K, T]) maxKeys(p *kpeer[K]) int {
+	if ks.silent(p) {
+		return ksProbe
+	}
+	return ksMaxKeys
+}
+
+// silent reports that p's retransmission timeout backed off: a
+// retransmission went out and nothing came from p since. A silent peer —
+// down, cut off, or far behind — is sent no new deltas, and one pass
+// request at a time, each at its timeout and of at most ksProbe keys,
+// until it is heard from.
+func (ks *Keyspace[K, T]) silent(p *kpeer[K]) bool { return p.rto > ks.rto() }
 
 // rto returns the retransmission timeout. Unlike a Replica's, it is at
 // least a millisecond: Sync is called until it returns nil, so resending
@@ -256,7 +275,11 @@ func (ks *Keyspace[K, T]) syncPass(id vclock.ReplicaID, p *kpeer[K], now hlc.Tim
 		pp.requeue() // no reply within the timeout: ask again
 		p.rto = min(2*p.rto, maxBackoff*ks.rto())
 	}
-	if len(pp.out) < ksWindow {
+	window := ksWindow
+	if ks.silent(p) {
+		window = 1 // probe a silent peer with one request at a time
+	}
+	if len(pp.out) < window {
 		if len(pp.out) == 0 {
 			pp.progress = now
 		}
@@ -325,7 +348,7 @@ func (ks *Keyspace[K, T]) sendLeaves(id vclock.ReplicaID, p *kpeer[K], now hlc.T
 	pp := p.pass
 	var es []ksOut
 	size, n := 0, 0
-	for ; n < len(pp.leaves) && len(es) < ksMaxKeys && size < ksMaxBytes; n++ {
+	for limit := ks.maxKeys(p); n < len(pp.leaves) && len(es) < limit && size < ksMaxBytes; n++ {
 		for s := range ks.bucket(pp.leaves[n]) {
 			e, err := ks.stateEntry(s)
 			if err != nil {
@@ -349,7 +372,7 @@ func (ks *Keyspace[K, T]) sendKeys(id vclock.ReplicaID, p *kpeer[K], now hlc.Tim
 	pp := p.pass
 	var es []ksOut
 	size, n := 0, 0
-	for ; n < len(pp.keys) && len(es) < ksMaxKeys && size < ksMaxBytes; n++ {
+	for limit := ks.maxKeys(p); n < len(pp.keys) && len(es) < limit && size < ksMaxBytes; n++ {
 		s := ks.keys[pp.keys[n]]
 		if s == nil {
 			continue // back to the empty state: nothing to send
@@ -379,8 +402,13 @@ func (ks *Keyspace[K, T]) stateEntry(s *kslot[K, T]) (ksOut, error) {
 
 // syncDeltas returns the next message of deltas for p, or nil: the join,
 // per key, of the deltas from where the peer stands up to the first
-// ksMaxKeys keys or ksMaxBytes, retransmitting from its acknowledgement
-// once the timeout passes, as a Replica does.
+// ksMaxKeys keys or ksMaxBytes. Each message has its own retransmission
+// timer, with no selective acknowledgement: when the first message the
+// peer has not acknowledged went out a timeout ago, it is sent again,
+// alone, and the timeout backs off until a message comes from the peer.
+// Once the peer has it, its acknowledgement covers what it received
+// beyond, which is not sent again; the next hole, if any, waits for its
+// own timer.
 func (ks *Keyspace[K, T]) syncDeltas(id vclock.ReplicaID, p *kpeer[K], now hlc.Timestamp) ([]byte, error) {
 	low := p.acked
 	if p.pass != nil {
@@ -392,30 +420,76 @@ func (ks *Keyspace[K, T]) syncDeltas(id vclock.ReplicaID, p *kpeer[K], now hlc.T
 	if p.rto == 0 {
 		p.rto = ks.rto()
 	}
-	from := max(p.sent, low)
-	if p.sent <= p.acked || elapsed(p.timer, now) >= p.rto {
-		if p.sent > p.acked && p.sent > low {
-			p.rto = min(2*p.rto, maxBackoff*ks.rto())
+	for len(p.marks) > 0 && p.marks[0].to <= low {
+		p.marks = p.marks[1:]
+	}
+	from, until := max(p.sent, low), uint64(0) // until: the end of a retransmission
+	limit := ks.maxKeys(p)                     // before a retransmission backs off: the first is whole
+	switch {
+	case p.sent <= low:
+		from, p.timer, p.marks = low, now, p.marks[:0]
+	case p.due(now):
+		p.rto = min(2*p.rto, maxBackoff*ks.rto())
+		from, until, p.timer = low, p.markAfter(low), now
+		if len(p.marks) > 0 {
+			p.marks[0].at = now
 		}
-		from = low
-		p.timer = now
-	} else if from >= ks.next {
+	case ks.silent(p):
+		return nil, nil // a silent peer gets the retransmissions alone
+	case from >= ks.next:
 		return nil, nil
 	}
-	to, es, err := ks.joinFrom(from, p)
+	to, es, err := ks.joinFrom(from, until, limit, p)
 	if err != nil {
 		return nil, err
 	}
-	p.sent = to
+	if until == 0 {
+		p.sent = to
+		if len(p.marks) == ksMaxMarks {
+			p.marks = p.marks[1:]
+		}
+		p.marks = append(p.marks, sentMark{to: to, at: now})
+	}
 	p.maxSent = max(p.maxSent, to)
 	return ks.sent(p, appendKSDelta(ks.envelope(id, p, now), from, to, es)), nil
 }
 
+// ksMaxMarks bounds the messages a peer's bookkeeping remembers; past it,
+// a retransmission covers the older ones at once.
+const ksMaxMarks = 1024
+
+// A sentMark is a message of deltas sent to a peer and not acknowledged:
+// where it ended, and when it last went.
+type sentMark struct {
+	to uint64
+	at hlc.Timestamp
+}
+
+// markAfter returns the end of the first message sent to p that is not
+// acknowledged, or where the deltas sent end if none is remembered.
+func (p *kpeer[K]) markAfter(low uint64) uint64 {
+	if len(p.marks) > 0 {
+		return p.marks[0].to
+	}
+	return max(p.sent, low+1)
+}
+
+// due reports whether the first message to p that is not acknowledged
+// went a timeout ago (with none remembered, the last of them).
+func (p *kpeer[K]) due(now hlc.Timestamp) bool {
+	at := p.timer
+	if len(p.marks) > 0 {
+		at = p.marks[0].at
+	}
+	return elapsed(at, now) >= p.rto
+}
+
 // joinFrom joins, per key, the buffered deltas from from on that go to p,
-// up to the bounds of a message, and returns where it stopped and the
-// entries. The deltas that do not go to p are in the interval all the
-// same: p has them, or is not to have them from this keyspace.
-func (ks *Keyspace[K, T]) joinFrom(from uint64, p *kpeer[K]) (uint64, []ksOut, error) {
+// up to until (if not 0), limit keys and ksMaxBytes, and returns where
+// it stopped and the entries. The deltas that do not go to p are in the
+// interval all the same: p has them, or is not to have them from this
+// keyspace.
+func (ks *Keyspace[K, T]) joinFrom(from, until uint64, limit int, p *kpeer[K]) (uint64, []ksOut, error) {
 	type group struct {
 		d     T
 		owned bool // d is a clone, not the buffered delta itself
@@ -423,13 +497,13 @@ func (ks *Keyspace[K, T]) joinFrom(from uint64, p *kpeer[K]) (uint64, []ksOut, e
 	joined := make(map[K]*group)
 	var order []K
 	size, to := 0, from
-	for ; to < ks.next; to++ {
+	for ; to < ks.next && (until == 0 || to < until); to++ {
 		e := &ks.buf[to-ks.base]
 		if !e.forwards(p) {
 			continue
 		}
 		g, ok := joined[e.key]
-		if !ok && (len(order) == ksMaxKeys || size >= ksMaxBytes) {
+		if !ok && (len(order) == limit || size >= ksMaxBytes) {
 			break
 		}
 		size += e.size

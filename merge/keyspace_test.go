@@ -72,6 +72,8 @@ func TestKeyspaceCatchUp(t *testing.T) {
 		if i%50 == 49 { // connected: the buffer never overflows
 			c.sync(0, 1)
 			c.deliverAll()
+			c.sync(1, 0) // the acknowledgement
+			c.deliverAll()
 		}
 	}
 	c.settle()

@@ -637,11 +637,24 @@ func (r *Replica[T]) envelope(id vclock.ReplicaID, p *peer, now hlc.Timestamp) *
 func (p *peer) received(from, to uint64) {
 	if from > p.have {
 		i, _ := slices.BinarySearchFunc(p.pending, from, func(x interval, f uint64) int { return cmpU(x.from, f) })
-		if i < len(p.pending) && p.pending[i].from == from {
+		switch {
+		case i > 0 && p.pending[i-1].to >= from:
+			i-- // extends the interval before it
 			p.pending[i].to = max(p.pending[i].to, to)
-		} else if len(p.pending) < maxPending {
+		case i < len(p.pending) && p.pending[i].from <= to:
+			p.pending[i].from = from // extends the interval after it
+			p.pending[i].to = max(p.pending[i].to, to)
+		case len(p.pending) < maxPending:
 			p.pending = slices.Insert(p.pending, i, interval{from, to})
+		default:
+			return
 		}
+		// Join the intervals it now reaches.
+		j := i + 1
+		for ; j < len(p.pending) && p.pending[j].from <= p.pending[i].to; j++ {
+			p.pending[i].to = max(p.pending[i].to, p.pending[j].to)
+		}
+		p.pending = slices.Delete(p.pending, i+1, j)
 		return
 	}
 	p.have = max(p.have, to)

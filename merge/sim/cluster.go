@@ -114,33 +114,12 @@ type Summarizer[T any] interface {
 // full mesh through the Sim's network, and plays a workload on them.
 // Make one with [NewCluster], then call Run once.
 type Cluster[T crdt.State[T]] struct {
-	sim   *Sim
-	model Model[T]
-	cfg   ClusterConfig
-	ids   []vclock.ReplicaID
-	reps  []*merge.Replica[T]
-	rng   *rand.Rand
-
-	// Workload.
-	start   time.Duration
-	next    int // operations run
-	op      Op
-	opFn    func()
+	driver
+	model   Model[T]
+	reps    []*merge.Replica[T]
 	writeFn func(vclock.ReplicaID, T) T
 	readFn  func(T)
 	stale   bool
-	up      []NodeID
-
-	// Measurements.
-	nodes       []NodeReport
-	rejected    int
-	refused     uint64
-	errs        uint64
-	firstErr    error
-	lastWrite   time.Duration
-	convergedAt time.Duration
-	converged   bool
-	ran         bool
 }
 
 // NewCluster puts a replica of model's state type on every node of s, each
@@ -148,56 +127,50 @@ type Cluster[T crdt.State[T]] struct {
 // every other: it takes over the nodes' Handlers and schedules their sync
 // ticks. It fails if cfg is inconsistent.
 func NewCluster[T crdt.State[T]](s *Sim, model Model[T], cfg ClusterConfig) (*Cluster[T], error) {
-	cfg.fill()
-	if cfg.Ops < 0 || cfg.Duration < 0 || cfg.ReadFraction > 1 || cfg.SyncEvery < 0 ||
-		cfg.StaleAfter < 0 || cfg.ConvergeWithin < 0 || cfg.CheckEvery < 0 {
-		return nil, fmt.Errorf("sim: invalid ClusterConfig %+v", cfg)
+	if err := cfg.fill(); err != nil {
+		return nil, err
 	}
-	c := &Cluster[T]{sim: s, model: model, cfg: cfg, rng: s.Rand("workload")}
-	for _, n := range s.nodes {
-		c.ids = append(c.ids, vclock.ReplicaID(n.Name))
-		c.nodes = append(c.nodes, NodeReport{Node: n.Name, Region: n.Region})
-	}
+	c := &Cluster[T]{driver: newDriver(s, cfg), model: model}
+	c.peers = fullMesh(len(s.nodes))
 	for i := range s.nodes {
-		clock := hlc.New(append([]hlc.Option{hlc.WithPhysicalClock(s.PhysicalClock(NodeID(i)))}, cfg.ClockOptions...)...)
-		opts := append([]merge.Option{merge.WithClock(clock), merge.WithRandom(s.Entropy("incarnation " + string(c.ids[i])))}, cfg.ReplicaOptions...)
-		r := merge.New(c.ids[i], model.New, opts...)
-		for j, id := range c.ids {
-			if j != i {
-				if err := r.AddPeer(id); err != nil {
-					return nil, err
-				}
+		r := merge.New(c.ids[i], model.New, c.options(NodeID(i))...)
+		for _, j := range c.peers[i] {
+			if err := r.AddPeer(c.ids[j]); err != nil {
+				return nil, err
 			}
 		}
 		c.reps = append(c.reps, r)
+		c.eps = append(c.eps, r)
 	}
-	ticks := s.Rand("ticks")
-	for i := range s.nodes {
-		id := NodeID(i)
-		s.Handle(id, HandlerFunc(func(from NodeID, msg []byte) { c.receive(id, from, msg) }))
-		s.Every(s.now+time.Duration(ticks.Int64N(int64(cfg.SyncEvery)+1)), cfg.SyncEvery, func() bool {
-			c.tick(id)
-			return true
-		})
-	}
-	if !cfg.SkipRecoveryDigest {
-		s.OnStatus(func(id NodeID, up bool) {
-			if up {
-				c.recover(id)
-			}
-		})
-	}
-	c.opFn = c.runOp
 	c.writeFn = func(w vclock.ReplicaID, st T) T {
 		c.op.Replica = w
 		return c.model.Write(c.op, st)
 	}
 	c.readFn = func(st T) { c.stale = c.model.Read(c.op, st) }
+	c.write = func(id NodeID) error { return c.reps[id].Update(c.writeFn) }
+	c.read = func(id NodeID) bool {
+		c.reps[id].Read(c.readFn)
+		return c.stale
+	}
+	c.equal = c.equalStates
+	c.lost = func(i int) (lost int) {
+		c.reps[i].Read(func(st T) { lost = c.model.Lost(st) })
+		return lost
+	}
+	c.begin()
 	return c, nil
 }
 
-// fill sets the defaults of the fields cfg leaves zero.
-func (cfg *ClusterConfig) fill() {
+// options returns the options of node id's replica or keyspace: a clock
+// reading the node's physical clock, incarnations drawn from the Sim's
+// entropy, and cfg's.
+func (d *driver) options(id NodeID) []merge.Option {
+	clock := hlc.New(append([]hlc.Option{hlc.WithPhysicalClock(d.sim.PhysicalClock(id))}, d.cfg.ClockOptions...)...)
+	return append([]merge.Option{merge.WithClock(clock), merge.WithRandom(d.sim.Entropy("incarnation " + string(d.ids[id])))}, d.cfg.ReplicaOptions...)
+}
+
+// fill sets the defaults of the fields cfg leaves zero, and checks it.
+func (cfg *ClusterConfig) fill() error {
 	if cfg.Ops == 0 {
 		cfg.Ops = DefaultOps
 	}
@@ -219,6 +192,11 @@ func (cfg *ClusterConfig) fill() {
 	if cfg.CheckEvery == 0 {
 		cfg.CheckEvery = DefaultCheckEvery
 	}
+	if cfg.Ops < 0 || cfg.Duration < 0 || cfg.ReadFraction > 1 || cfg.SyncEvery < 0 ||
+		cfg.StaleAfter < 0 || cfg.ConvergeWithin < 0 || cfg.CheckEvery < 0 {
+		return fmt.Errorf("sim: invalid ClusterConfig %+v", *cfg)
+	}
+	return nil
 }
 
 // Replica returns node id's replica, for probes between events; calling
@@ -229,109 +207,6 @@ func (c *Cluster[T]) Replica(id NodeID) *merge.Replica[T] { return c.reps[id] }
 // Sim returns the Sim the Cluster runs on.
 func (c *Cluster[T]) Sim() *Sim { return c.sim }
 
-func (c *Cluster[T]) fail(err error) {
-	c.errs++
-	if c.firstErr == nil {
-		c.firstErr = err
-	}
-}
-
-// tick is node id's sync tick: one delta-group (or full state) per peer
-// that needs one.
-func (c *Cluster[T]) tick(id NodeID) {
-	if !c.sim.Up(id) {
-		return
-	}
-	r := c.reps[id]
-	for j, peer := range c.ids {
-		if NodeID(j) == id {
-			continue
-		}
-		msg, err := r.Sync(peer)
-		if err != nil {
-			c.fail(err)
-			continue
-		}
-		if msg != nil {
-			c.sim.Send(id, NodeID(j), msg)
-		}
-	}
-	n := &c.nodes[id]
-	for _, l := range r.Lag() {
-		n.MaxUnacked = max(n.MaxUnacked, l.Unacked)
-		n.MaxOldestUnacked = max(n.MaxOldestUnacked, l.OldestUnacked)
-	}
-}
-
-func (c *Cluster[T]) receive(id, from NodeID, msg []byte) {
-	reply, err := c.reps[id].Receive(msg)
-	if err != nil {
-		c.refused++
-		if c.firstErr == nil {
-			c.firstErr = err
-		}
-	}
-	if reply != nil {
-		c.sim.Send(id, from, reply)
-	}
-}
-
-// recover sends every peer a digest, for a node back from an outage.
-func (c *Cluster[T]) recover(id NodeID) {
-	for j, peer := range c.ids {
-		if NodeID(j) == id {
-			continue
-		}
-		msg, err := c.reps[id].SyncDigest(peer)
-		if err != nil {
-			c.fail(err)
-			continue
-		}
-		c.sim.Send(id, NodeID(j), msg)
-	}
-}
-
-// opAt returns the virtual time of operation k.
-func (c *Cluster[T]) opAt(k int) time.Duration {
-	return c.start + time.Duration(int64(k)*int64(c.cfg.Duration)/int64(c.cfg.Ops))
-}
-
-// runOp runs the next operation at a random node that is up, and
-// schedules the one after.
-func (c *Cluster[T]) runOp() {
-	s := c.sim
-	c.up = c.up[:0]
-	for i := range s.nodes {
-		if s.Up(NodeID(i)) {
-			c.up = append(c.up, NodeID(i))
-		}
-	}
-	if len(c.up) == 0 {
-		c.rejected++
-	} else {
-		id := c.up[c.rng.IntN(len(c.up))]
-		c.op = Op{Node: id, Replica: c.ids[id], At: s.now, Horizon: s.now - c.cfg.StaleAfter, Rand: c.rng}
-		n := &c.nodes[id]
-		if c.rng.Float64() < c.cfg.ReadFraction {
-			c.reps[id].Read(c.readFn)
-			n.Reads++
-			if c.stale {
-				n.StaleReads++
-			}
-		} else {
-			if err := c.reps[id].Update(c.writeFn); err != nil {
-				c.fail(err)
-			}
-			n.Writes++
-			c.lastWrite = s.now
-		}
-	}
-	c.next++
-	if c.next < c.cfg.Ops {
-		s.Schedule(c.opAt(c.next), c.opFn)
-	}
-}
-
 // Run plays the workload, then runs a quiescent phase until the replicas
 // converge, and returns the report. The workload's operations start at
 // Now and are spread evenly over cfg.Duration; each runs at a node drawn
@@ -341,33 +216,10 @@ func (c *Cluster[T]) runOp() {
 // Sim has scheduled; from then on, every CheckEvery, Run compares the
 // replicas' digests, and stops at the first check that finds them all
 // equal, or after ConvergeWithin. Run may be called once.
-func (c *Cluster[T]) Run() Report {
-	if c.ran {
-		panic("sim: Cluster.Run called twice")
-	}
-	c.ran = true
-	s := c.sim
-	c.start = s.now
-	quiet := s.LastHeal()
-	if c.cfg.Ops > 0 {
-		s.Schedule(c.start, c.opFn)
-		quiet = max(quiet, c.opAt(c.cfg.Ops-1))
-	}
-	quiet = max(quiet, s.now)
-	s.Every(quiet, c.cfg.CheckEvery, func() bool {
-		if c.equal() {
-			c.converged, c.convergedAt = true, s.now
-			s.Stop()
-			return false
-		}
-		return true
-	})
-	s.Run(quiet + c.cfg.ConvergeWithin)
-	return c.report(quiet)
-}
+func (c *Cluster[T]) Run() Report { return c.run() }
 
-// equal reports whether every replica holds the same state.
-func (c *Cluster[T]) equal() bool {
+// equalStates reports whether every replica holds the same state.
+func (c *Cluster[T]) equalStates() bool {
 	if m, ok := any(c.model).(Summarizer[T]); ok {
 		var first uint64
 		for i, r := range c.reps {
@@ -396,53 +248,4 @@ func (c *Cluster[T]) equal() bool {
 		}
 	}
 	return true
-}
-
-func (c *Cluster[T]) report(quiet time.Duration) Report {
-	s := c.sim
-	rep := Report{
-		Seed:       s.seed,
-		Regions:    len(s.regions),
-		Ops:        c.next,
-		Rejected:   c.rejected,
-		StaleAfter: c.cfg.StaleAfter,
-		LastWrite:  c.lastWrite,
-		LastHeal:   s.lastHeal,
-		Quiet:      quiet,
-		Converged:  c.converged,
-		End:        s.now,
-		Refused:    c.refused,
-		Errors:     c.errs,
-		Links:      s.Traffic(),
-		Total:      s.TotalTraffic(),
-	}
-	if c.firstErr != nil {
-		rep.FirstError = c.firstErr.Error()
-	}
-	if c.converged {
-		rep.ConvergedAt = c.convergedAt
-		rep.ConvergenceTime = c.convergedAt - quiet
-	}
-	for i, r := range c.reps {
-		n := &c.nodes[i]
-		n.MessagesSent, n.BytesSent, n.FullStatesSent = 0, 0, 0
-		for _, l := range r.Lag() {
-			n.MessagesSent += l.MessagesSent
-			n.BytesSent += l.BytesSent
-			n.FullStatesSent += l.FullStatesSent
-		}
-		rep.Writes += n.Writes
-		rep.Reads += n.Reads
-		rep.StaleReads += n.StaleReads
-		rep.FullStates += n.FullStatesSent
-		// Lost writes: once converged every replica gives the same
-		// count, so one is checked; otherwise the worst is reported.
-		if i == 0 || !c.converged {
-			var lost int
-			r.Read(func(st T) { lost = c.model.Lost(st) })
-			rep.LostWrites = max(rep.LostWrites, lost)
-		}
-	}
-	rep.Nodes = append([]NodeReport(nil), c.nodes...)
-	return rep
 }

@@ -52,6 +52,11 @@ type Report struct {
 	Errors     uint64
 	FirstError string
 
+	// DeltaBytes is, for a [KeyspaceCluster], the encoded size of the
+	// deltas its writes returned, keys included: what a write costs on
+	// one hop at least. 0 for a Cluster.
+	DeltaBytes uint64
+
 	// Total is the network's traffic over all links, Links per link
 	// class, as [Sim.Traffic] returns them.
 	Total Traffic
@@ -99,6 +104,10 @@ func (r Report) String() string {
 	row("messages", fmt.Sprintf("%d sent, %d delivered", r.Total.Sent.Messages, r.Total.Delivered.Messages))
 	row("bytes", fmt.Sprintf("%d sent, %d delivered", r.Total.Sent.Bytes, r.Total.Delivered.Bytes))
 	row("full states", u(r.FullStates))
+	if r.DeltaBytes > 0 {
+		cross := r.CrossRegionBytes()
+		row("deltas written", fmt.Sprintf("%d bytes; %d bytes sent across regions, %d.%02d× that", r.DeltaBytes, cross, cross/r.DeltaBytes, cross%r.DeltaBytes*100/r.DeltaBytes))
+	}
 	row("refused", u(r.Refused))
 	if r.Errors > 0 || r.FirstError != "" {
 		row("errors", u(r.Errors))
@@ -127,6 +136,18 @@ func (r Report) String() string {
 	}
 	w.Flush()
 	return b.String()
+}
+
+// CrossRegionBytes returns the bytes sent between nodes of different
+// regions, over every link class that joins two regions.
+func (r Report) CrossRegionBytes() uint64 {
+	var n uint64
+	for _, t := range r.Links {
+		if t.Link.A != t.Link.B {
+			n += t.Sent.Bytes
+		}
+	}
+	return n
 }
 
 func u(n uint64) string { return strconv.FormatUint(n, 10) }
