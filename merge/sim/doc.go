@@ -111,6 +111,24 @@
 // stopping at the first check that finds them equal, or after
 // [ClusterConfig].ConvergeWithin.
 //
+// # Keyspaces and topologies
+//
+// [NewKeyspaceCluster] puts a merge.Keyspace of string keys on every node
+// instead, connected as a [Topology] says — a full mesh by default, or
+// [RegionRelays], the region-aware partial mesh of merge's Topologies: a
+// ring with chords in each region, whose nodes forward to each other
+// (merge.Forward), and one relay per region, a remote peer
+// (merge.Remote) of the other regions' relays. Each operation draws a
+// key among [KeyspaceConfig].Keys (a million by default) and runs as an
+// operation of a Model of that key, one Model per key written; a tick
+// sends each peer up to [KeyspaceConfig].Burst messages of what
+// Keyspace.Sync has. Convergence is every keyspace's root hash equal; the
+// report adds the bytes of the deltas written ([Report].DeltaBytes), so
+// that [Report.CrossRegionBytes] reads as what a write costs across
+// oceans. A node back from an outage sends no digest unless
+// [KeyspaceConfig].RecoveryDigest says so: its peers' catch-ups bring
+// what it missed.
+//
 // # The report
 //
 // A [Report] holds the figures of a run, and its String lays them out
@@ -119,9 +137,10 @@
 //   - convergence: whether the replicas converged, and when, measured
 //     from the start of the quiescent phase (to the resolution of
 //     CheckEvery);
-//   - traffic: messages and bytes per link class, full states sent,
-//     messages refused by Replica.Receive (a clock beyond the max
-//     offset);
+//   - traffic: messages and bytes per link class, full states sent (for
+//     keyspaces, catch-ups and tree passes), messages refused by
+//     Receive (a clock beyond the max offset), and, for keyspaces, the
+//     bytes of the deltas written and those sent across regions;
 //   - lost writes: accepted writes whose effect the converged state does
 //     not show. For a set, an element added and never removed that is
 //     absent, or one removed (by a node that had seen it) that is

@@ -96,7 +96,8 @@ func RegionRelays(stride int) Topology {
 // [Topology] of its config, and plays a workload on them: each operation
 // draws a key, uniformly among Keys, and runs as an operation of a
 // [Model] of that key's state — one Model per key written, made by
-// newModel. Make one with [NewKeyspaceCluster], then call Run once.
+// newModel (a read of a key never written reads the empty state and is
+// not stale). Make one with [NewKeyspaceCluster], then call Run once.
 type KeyspaceCluster[T crdt.State[T]] struct {
 	driver
 	newModel func() Model[T]
@@ -148,6 +149,17 @@ func NewKeyspaceCluster[T crdt.State[T]](s *Sim, newModel func() Model[T], cfg K
 		c.ks = append(c.ks, k)
 		c.eps = append(c.eps, k)
 	}
+	c.setHooks()
+	c.equal = c.equalRoots
+	c.lost = c.lostAt
+	c.begin()
+	return c, nil
+}
+
+// setHooks sets what an operation does: draw a key, and write or read
+// it through that key's Model, made on its first write; a write counts
+// its delta's encoded size.
+func (c *KeyspaceCluster[T]) setHooks() {
 	c.writeFn = func(w vclock.ReplicaID, st T) T {
 		c.op.Replica = w
 		m := c.models[c.key]
@@ -177,10 +189,6 @@ func NewKeyspaceCluster[T crdt.State[T]](s *Sim, newModel func() Model[T], cfg K
 		}
 		return c.stale
 	}
-	c.equal = c.equalRoots
-	c.lost = c.lostAt
-	c.begin()
-	return c, nil
 }
 
 // topology returns each node's peers under top (a full mesh if nil), and
