@@ -431,7 +431,7 @@
 //     peer sends only to its own region. With one relay per region — a
 //     keyspace whose remote peers are the other regions' relays — each
 //     write crosses each region boundary once: about (regions−1) times
-//     its delta, plus envelopes and acknowledgements (1.36 × 3 for 4
+//     its delta, plus envelopes and acknowledgements (1.27 × 3 for 4
 //     regions in TestRelaysCrossEachBoundaryOnce). A relay that is down
 //     cuts its region off until it is back, or until the operator adds
 //     another keyspace's remote peers; the regions' tree passes after its
@@ -448,10 +448,10 @@
 // lock, and each peer it adds starts with a tree pass, which gives each
 // side the keys the other lacks.
 //
-// A Keyspace costs, per key, the state, a map entry and a slot (72 bytes
+// A Keyspace costs, per key, the state, a map entry and a slot (64 bytes
 // with string keys), plus 1 MiB for the tree and the bucket lists once
-// it holds a key: about 370 bytes a key for sets of one item, twice what
-// one ORMap of the same sets takes, mostly because each state carries a
+// it holds a key: about 400 bytes a key for sets of one item, 2.3 times
+// what one ORMap of the same sets takes, mostly because each state carries a
 // causal context of its own (BENCHMARKS.md). Update costs O(size of the
 // key's state), whatever the number of keys; a catch-up, one scan of the
 // keys when it starts.
