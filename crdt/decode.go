@@ -54,7 +54,7 @@ func PeekKind(b []byte) (Kind, error) {
 // the type you expect.
 //
 // Decode uses [DefaultDecodeOptions]; see [DecodeOptions.Decode].
-func Decode(b []byte) (any, error) { return DefaultDecodeOptions.Decode(b) }
+func Decode(b []byte) (any, error) { return DefaultDecodeOptions().Decode(b) }
 
 // DecodeOptions bound what a decoder accepts, whatever the input claims.
 // Zero fields take their values from [DefaultDecodeOptions].
@@ -68,11 +68,12 @@ type DecodeOptions struct {
 	MaxDepth int
 }
 
-// DefaultDecodeOptions are the bounds UnmarshalBinary and Decode use: 64 MiB,
-// 4Mi elements, depth 32. They admit a set of a million elements and maps
-// nested many levels deep; allocation is bounded by a small multiple of
-// the input size whatever the limits.
-var DefaultDecodeOptions = DecodeOptions(wire.DefaultLimits)
+// DefaultDecodeOptions returns the bounds UnmarshalBinary and Decode use:
+// 64 MiB, 4Mi elements, depth 32. They admit a set of a million elements
+// and maps nested many levels deep; allocation is bounded by a small
+// multiple of the input size whatever the limits. They are constants: to
+// decode with other bounds, use a DecodeOptions of one's own.
+func DefaultDecodeOptions() DecodeOptions { return DecodeOptions(wire.DefaultLimits) }
 
 func (o DecodeOptions) limits() wire.Limits { return wire.Limits(o) }
 

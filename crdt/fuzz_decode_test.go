@@ -47,7 +47,7 @@ func decodeOptions(in []byte, v any) (crdt.DecodeOptions, uint64) {
 	if err == nil && k == crdt.KindList || holdsLists(v) {
 		return crdt.DecodeOptions{MaxElements: listMaxElements}, listMaxElements * listElemBytes
 	}
-	return crdt.DefaultDecodeOptions, 0
+	return crdt.DefaultDecodeOptions(), 0
 }
 
 // holdsLists reports whether v is an ORMap whose values hold Lists.

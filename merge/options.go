@@ -38,7 +38,7 @@ func newConfig(opts []Option) config {
 		maxDeltas: DefaultMaxDeltas,
 		maxBytes:  DefaultMaxBufferBytes,
 		rto:       DefaultRetransmitTimeout,
-		decode:    crdt.DefaultDecodeOptions,
+		decode:    crdt.DefaultDecodeOptions(),
 	}
 	for _, o := range opts {
 		if o.apply != nil {
@@ -98,7 +98,7 @@ func WithRetransmitTimeout(d time.Duration) Option {
 // than o.MaxBytes is refused before it is parsed, and a payload of a crdt
 // type is decoded within o's bounds. Payloads of other types are decoded
 // by their UnmarshalBinary, within the message's size. The default is
-// crdt.DefaultDecodeOptions (64 MiB).
+// crdt.DefaultDecodeOptions() (64 MiB).
 func WithDecodeOptions(o crdt.DecodeOptions) Option {
 	return Option{func(c *config) { c.decode = o }}
 }

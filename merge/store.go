@@ -136,7 +136,7 @@ func (r *Replica[T]) unmarshalStored(v T, b []byte) error {
 // takes a byte at least.)
 func unmarshalStored[T crdt.State[T]](o crdt.DecodeOptions, v T, b []byte) error {
 	if u, ok := any(v).(crdt.Unmarshaler); ok {
-		d := crdt.DefaultDecodeOptions
+		d := crdt.DefaultDecodeOptions()
 		o.MaxBytes = max(cmp.Or(o.MaxBytes, d.MaxBytes), len(b))
 		o.MaxElements = max(cmp.Or(o.MaxElements, d.MaxElements), len(b))
 		return o.Unmarshal(b, u)
