@@ -439,6 +439,16 @@
 //   - Tree passes and catch-ups run between peers, as in a full mesh; a
 //     state they bring that changes a key is forwarded like a delta, so a
 //     repair reaches the keyspaces beyond the peer too.
+//   - A forwarding keyspace buffers every write that reaches it, not only
+//     its own: its delta buffer fills at the rate of the writes of the
+//     whole mesh, and a peer cut off for longer than the buffer holds
+//     gets a catch-up (each key's state rather than its deltas). Size
+//     [WithMaxDeltas] and [WithMaxBufferBytes] for the outage a link
+//     should ride out on deltas alone.
+//
+// Over a broker that fans messages out itself, such as NATS with
+// natsync, where one published bundle already crosses each region
+// boundary once, keyspaces need no relays: they stay a full mesh.
 //
 // [OpenKeyspace] makes a durable keyspace, as [Open] a durable Replica:
 // restored from a [Store], it starts a new incarnation after every one

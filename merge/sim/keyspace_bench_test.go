@@ -6,6 +6,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/converge-go/converge/merge"
 	"github.com/converge-go/converge/merge/sim"
 )
 
@@ -20,6 +21,21 @@ func fleetOps(b *testing.B) int {
 		return n
 	}
 	return 50000
+}
+
+// fleetOptions returns the keyspaces' options: CONVERGE_FLEET_MAXDELTAS
+// sets the delta buffer's bound (merge.WithMaxDeltas; 0, the default:
+// merge.DefaultMaxDeltas), its byte bound following at 256 bytes a delta.
+func fleetOptions(b *testing.B) []merge.Option {
+	v := os.Getenv("CONVERGE_FLEET_MAXDELTAS")
+	if v == "" {
+		return nil
+	}
+	n, err := strconv.Atoi(v)
+	if err != nil || n <= 0 {
+		b.Fatalf("CONVERGE_FLEET_MAXDELTAS=%q: want a positive number", v)
+	}
+	return []merge.Option{merge.WithMaxDeltas(n), merge.WithMaxBufferBytes(256 * n)}
 }
 
 // fleetSyncEvery is the sync tick of the fleet run: a node sends what it
@@ -58,7 +74,7 @@ func BenchmarkKeyspaceFleet(b *testing.B) {
 			b.Fatal(err)
 		}
 		c, err := sim.NewKeyspaceCluster(s, carts, sim.KeyspaceConfig{
-			ClusterConfig: sim.ClusterConfig{Ops: ops, Duration: 8 * time.Minute, SyncEvery: tick},
+			ClusterConfig: sim.ClusterConfig{Ops: ops, Duration: 8 * time.Minute, SyncEvery: tick, ReplicaOptions: fleetOptions(b)},
 			Topology:      sim.RegionRelays(5),
 		})
 		if err != nil {
