@@ -544,7 +544,9 @@ func (ks *Keyspace[K, T]) sent(p *kpeer[K], msg []byte) []byte {
 // [Replica.Lag] does. NeedsFullState reports that the peer fell behind
 // the buffer and needs a catch-up (under way or not); FullStatesSent
 // counts the passes started with the peer, catch-ups and tree passes;
-// FullStatesReceived those the peer closed towards this keyspace; Agreed
+// FullStatesReceived those the peer closed towards this keyspace (and
+// the rare first interval of a forwarding peer whose deltas all came
+// from this keyspace, which reads the same on the wire); Agreed
 // is when a tree pass last found the peer's tree equal at the root.
 func (ks *Keyspace[K, T]) Lag() []PeerLag {
 	ks.mustInit()
