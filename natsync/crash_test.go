@@ -175,9 +175,11 @@ func (c *crashRun) kill(t *testing.T) {
 // stream — at random moments while it writes, and starts it again on the
 // same store. At the end every write the process reported as returned is
 // in its store and at its peer, eu-west, a replica in this process over
-// the same server, which refused no payload for a reused dot; and the two
-// hold the same state. NATSYNC_CRASH_KILLS sets the kills (5 by default;
-// 100 for the long form).
+// the same server, which refused no payload for a reused dot; eu-west
+// holds every element of the store, and beyond them only writes a killed
+// process published before they were durable, which it never
+// acknowledged. NATSYNC_CRASH_KILLS sets the kills (5 by default; 100 for
+// the long form).
 func TestSIGKILLOverNATS(t *testing.T) {
 	kills := 5
 	if s := os.Getenv(crashKillsEnv); s != "" {
@@ -234,7 +236,12 @@ func TestSIGKILLOverNATS(t *testing.T) {
 	if lost > 0 || n != len(held) {
 		t.Fatalf("the store holds %d elements (%d listed); %d of %d acknowledged writes are not among them", n, len(held), lost, nAcked)
 	}
+	// eu-west must come to hold every element on the store. It may hold
+	// a few more: writes a killed incarnation published before they were
+	// durable (a delta may reach peers before Update returns), which were
+	// never acknowledged and so are no loss.
 	deadline := time.Now().Add(30 * time.Second)
+	extra := 0
 	for {
 		st := eu.State()
 		missing := 0
@@ -243,7 +250,8 @@ func TestSIGKILLOverNATS(t *testing.T) {
 				missing++
 			}
 		}
-		if missing == 0 && st.Len() == n {
+		if missing == 0 && st.Len() >= n {
+			extra = st.Len() - n
 			break
 		}
 		if time.Now().After(deadline) {
@@ -256,5 +264,5 @@ func TestSIGKILLOverNATS(t *testing.T) {
 	if reused != nil {
 		t.Errorf("eu-west refused a payload for a reused dot: %v", reused)
 	}
-	t.Logf("%d kills, %d writes acknowledged, %d on the store, all at eu-west", kills, nAcked, n)
+	t.Logf("%d kills, %d writes acknowledged, %d on the store, all at eu-west (and %d published before a kill, never acknowledged)", kills, nAcked, n, extra)
 }
