@@ -351,8 +351,10 @@
 //     request of a pass of at most 16 keys, until a message comes from
 //     it; then the rest follows.
 //   - A peer that fell behind the buffer gets a catch-up: each key
-//     remembers the number of its last local update, so the keys written
-//     since the peer's acknowledgement are found by one scan of the keys,
+//     remembers the number of its last delta in the buffer (a local
+//     update, or a payload forwarded, see Topologies), so the keys
+//     changed since the peer's acknowledgement are found by one scan of
+//     the keys,
 //     and their current states — each includes the key's deltas — go in
 //     messages of the same bounds, each answered. Once every one is, a
 //     closing message, an empty delta-group [0, mark), tells the peer it
