@@ -448,6 +448,13 @@
 //     [WithMaxDeltas] and [WithMaxBufferBytes] for the outage a link
 //     should ride out on deltas alone.
 //
+// Trust does not grow with the hops. A keyspace checks a forwarded
+// payload as it checks any payload of the peer that sent it (timestamps,
+// claims of its own writer, ValidateMerge), but it cannot tell a third
+// writer's real events from ones a relay forged, since the Replica's
+// clamping of relayed claims is not in keyspaces yet (see above): a
+// partial mesh should join only peers trusted as much as each other.
+//
 // Over a broker that fans messages out itself, such as NATS with
 // natsync, where one published bundle already crosses each region
 // boundary once, keyspaces need no relays: they stay a full mesh.
