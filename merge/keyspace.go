@@ -247,10 +247,16 @@ func (ks *Keyspace[K, T]) update(k K, f func(w vclock.ReplicaID, state T) (delta
 		ks.base = ks.next
 		return 0, err
 	}
-	ks.buf = append(ks.buf, ksEntry[K, T]{key: k, delta: delta, at: at, size: len(b)})
-	ks.bufSize += len(b)
-	ks.trim(at)
+	ks.buffer(ksEntry[K, T]{key: k, delta: delta, at: at, size: len(b)})
 	return 0, err
+}
+
+// buffer keeps e, the delta numbered ks.next−1, for the peers, dropping
+// the oldest deltas beyond the buffer's bounds.
+func (ks *Keyspace[K, T]) buffer(e ksEntry[K, T]) {
+	ks.buf = append(ks.buf, e)
+	ks.bufSize += e.size
+	ks.trim(e.at)
 }
 
 // call runs Update's callback on s and checks its delta as Replica.update

@@ -47,7 +47,5 @@ func (ks *Keyspace[K, T]) relay(p *kpeer[K], s *kslot[K, T], payload T, size int
 		s.lseq = ks.next
 	}
 	ks.stats.Forwarded++
-	ks.buf = append(ks.buf, ksEntry[K, T]{key: s.key, delta: payload, at: now, size: size, via: p})
-	ks.bufSize += size
-	ks.trim(now)
+	ks.buffer(ksEntry[K, T]{key: s.key, delta: payload, at: now, size: size, via: p})
 }

@@ -297,10 +297,11 @@ func (ks *Keyspace[K, T]) mergeEntries(p *kpeer[K], es []ksWire[K], payloads []T
 	}
 	for i, e := range es {
 		s := ks.keys[e.key]
-		if s == nil {
+		held := s != nil
+		if !held {
 			s = &kslot[K, T]{key: e.key, state: ks.newState(), kh: keyHash(e.enc)}
 		}
-		before, held := s.contrib, ks.keys[e.key] != nil
+		before := s.contrib
 		s.state.Merge(payloads[i])
 		if err := ks.rehash(s); err != nil {
 			errs = append(errs, err)

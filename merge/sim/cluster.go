@@ -161,14 +161,6 @@ func NewCluster[T crdt.State[T]](s *Sim, model Model[T], cfg ClusterConfig) (*Cl
 	return c, nil
 }
 
-// options returns the options of node id's replica or keyspace: a clock
-// reading the node's physical clock, incarnations drawn from the Sim's
-// entropy, and cfg's.
-func (d *driver) options(id NodeID) []merge.Option {
-	clock := hlc.New(append([]hlc.Option{hlc.WithPhysicalClock(d.sim.PhysicalClock(id))}, d.cfg.ClockOptions...)...)
-	return append([]merge.Option{merge.WithClock(clock), merge.WithRandom(d.sim.Entropy("incarnation " + string(d.ids[id])))}, d.cfg.ReplicaOptions...)
-}
-
 // fill sets the defaults of the fields cfg leaves zero, and checks it.
 func (cfg *ClusterConfig) fill() error {
 	if cfg.Ops == 0 {

@@ -4,6 +4,7 @@ import (
 	"math/rand/v2"
 	"time"
 
+	"github.com/converge-go/converge/hlc"
 	"github.com/converge-go/converge/merge"
 	"github.com/converge-go/converge/vclock"
 )
@@ -69,6 +70,14 @@ func newDriver(s *Sim, cfg ClusterConfig) driver {
 		d.nodes = append(d.nodes, NodeReport{Node: n.Name, Region: n.Region})
 	}
 	return d
+}
+
+// options returns the options of node id's replica or keyspace: a clock
+// reading the node's physical clock, incarnations drawn from the Sim's
+// entropy, and cfg's.
+func (d *driver) options(id NodeID) []merge.Option {
+	clock := hlc.New(append([]hlc.Option{hlc.WithPhysicalClock(d.sim.PhysicalClock(id))}, d.cfg.ClockOptions...)...)
+	return append([]merge.Option{merge.WithClock(clock), merge.WithRandom(d.sim.Entropy("incarnation " + string(d.ids[id])))}, d.cfg.ReplicaOptions...)
 }
 
 // fullMesh returns, for each node, every other node.
