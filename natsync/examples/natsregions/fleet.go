@@ -253,11 +253,19 @@ func (f *fleet) down(r int) {
 	f.wan.Servers[r].WaitForShutdown()
 }
 
-// up starts region r again: its server on its ports, then its nodes,
-// each from its files, as a new incarnation whose peers compare trees
-// with it.
+// up starts region r again: its server on its ports, then — once every
+// gateway to and from it is up again — its nodes, each from its files,
+// as a new incarnation whose peers compare trees with it. Nodes started
+// before the gateways would greet peers that cannot hear them yet: the
+// greeting and the first retransmissions would be lost, the peers' timeouts
+// back off (up to 8 s), and what the phase shows would be the servers'
+// reconnect delay, which a loaded machine makes longer, rather than the
+// catch-up.
 func (f *fleet) up(r int) error {
 	if err := f.wan.Restart(r); err != nil {
+		return err
+	}
+	if err := f.wan.WaitGateways(10 * time.Second); err != nil {
 		return err
 	}
 	for _, n := range f.nodes {
