@@ -46,39 +46,37 @@ type inventory struct {
 	converged      bool
 }
 
-// inventories runs the three designs in the scenario sc.
-func inventories(sc scenario, seed uint64) ([]inventory, error) {
-	var out []inventory
-	units, _ := stockFor(sc.duration)
-	lww := &lwwStock{units: units}
-	inv, err := runStock(sc, seed, "stock level in an LWW register", sim.Model[*crdt.LWWRegister[int64]](lww), func(c *sim.Cluster[*crdt.LWWRegister[int64]]) {
-		lww.cluster = c
-	})
-	if err != nil {
-		return nil, err
-	}
-	inv.sold, inv.refused = lww.sold, lww.refused
-	out = append(out, inv)
+// stockDesigns are the three ways to keep the stock, each a run in the
+// scenario sc.
+var stockDesigns = []func(sc scenario, seed uint64) (inventory, error){
+	func(sc scenario, seed uint64) (inventory, error) {
+		units, _ := stockFor(sc.duration)
+		lww := &lwwStock{units: units}
+		inv, err := runStock(sc, seed, "stock level in an LWW register", sim.Model[*crdt.LWWRegister[int64]](lww), func(c *sim.Cluster[*crdt.LWWRegister[int64]]) {
+			lww.cluster = c
+		})
+		return inv.withSales(lww.sold, lww.refused), err
+	},
+	func(sc scenario, seed uint64) (inventory, error) {
+		units, _ := stockFor(sc.duration)
+		pn := &counterStock{units: units}
+		inv, err := runStock(sc, seed, "stock in a counter (PNCounter)", sim.Model[*crdt.PNCounter](pn), nil)
+		return inv.withSales(pn.sold, pn.refused), err
+	},
+	func(sc scenario, seed uint64) (inventory, error) {
+		units, _ := stockFor(sc.duration)
+		bc := &sim.StockModel{Stock: units, Ask: 50}
+		inv, err := runStock(sc, seed, "bounded counter (BCounter, escrow)", sim.Model[*crdt.BCounter](bc), nil)
+		return inv.withSales(bc.Sold(), bc.Refused()), err
+	},
+}
 
-	pn := &counterStock{units: units}
-	inv, err = runStock(sc, seed, "stock in a counter (PNCounter)", sim.Model[*crdt.PNCounter](pn), nil)
-	if err != nil {
-		return nil, err
-	}
-	inv.sold, inv.refused = pn.sold, pn.refused
-	out = append(out, inv)
-
-	bc := &sim.StockModel{Stock: units, Ask: 50}
-	inv, err = runStock(sc, seed, "bounded counter (BCounter, escrow)", sim.Model[*crdt.BCounter](bc), nil)
-	if err != nil {
-		return nil, err
-	}
-	inv.sold, inv.refused = bc.Sold(), bc.Refused()
-	out = append(out, inv)
-	for i := range out {
-		out[i].oversold = out[i].sold - min(out[i].sold, units)
-	}
-	return out, nil
+// withSales returns inv with the units its model sold and the sales it
+// refused, and the units sold beyond the stock.
+func (inv inventory) withSales(sold uint64, refused int) inventory {
+	inv.sold, inv.refused = sold, refused
+	inv.oversold = sold - min(sold, inv.units)
+	return inv
 }
 
 // runStock runs model on a Cluster in the scenario; ready, if set, is

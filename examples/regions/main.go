@@ -43,6 +43,7 @@
 package main
 
 import (
+	"errors"
 	"flag"
 	"fmt"
 	"io"
@@ -89,18 +90,7 @@ func run(out io.Writer, cfg config) error {
 	}
 	sc := newScenario(cfg.duration, cfg.skew)
 	wl := newWorkload(cfg.seed, cfg.duration)
-	results, err := simulate(cfg, sc, wl)
-	if err != nil {
-		return err
-	}
-	var x extraRuns
-	if x.anycast, err = anycastRun(cfg, sc, wl); err != nil {
-		return err
-	}
-	if x.spikes, err = spikeRuns(cfg, sc, wl); err != nil {
-		return err
-	}
-	invs, err := inventories(sc, cfg.seed)
+	results, x, invs, err := simulate(cfg, sc, wl)
 	if err != nil {
 		return err
 	}
@@ -125,14 +115,56 @@ func run(out io.Writer, cfg config) error {
 	return nil
 }
 
-// simulate runs every design, each on its own Sim, two at a time.
-func simulate(cfg config, sc scenario, wl *workload) ([]result, error) {
+// simulate plays every run the report needs, each on its own Sim, two at
+// a time: each design, then the CRDT design routed by anycast, the async
+// design under each load spike and the three inventories. The progress
+// line counts them all.
+func simulate(cfg config, sc scenario, wl *workload) ([]result, extraRuns, []inventory, error) {
 	results := make([]result, len(designs))
-	errs := make([]error, len(designs))
-	done := make([]atomic.Int64, len(designs)) // per mille
+	x := extraRuns{spikes: make([]result, len(spikeCaps))}
+	invs := make([]inventory, len(stockDesigns))
+	var jobs []func(progress func(float64)) error
+	for i, d := range designs {
+		jobs = append(jobs, func(progress func(float64)) error {
+			w, err := newWorld(d, sc, wl, cfg.seed)
+			if err != nil {
+				return err
+			}
+			w.run(progress)
+			results[i] = w.measure()
+			return nil
+		})
+	}
+	jobs = append(jobs, func(progress func(float64)) (err error) {
+		x.anycast, err = anycastRun(cfg, sc, wl, progress)
+		return err
+	})
+	for i, c := range spikeCaps {
+		jobs = append(jobs, func(progress func(float64)) (err error) {
+			x.spikes[i], err = spikeRun(cfg, sc, wl, c, progress)
+			return err
+		})
+	}
+	for i, run := range stockDesigns {
+		jobs = append(jobs, func(func(float64)) (err error) {
+			invs[i], err = run(sc, cfg.seed)
+			return err
+		})
+	}
+	if err := runJobs(cfg.progress, jobs); err != nil {
+		return nil, extraRuns{}, nil, err
+	}
+	return results, x, invs, nil
+}
+
+// runJobs runs jobs two at a time, printing to progress (if not nil) a
+// line of how far they are in all, and returns the first error.
+func runJobs(progress io.Writer, jobs []func(progress func(float64)) error) error {
+	errs := make([]error, len(jobs))
+	done := make([]atomic.Int64, len(jobs)) // per mille
 	stop := make(chan struct{})
 	var printer sync.WaitGroup
-	if cfg.progress != nil {
+	if progress != nil {
 		printer.Add(1)
 		go func() {
 			defer printer.Done()
@@ -143,10 +175,10 @@ func simulate(cfg config, sc scenario, wl *workload) ([]result, error) {
 				for i := range done {
 					sum += done[i].Load()
 				}
-				fmt.Fprintf(cfg.progress, "\rsimulating %d designs: %3d%%", len(designs), sum/int64(10*len(designs)))
+				fmt.Fprintf(progress, "\rsimulating %d designs and %d variants: %3d%%", len(designs), len(jobs)-len(designs), sum/int64(10*len(jobs)))
 				select {
 				case <-stop:
-					fmt.Fprint(cfg.progress, "\r\033[K")
+					fmt.Fprint(progress, "\r\033[K")
 					return
 				case <-tick.C:
 				}
@@ -155,30 +187,20 @@ func simulate(cfg config, sc scenario, wl *workload) ([]result, error) {
 	}
 	sem := make(chan struct{}, 2)
 	var wg sync.WaitGroup
-	for i, d := range designs {
+	for i, job := range jobs {
 		wg.Add(1)
 		go func() {
 			defer wg.Done()
 			sem <- struct{}{}
 			defer func() { <-sem }()
-			w, err := newWorld(d, sc, wl, cfg.seed)
-			if err != nil {
-				errs[i] = err
-				return
-			}
-			w.run(func(f float64) { done[i].Store(int64(f * 1000)) })
-			results[i] = w.measure()
+			errs[i] = job(func(f float64) { done[i].Store(int64(f * 1000)) })
+			done[i].Store(1000)
 		}()
 	}
 	wg.Wait()
 	close(stop)
 	printer.Wait()
-	for _, err := range errs {
-		if err != nil {
-			return nil, err
-		}
-	}
-	return results, nil
+	return errors.Join(errs...)
 }
 
 // report prints the table, the rejections by where users were, and

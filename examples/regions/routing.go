@@ -20,15 +20,16 @@ type extraRuns struct {
 }
 
 // rerun plays one design again, with the same workload and seed, on a
-// variant of the scenario.
-func rerun(key string, cfg config, sc scenario, wl *workload) (result, error) {
+// variant of the scenario, reporting how far it is to progress (if not
+// nil).
+func rerun(key string, cfg config, sc scenario, wl *workload, progress func(float64)) (result, error) {
 	for _, d := range designs {
 		if d.key == key {
 			w, err := newWorld(d, sc, wl, cfg.seed)
 			if err != nil {
 				return result{}, err
 			}
-			w.run(nil)
+			w.run(progress)
 			return w.measure(), nil
 		}
 	}
@@ -36,9 +37,9 @@ func rerun(key string, cfg config, sc scenario, wl *workload) (result, error) {
 }
 
 // anycastRun plays the converge CRDT design routed by anycast: a TTL of 0.
-func anycastRun(cfg config, sc scenario, wl *workload) (result, error) {
+func anycastRun(cfg config, sc scenario, wl *workload, progress func(float64)) (result, error) {
 	sc.ttl = 0
-	return rerun("crdt", cfg, sc, wl)
+	return rerun("crdt", cfg, sc, wl, progress)
 }
 
 // reportRouting prints, for the CRDT design, what us-east users met

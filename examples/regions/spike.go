@@ -14,18 +14,11 @@ import (
 // what the backlog held.
 var spikeCaps = []int{10, 8, 6}
 
-// spikeRuns plays the async design once per entry of spikeCaps.
-func spikeRuns(cfg config, sc scenario, wl *workload) ([]result, error) {
-	out := make([]result, len(spikeCaps))
-	for i, c := range spikeCaps {
-		sc.spikeCap = c
-		r, err := rerun("async", cfg, sc, wl)
-		if err != nil {
-			return nil, err
-		}
-		out[i] = r
-	}
-	return out, nil
+// spikeRun plays the async design with its log shipping held to batches
+// of at most limit writes during the spike.
+func spikeRun(cfg config, sc scenario, wl *workload, limit int, progress func(float64)) (result, error) {
+	sc.spikeCap = limit
+	return rerun("async", cfg, sc, wl, progress)
 }
 
 // reportSpike prints the async design's loss at failover against its
