@@ -15,6 +15,7 @@ import (
 
 	"github.com/converge-go/converge/crdt"
 	"github.com/converge-go/converge/merge"
+	"github.com/converge-go/converge/natsync/internal/bundle"
 	"github.com/converge-go/converge/vclock"
 	"github.com/nats-io/nats.go"
 	"github.com/nats-io/nats.go/jetstream"
@@ -317,7 +318,7 @@ func (t *Transport) awaitReplay() bool {
 
 // flush publishes, in one bundle, what Sync returns for every peer.
 func (t *Transport) flush() {
-	var parts []part
+	var parts []bundle.Part
 	for _, p := range t.r.Peers() {
 		msg, err := t.r.Sync(p)
 		if err != nil {
@@ -327,19 +328,19 @@ func (t *Transport) flush() {
 		if msg == nil {
 			continue
 		}
-		head, payload, tail := splitMessage(msg)
-		parts = append(parts, part{to: p, head: head, payload: payload, tail: tail})
+		head, payload, tail := bundle.Split(msg)
+		parts = append(parts, bundle.Part{To: p, Head: head, Payload: payload, Tail: tail})
 	}
 	if len(parts) == 0 {
 		return
 	}
-	b := appendBundle(nil, t.self, parts)
+	b := bundle.Append(nil, t.self, parts)
 	if limit := t.nc.MaxPayload(); limit > 0 && int64(len(b)) > limit && len(parts) > 1 {
 		// Too large for one NATS message: one bundle per peer. A single
 		// message larger than the server's max_payload cannot go at
 		// all; publish reports it.
 		for _, p := range parts {
-			t.publish(t.bcast, appendBundle(nil, t.self, []part{p}), &t.stats.bundles)
+			t.publish(t.bcast, bundle.Append(nil, t.self, []bundle.Part{p}), &t.stats.bundles)
 		}
 		return
 	}
@@ -404,9 +405,9 @@ func (t *Transport) bundle(subj string, data []byte, replaying bool) error {
 	}
 	t.stats.received.Add(1)
 	t.stats.receivedBytes.Add(uint64(len(data)))
-	sender, msg, err := readBundle(data, t.self)
+	sender, msg, err := bundle.Read(data, t.self)
 	if err == nil && sender != from {
-		err = fmt.Errorf("natsync: a bundle on %s names %s as its sender: %w", subj, sender, errBundle)
+		err = fmt.Errorf("natsync: a bundle on %s names %s as its sender: %w", subj, sender, bundle.ErrMalformed)
 	}
 	if err != nil {
 		t.fail(&t.stats.malformed, err)

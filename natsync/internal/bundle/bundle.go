@@ -1,4 +1,4 @@
-package natsync
+package bundle
 
 import (
 	"encoding/binary"
@@ -8,7 +8,7 @@ import (
 	"github.com/converge-go/converge/vclock"
 )
 
-// A bundle is what a Transport publishes on its broadcast subject: the
+// A bundle is what natsync's Transport publishes on its broadcast subject: the
 // messages merge.Replica.Sync returned for each peer, in one NATS
 // message that every peer receives. Messages that carry the same
 // payload — peers at the same acknowledgement get the same delta-group —
@@ -32,21 +32,21 @@ const (
 	bundleVersion = 1
 )
 
-// errBundle is the error of a bundle that cannot be read.
-var errBundle = errors.New("natsync: malformed bundle")
+// ErrMalformed is the error of a bundle that cannot be read.
+var ErrMalformed = errors.New("natsync: malformed bundle")
 
-// A part is one peer's message, split around its payload.
-type part struct {
-	to         vclock.ReplicaID
-	head, tail []byte
-	payload    []byte // nil: the whole message is head
+// A Part is one peer's message, split around its payload.
+type Part struct {
+	To         vclock.ReplicaID // the recipient
+	Head, Tail []byte           // the message before and after its payload
+	Payload    []byte           // nil: the whole message is Head
 }
 
-// splitMessage splits a merge message around its payload: the bin field
+// Split splits a merge message around its Payload: the bin field
 // 10 of a delta (kind 32) or a state (kind 33); see merge's package
 // documentation, "Messages and wire format". A message of another kind,
 // or one it cannot parse, is all head.
-func splitMessage(msg []byte) (head, payload, tail []byte) {
+func Split(msg []byte) (head, payload, tail []byte) {
 	const payloadField = 10
 	if len(msg) < 3 || msg[0]&0xf0 != 0x90 || msg[1] != 1 || (msg[2] != 32 && msg[2] != 33) {
 		return msg, nil, nil
@@ -93,7 +93,7 @@ func splitMessage(msg []byte) (head, payload, tail []byte) {
 }
 
 // skipValue returns the length of the msgpack value b starts with, for
-// the kinds merge messages hold before their payload: integers, strings
+// the kinds merge messages hold before their Payload: integers, strings
 // and booleans.
 func skipValue(b []byte) (int, bool) {
 	if len(b) == 0 {
@@ -133,25 +133,25 @@ func skipValue(b []byte) (int, bool) {
 	return n, true
 }
 
-// appendBundle appends the bundle of parts from sender to b. Parts with
+// Append appends the bundle of parts from sender to b. Parts with
 // equal payloads share one copy.
-func appendBundle(b []byte, sender vclock.ReplicaID, parts []part) []byte {
+func Append(b []byte, sender vclock.ReplicaID, parts []Part) []byte {
 	b = append(b, bundleMagic0, bundleMagic1, bundleVersion)
 	b = appendBytes(b, []byte(sender))
 	index := make([]int, len(parts)) // payload index + 1, per part
 	var payloads [][]byte
 	for i, p := range parts {
-		if p.payload == nil {
+		if p.Payload == nil {
 			continue
 		}
 		for j, q := range payloads {
-			if string(q) == string(p.payload) {
+			if string(q) == string(p.Payload) {
 				index[i] = j + 1
 				break
 			}
 		}
 		if index[i] == 0 {
-			payloads = append(payloads, p.payload)
+			payloads = append(payloads, p.Payload)
 			index[i] = len(payloads)
 		}
 	}
@@ -161,10 +161,10 @@ func appendBundle(b []byte, sender vclock.ReplicaID, parts []part) []byte {
 	}
 	b = binary.AppendUvarint(b, uint64(len(parts)))
 	for i, p := range parts {
-		b = appendBytes(b, []byte(p.to))
+		b = appendBytes(b, []byte(p.To))
 		b = binary.AppendUvarint(b, uint64(index[i]))
-		b = appendBytes(b, p.head)
-		b = appendBytes(b, p.tail)
+		b = appendBytes(b, p.Head)
+		b = appendBytes(b, p.Tail)
 	}
 	return b
 }
@@ -187,7 +187,7 @@ func (r *bundleReader) uvarint() uint64 {
 	}
 	v, n := binary.Uvarint(r.b)
 	if n <= 0 {
-		r.err = errBundle
+		r.err = ErrMalformed
 		return 0
 	}
 	r.b = r.b[n:]
@@ -200,7 +200,7 @@ func (r *bundleReader) bytes() []byte {
 		return nil
 	}
 	if n > uint64(len(r.b)) {
-		r.err = errBundle
+		r.err = ErrMalformed
 		return nil
 	}
 	s := r.b[:n:n]
@@ -208,22 +208,22 @@ func (r *bundleReader) bytes() []byte {
 	return s
 }
 
-// readBundle returns the sender of bundle b and the message in it for
+// Read returns the sender of bundle b and the message in it for
 // recipient to, reassembled (a new slice), or nil if b holds none for it.
 // It reads the whole bundle, so that a malformed one is an error whoever
 // its entries are for, and allocates only the message it returns.
-func readBundle(b []byte, to vclock.ReplicaID) (sender vclock.ReplicaID, msg []byte, err error) {
+func Read(b []byte, to vclock.ReplicaID) (sender vclock.ReplicaID, msg []byte, err error) {
 	if len(b) < 3 || b[0] != bundleMagic0 || b[1] != bundleMagic1 {
-		return "", nil, errBundle
+		return "", nil, ErrMalformed
 	}
 	if b[2] != bundleVersion {
-		return "", nil, fmt.Errorf("natsync: bundle version %d, want %d: %w", b[2], bundleVersion, errBundle)
+		return "", nil, fmt.Errorf("natsync: bundle version %d, want %d: %w", b[2], bundleVersion, ErrMalformed)
 	}
 	r := &bundleReader{b: b[3:]}
 	s := r.bytes()
 	np := r.uvarint()
 	if np > uint64(len(r.b)) { // each payload takes a byte at least
-		return "", nil, errBundle
+		return "", nil, ErrMalformed
 	}
 	// Payload offsets are kept in a small fixed array where they fit, so
 	// that a bundle of a few payloads allocates nothing here.
@@ -237,7 +237,7 @@ func readBundle(b []byte, to vclock.ReplicaID) (sender vclock.ReplicaID, msg []b
 	}
 	ne := r.uvarint()
 	if ne > uint64(len(r.b)) {
-		return "", nil, errBundle
+		return "", nil, ErrMalformed
 	}
 	var found bool
 	for range ne {
@@ -249,7 +249,7 @@ func readBundle(b []byte, to vclock.ReplicaID) (sender vclock.ReplicaID, msg []b
 			break
 		}
 		if pi > uint64(len(payloads)) {
-			return "", nil, errBundle
+			return "", nil, ErrMalformed
 		}
 		if found || string(rcpt) != string(to) {
 			continue
@@ -266,7 +266,7 @@ func readBundle(b []byte, to vclock.ReplicaID) (sender vclock.ReplicaID, msg []b
 		return "", nil, r.err
 	}
 	if len(r.b) != 0 {
-		return "", nil, fmt.Errorf("natsync: %d bytes after the bundle: %w", len(r.b), errBundle)
+		return "", nil, fmt.Errorf("natsync: %d bytes after the bundle: %w", len(r.b), ErrMalformed)
 	}
 	return vclock.ReplicaID(s), msg, nil
 }

@@ -1,4 +1,4 @@
-package natsync
+package bundle
 
 import (
 	"bytes"
@@ -13,9 +13,9 @@ import (
 func newSet() *crdt.ORSet[string] { return new(crdt.ORSet[string]) }
 
 // syncAll returns what r's Sync has for each peer, as parts.
-func syncAll(t testing.TB, r *merge.Replica[*crdt.ORSet[string]]) ([]part, map[vclock.ReplicaID][]byte) {
+func syncAll(t testing.TB, r *merge.Replica[*crdt.ORSet[string]]) ([]Part, map[vclock.ReplicaID][]byte) {
 	t.Helper()
-	var parts []part
+	var parts []Part
 	whole := map[vclock.ReplicaID][]byte{}
 	for _, p := range r.Peers() {
 		msg, err := r.Sync(p)
@@ -25,11 +25,11 @@ func syncAll(t testing.TB, r *merge.Replica[*crdt.ORSet[string]]) ([]part, map[v
 		if msg == nil {
 			continue
 		}
-		h, pl, tl := splitMessage(msg)
+		h, pl, tl := Split(msg)
 		if got := append(append(append([]byte{}, h...), pl...), tl...); !bytes.Equal(got, msg) {
 			t.Fatalf("split of the message to %s does not reassemble: got %x, want %x", p, got, msg)
 		}
-		parts = append(parts, part{to: p, head: h, payload: pl, tail: tl})
+		parts = append(parts, Part{To: p, Head: h, Payload: pl, Tail: tl})
 		whole[p] = msg
 	}
 	return parts, whole
@@ -56,18 +56,18 @@ func TestBundleSharesPayloads(t *testing.T) {
 	for _, m := range whole {
 		sum += len(m)
 	}
-	b := appendBundle(nil, "a", parts)
+	b := Append(nil, "a", parts)
 	if len(b) > sum/2 {
 		t.Errorf("bundle of %d bytes for messages of %d bytes in all, want at most half: payloads not shared", len(b), sum)
 	}
 	for _, p := range peers {
-		sender, msg, err := readBundle(b, p)
+		sender, msg, err := Read(b, p)
 		if err != nil || sender != "a" || !bytes.Equal(msg, whole[p]) {
-			t.Errorf("readBundle for %s: got %q, %x, %v; want a, %x, nil", p, sender, msg, err, whole[p])
+			t.Errorf("Read for %s: got %q, %x, %v; want a, %x, nil", p, sender, msg, err, whole[p])
 		}
 	}
-	if _, msg, err := readBundle(b, "z"); msg != nil || err != nil {
-		t.Errorf("readBundle for a stranger: got %x, %v; want nil, nil", msg, err)
+	if _, msg, err := Read(b, "z"); msg != nil || err != nil {
+		t.Errorf("Read for a stranger: got %x, %v; want nil, nil", msg, err)
 	}
 	t.Logf("4 peers, a 51-element delta: per-peer messages %d bytes, one bundle %d bytes", sum, len(b))
 }
@@ -80,40 +80,40 @@ func TestSplitMessageLeavesOthersWhole(t *testing.T) {
 		t.Fatal(err)
 	}
 	for _, msg := range [][]byte{d, nil, {0x9c, 1, 32}, {0x9c, 1, 32, 0xc4, 200}} {
-		h, pl, tl := splitMessage(msg)
+		h, pl, tl := Split(msg)
 		if !bytes.Equal(h, msg) || pl != nil || tl != nil {
-			t.Errorf("splitMessage(%x): got %x, %x, %x; want it whole", msg, h, pl, tl)
+			t.Errorf("Split(%x): got %x, %x, %x; want it whole", msg, h, pl, tl)
 		}
 	}
 }
 
 func TestReadBundleRefusesDamage(t *testing.T) {
-	parts := []part{{to: "b", head: []byte("head"), payload: []byte("payload"), tail: []byte("tail")}}
-	b := appendBundle(nil, "a", parts)
+	parts := []Part{{To: "b", Head: []byte("head"), Payload: []byte("payload"), Tail: []byte("tail")}}
+	b := Append(nil, "a", parts)
 	for n := range len(b) {
-		if _, _, err := readBundle(b[:n], "b"); err == nil {
-			t.Errorf("readBundle of the first %d of %d bytes: got nil error, want one", n, len(b))
+		if _, _, err := Read(b[:n], "b"); err == nil {
+			t.Errorf("Read of the first %d of %d bytes: got nil error, want one", n, len(b))
 		}
 	}
-	if _, _, err := readBundle(append(b, 0), "b"); err == nil {
-		t.Error("readBundle with a byte after the bundle: got nil error, want one")
+	if _, _, err := Read(append(b, 0), "b"); err == nil {
+		t.Error("Read with a byte after the bundle: got nil error, want one")
 	}
 	bad := append([]byte{}, b...)
 	bad[2] = 2
-	if _, _, err := readBundle(bad, "b"); err == nil {
-		t.Error("readBundle of version 2: got nil error, want one")
+	if _, _, err := Read(bad, "b"); err == nil {
+		t.Error("Read of version 2: got nil error, want one")
 	}
 }
 
 func FuzzReadBundle(f *testing.F) {
-	f.Add(appendBundle(nil, "a", []part{
-		{to: "b", head: []byte{1, 2}, payload: []byte{3}, tail: []byte{4}},
-		{to: "c", head: []byte{1, 2}, payload: []byte{3}, tail: []byte{5}},
-		{to: "d", head: []byte{9}},
+	f.Add(Append(nil, "a", []Part{
+		{To: "b", Head: []byte{1, 2}, Payload: []byte{3}, Tail: []byte{4}},
+		{To: "c", Head: []byte{1, 2}, Payload: []byte{3}, Tail: []byte{5}},
+		{To: "d", Head: []byte{9}},
 	}), "c")
 	f.Add([]byte("cv\x01"), "b")
 	f.Fuzz(func(t *testing.T, b []byte, to string) {
-		sender, msg, err := readBundle(b, vclock.ReplicaID(to))
+		sender, msg, err := Read(b, vclock.ReplicaID(to))
 		if err != nil {
 			return
 		}
@@ -122,8 +122,8 @@ func FuzzReadBundle(f *testing.F) {
 		}
 		// What reads, written again, reads the same.
 		if msg != nil {
-			again := appendBundle(nil, sender, []part{{to: vclock.ReplicaID(to), head: msg}})
-			s2, m2, err := readBundle(again, vclock.ReplicaID(to))
+			again := Append(nil, sender, []Part{{To: vclock.ReplicaID(to), Head: msg}})
+			s2, m2, err := Read(again, vclock.ReplicaID(to))
 			if err != nil || s2 != sender || !bytes.Equal(m2, msg) {
 				t.Fatalf("round trip: got %q, %x, %v; want %q, %x, nil", s2, m2, err, sender, msg)
 			}
