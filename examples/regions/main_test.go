@@ -419,6 +419,33 @@ func TestChart(t *testing.T) {
 	}
 }
 
+// TestCommittedFilesAreCurrent checks that the chart README.md shows and
+// the report it links, docs/regions.svg and docs/regions.html, are what
+// the program's default run draws: a change to the simulation or to its
+// drawing must come with them. REGIONS_UPDATE=1 go test -run
+// TestCommittedFilesAreCurrent ./examples/regions writes them again.
+func TestCommittedFilesAreCurrent(t *testing.T) {
+	r := outputs(t)
+	for _, f := range []struct{ path, got string }{
+		{"../../docs/regions.svg", r.svg},
+		{"../../docs/regions.html", r.html},
+	} {
+		if os.Getenv("REGIONS_UPDATE") == "1" {
+			if err := os.WriteFile(f.path, []byte(f.got), 0o644); err != nil {
+				t.Fatal(err)
+			}
+			continue
+		}
+		want, err := os.ReadFile(f.path)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if string(want) != f.got {
+			t.Errorf("%s is not what the default run draws; REGIONS_UPDATE=1 go test -run TestCommittedFilesAreCurrent ./examples/regions writes it again", f.path)
+		}
+	}
+}
+
 // TestChartRenders renders the chart with rsvg-convert, with whatever
 // fonts the machine has (a plain Debian: DejaVu), and checks that
 // nothing is drawn in the margins around the canvas or in the gaps
@@ -435,7 +462,23 @@ func TestChartRenders(t *testing.T) {
 	if err := os.WriteFile(in, []byte(svg), 0o644); err != nil {
 		t.Fatal(err)
 	}
-	if msg, err := exec.Command(bin, "-o", out, in).CombinedOutput(); err != nil {
+	// Render with the fonts of a plain Debian that has rsvg-convert and
+	// nothing more — DejaVu, which librsvg pulls in — whatever else this
+	// machine has (Chromium brings Liberation, for one): the chart must fit
+	// with those.
+	const dejavu = "/usr/share/fonts/truetype/dejavu"
+	if _, err := os.Stat(dejavu); err != nil {
+		t.Skipf("no DejaVu fonts in %s (Debian: apt-get install fonts-dejavu-core): %v", dejavu, err)
+	}
+	conf := filepath.Join(dir, "fonts.conf")
+	xml := `<?xml version="1.0"?><!DOCTYPE fontconfig SYSTEM "fonts.dtd">` +
+		`<fontconfig><dir>` + dejavu + `</dir><cachedir>` + filepath.Join(dir, "fontcache") + `</cachedir></fontconfig>`
+	if err := os.WriteFile(conf, []byte(xml), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	cmd := exec.Command(bin, "-o", out, in)
+	cmd.Env = append(os.Environ(), "FONTCONFIG_FILE="+conf)
+	if msg, err := cmd.CombinedOutput(); err != nil {
 		t.Fatalf("rsvg-convert: %v\n%s", err, msg)
 	}
 	f, err := os.Open(out)
@@ -491,6 +534,23 @@ func TestChartRenders(t *testing.T) {
 	}
 	if drawn != len(panels) {
 		t.Errorf("bars drawn in %d of %d panels", drawn, len(panels))
+	}
+	// And text: a chart rendered with no font at all would pass the
+	// margin checks. Every design's name leaves ink in its row.
+	for i, d := range designs {
+		y0 := chartTop + i*chartRowH
+		inked := false
+		for x := chartMargin; x < chartMargin+chartNameW && !inked; x++ {
+			for y := y0; y < y0+chartRowH; y++ {
+				if !blank(x, y) {
+					inked = true
+					break
+				}
+			}
+		}
+		if !inked {
+			t.Errorf("no text drawn in the name column of row %d (%s)", i, d.name)
+		}
 	}
 }
 
