@@ -117,7 +117,9 @@ func FuzzReceiveAttacks(f *testing.F) {
 
 // attackSeeds returns the hostile messages of the regression tests,
 // framed for FuzzReceiveAttacks, as they would reach eu-west from us-east
-// (or mallory) in its cluster.
+// (or mallory) in its cluster: one seed per message, and one of them all.
+// A payload timestamp ahead of its message (TestFutureTimestampRefused)
+// has no seed: an ORSet holds no timestamps.
 func attackSeeds(f *testing.F) [][]byte {
 	c := newCluster(f, 2, newSet)
 	c.update(0, add("before"))
@@ -130,6 +132,19 @@ func attackSeeds(f *testing.F) [][]byte {
 	future.time = math.MaxUint64 - 1
 	stale := us
 	stale.inc, stale.time = 12345, 1
+	stranger := eu
+	stranger.from = "stranger"
+	atBound := us
+	atBound.time = hlc.MakeTimestamp(uint64(time.Unix(0, c.now).Add(c.reps[1].Clock().MaxOffset()).UnixMilli()), 65535)
+	// A dot already issued, for another element: us-east's first, which
+	// tagged "before", and the receiver's own first, never issued.
+	var reused, own crdt.ORSet[string]
+	reused.Add(c.reps[0].Writer(), "reused")
+	own.Add(c.reps[1].Writer(), "reused")
+	big := newSet()
+	for k := range 500 {
+		big.Add("stranger", fmt.Sprint("junk-", k))
+	}
 	msgs := [][]byte{
 		forge(mDelta, us, u(0), u(1<<63), bin(empty)),
 		forge(mDelta, us, u(0), u(math.MaxUint64), bin(empty)),
@@ -141,6 +156,10 @@ func attackSeeds(f *testing.F) [][]byte {
 		forge(mAck, future),
 		forge(mAck, stale),
 		forge(mDigest, us, boolean(false), bin(make([]byte, 32))),
+		forge(mDelta, us, u(0), u(1), bin(encode(f, &reused))),
+		forge(mDelta, eu, u(0), u(1), bin(encode(f, &own))),
+		forge(mState, stranger, u(1), boolean(false), bin(encode(f, big))),
+		forge(mAck, atBound),
 	}
 	var seeds [][]byte
 	frame := func(ms ...[]byte) []byte {

@@ -28,11 +28,15 @@ const mallory vclock.ReplicaID = "mallory"
 // TestHostileStateMachine is the property that replication never wedges
 // and never loses an acknowledged write: three honest replicas write,
 // sync, lose, duplicate and reorder messages, restart from any earlier
-// snapshot of theirs (or from nothing) and write at once, while mallory
-// sends hostile messages of every class — and after a final honest phase
-// of bounded rounds the honest replicas are equal and hold every honest
-// write. No hostile message panics or allocates beyond the decoders'
-// bound (64 bytes per input byte plus 64 KiB).
+// snapshot of theirs (or from nothing) and write at once, one change or
+// several in one Update, while mallory sends hostile messages of every
+// class; after a final honest phase of bounded rounds the honest
+// replicas are equal and hold every honest write. No hostile message
+// panics or allocates beyond the decoders' bound (64 bytes per input
+// byte plus 64 KiB), and one from an unknown sender allocates at most
+// 64 KiB whatever its size. A payload timestamp ahead of its message's
+// time has no class here, carts holding none: TestFutureTimestampRefused
+// is that regression, on LWWRegister and LWWMap.
 //
 // mallory speaks for itself, as a peer authenticated by the transport
 // would, except in the classes that only touch the protocol's
@@ -98,6 +102,21 @@ func TestHostileStateMachine(t *testing.T) {
 					return m.Update(key, func(s *crdt.ORSet[string]) *crdt.ORSet[string] { return s.Add(w, e) })
 				})
 				written = append(written, e)
+			},
+			"write two": func(rt *rapid.T) {
+				// Two changes in one Update, returned as the join of
+				// their deltas: both must reach every replica.
+				i := rapid.IntRange(0, 2).Draw(rt, "at")
+				e1, e2 := fmt.Sprintf("w%d", n), fmt.Sprintf("w%d", n+1)
+				n += 2
+				c.update(i, func(w vclock.ReplicaID, m *carts) *carts {
+					return m.Update("alice", func(s *crdt.ORSet[string]) *crdt.ORSet[string] {
+						d := s.Add(w, e1)
+						d.Merge(s.Add(w, e2))
+						return d
+					})
+				})
+				written = append(written, e1, e2)
 			},
 			"sync": func(rt *rapid.T) {
 				c.sync(pair())
@@ -175,7 +194,7 @@ func TestHostileStateMachine(t *testing.T) {
 				other := (to + rapid.IntRange(1, 2).Draw(rt, "whom")) % 3
 				spoof := c.from(other, to)
 				empty := encode(rt, newCarts())
-				switch rapid.IntRange(0, 10).Draw(rt, "class") {
+				switch rapid.IntRange(0, 11).Draw(rt, "class") {
 				case 0: // a dot of an honest writer reused for other data
 					var f carts
 					w := c.reps[other].Writer()
@@ -221,6 +240,19 @@ func TestHostileStateMachine(t *testing.T) {
 						e.ack = victim.Stats().Deltas + 1
 					}
 					hostile(to, forge(mAck, e))
+				case 10: // a large state from a sender nobody knows: refused before its payload is read
+					e := me
+					e.from = "stranger"
+					var big carts
+					for k := range rapid.IntRange(1, 300).Draw(rt, "elements") {
+						big.Update(fmt.Sprint("cart-", k%7), func(s *crdt.ORSet[string]) *crdt.ORSet[string] {
+							return s.Add("stranger", fmt.Sprint("junk-", k))
+						})
+					}
+					msg := forge(mState, e, u(1), boolean(false), bin(encode(rt, &big)))
+					if got := bytesAllocatedBy(func() { _, _ = victim.Receive(msg) }); got > 64<<10 {
+						rt.Fatalf("a %d-byte state from an unknown sender allocated %d bytes before it was refused", len(msg), got)
+					}
 				default: // a message of an incarnation the sender never had
 					e := spoof
 					e.inc = rapid.Uint64Range(1, math.MaxUint64).Draw(rt, "inc")
