@@ -17,7 +17,7 @@ const Checks = "1000"
 // check what the cases without it do; the tests that exercise
 // concurrency are not rapid properties and run in full. go test without
 // -race runs Checks.
-const RaceChecks = "250"
+const RaceChecks = "100"
 
 // Main runs the tests of a package with rapid's -rapid.checks defaulting to
 // Checks (RaceChecks under the race detector) instead of rapid's 100. A value given on the command line wins,
