@@ -66,6 +66,10 @@ func (e *ctxEntry) shown() bool { return !e.empty() && (!e.retired || e.live > 0
 // size is the number of dots the entry holds.
 func (e *ctxEntry) size() uint64 { return e.top + uint64(len(e.cloud)) }
 
+// ctxBuf is the number of replicas an encoder orders in arrays of its own
+// before it allocates.
+const ctxBuf = 8
+
 // linearIDs is how many replicas are looked up by a scan before an index
 // map pays for itself.
 const linearIDs = 8
@@ -324,19 +328,24 @@ func (x *dotCtx) toContext() *vclock.Context {
 }
 
 // order returns the indices of x's non-empty replicas sorted by ID, and
-// pos, which maps an index to its position in that order.
-func (x *dotCtx) order() (sorted []uint32, pos []uint32) {
+// pos, which maps an index to its position in that order, each in the
+// storage of the slice passed for it when it has room.
+func (x *dotCtx) order(sorted, pos []uint32) ([]uint32, []uint32) {
 	if x == nil {
 		return nil, nil
 	}
-	sorted = make([]uint32, 0, len(x.ids))
+	sorted = sorted[:0]
 	for i := range x.ids {
 		if x.ent[i].shown() {
 			sorted = append(sorted, uint32(i))
 		}
 	}
 	slices.SortFunc(sorted, func(a, b uint32) int { return strings.Compare(string(x.ids[a]), string(x.ids[b])) })
-	pos = make([]uint32, len(x.ids))
+	if cap(pos) < len(x.ids) {
+		pos = make([]uint32, len(x.ids))
+	}
+	pos = pos[:len(x.ids)]
+	clear(pos)
 	for p, i := range sorted {
 		pos[i] = uint32(p)
 	}
@@ -347,9 +356,12 @@ func (x *dotCtx) order() (sorted []uint32, pos []uint32) {
 // by ID, then for each of them, in the same order, its run and cloud as
 // [top, [counter...]] flattened into one array, followed in that array by
 // the retired ranges as lo, hi pairs. It returns the position of each
-// replica index in that order, for encoding dots.
-func (x *dotCtx) appendTo(b []byte) ([]byte, []uint32) {
-	sorted, pos := x.order()
+// replica index in that order, for encoding dots, in pos's storage if it
+// has room (a caller passes an array of its own, so that encoding a state
+// of a few replicas allocates nothing).
+func (x *dotCtx) appendTo(b []byte, pos []uint32) ([]byte, []uint32) {
+	var buf [ctxBuf]uint32
+	sorted, pos := x.order(buf[:0], pos)
 	b = wire.AppendArrayLen(b, len(sorted))
 	for _, i := range sorted {
 		b = wire.AppendString(b, string(x.ids[i]))
@@ -399,10 +411,23 @@ func (x *dotCtx) checkRange() error {
 // cloud, cloud counters strictly ascending and above top+1, and every
 // counter at most maxDotCounter.
 func readCtx(r *wire.Reader) *dotCtx {
-	x := &dotCtx{}
+	var x *dotCtx
 	n := r.ArrayLen()
-	if n > 0 {
-		x.ids = make([]vclock.ReplicaID, 0, r.Presize(n, sliceEntryBytes[vclock.ReplicaID]()))
+	switch {
+	case n == 1 && !r.Failed():
+		// The context of one replica, as most small states' are: one
+		// allocation for the context and both lists.
+		one := &struct {
+			ctx dotCtx
+			ids [1]vclock.ReplicaID
+			ent [1]ctxEntry
+		}{}
+		x = &one.ctx
+		x.ids, x.ent = one.ids[:0], one.ent[:0]
+	case n > 0:
+		x = &dotCtx{ids: make([]vclock.ReplicaID, 0, r.Presize(n, sliceEntryBytes[vclock.ReplicaID]()))}
+	default:
+		x = &dotCtx{}
 	}
 	for i := 0; i < n && !r.Failed(); i++ {
 		at := r.Offset()
@@ -419,7 +444,11 @@ func readCtx(r *wire.Reader) *dotCtx {
 		r.FailAt(at, "causal context does not match the replica list")
 		return x
 	}
-	x.ent = make([]ctxEntry, len(x.ids))
+	if cap(x.ent) >= len(x.ids) {
+		x.ent = x.ent[:len(x.ids)]
+	} else {
+		x.ent = make([]ctxEntry, len(x.ids))
+	}
 	for i := 0; i < len(x.ids) && !r.Failed(); i++ {
 		x.readEntry(r, i)
 	}

@@ -100,7 +100,8 @@ func (c *CCounter) AppendBinary(b []byte) ([]byte, error) {
 		return b, err
 	}
 	b = wire.AppendHeader(b, wire.KindCCounter, 3)
-	b, pos := c.f.ctx.appendTo(b)
+	var pb [ctxBuf]uint32
+	b, pos := c.f.ctx.appendTo(b, pb[:0])
 	return c.f.appendStore(b, pos), nil
 }
 

@@ -44,7 +44,7 @@ type deltaParts[E comparable] struct {
 	ctx dotCtx
 	ids [1]vclock.ReplicaID
 	ent [1]ctxEntry
-	cl  [1]uint64
+	cl  [2]uint64
 	es  [1]storeEntry[E]
 }
 
@@ -135,7 +135,7 @@ func (m *dotMap[E]) write(id vclock.ReplicaID, e E, rm bool, d *dotMap[E], p *de
 			p.ent[0].top = 1
 		} else {
 			p.cl[0] = nd.c
-			p.ent[0].cloud = p.cl[:]
+			p.ent[0].cloud = p.cl[:1]
 		}
 		dv, _ := pack(tdot{dot{0, nd.c}, rm})
 		p.es[0] = storeEntry[E]{e, dv}
@@ -145,14 +145,23 @@ func (m *dotMap[E]) write(id vclock.ReplicaID, e E, rm bool, d *dotMap[E], p *de
 		}
 		return
 	}
-	old := m.st.expand(e, v, had, nil)
+	// e held dots: the delta's context holds them and the new one. It is
+	// built in p's storage, replica 0 being id, and outgrows it only
+	// when e held dots of other replicas or several of id's.
+	var ob [2]tdot
+	old := m.st.expand(e, v, had, ob[:0])
 	m.replace(e, v, had, []tdot{nd})
+	p.ids[0] = id
+	p.ent[0].cloud = p.cl[:0]
+	p.ctx.ids, p.ctx.ent, d.st.small = p.ids[:], p.ent[:], p.es[:0]
 	for _, od := range old {
 		d.ctx.add(dot{d.ctx.intern(ctx.ids[od.r]), od.c})
 	}
-	dr := d.ctx.intern(id)
-	d.ctx.add(dot{dr, nd.c})
-	d.replace(e, 0, false, []tdot{{dot{dr, nd.c}, rm}})
+	d.ctx.add(dot{0, nd.c})
+	if w := &d.ctx.ent[0]; len(w.cloud) == 0 {
+		w.cloud = nil
+	}
+	d.replace(e, 0, false, []tdot{{dot{0, nd.c}, rm}})
 }
 
 // forget removes every dot of e this state holds, and fills d with the

@@ -28,7 +28,8 @@ func (m *dotMap[E]) appendTo(b []byte, tagged bool) ([]byte, error) {
 		return b, err
 	}
 	b = wire.AppendBool(b, m.partial)
-	b, pos := m.ctx.appendTo(b)
+	var pb [ctxBuf]uint32
+	b, pos := m.ctx.appendTo(b, pb[:0])
 	return m.appendStoreSized(b, pos, tagged, true), nil
 }
 
@@ -77,32 +78,23 @@ type dotItem[E any] struct {
 // that the context's live counts size the buckets exactly (in a nested
 // store they count the dots of the whole map).
 func (m *dotMap[E]) appendStoreSized(b []byte, pos []uint32, tagged, root bool) []byte {
-	buckets := m.buckets(pos, root)
 	k := kindOf[E]()
-	held := 0
-	for _, items := range buckets {
-		if len(items) > 0 {
-			held++
-		}
-	}
-	b = wire.AppendArrayLen(b, 2*held)
-	for p, items := range buckets {
-		if len(items) == 0 {
-			continue
-		}
-		b = wire.AppendUint(b, uint64(p))
-		items = sortByCounter(items)
-		b = wire.AppendArrayLen(b, 2*len(items))
-		var prev uint64
-		for _, it := range items {
-			c := it.c &^ rmBit
-			g := c - prev
-			prev = c
-			if tagged {
-				g = g<<1 | it.c>>63
+	var few [maxFewDots]posItem[E]
+	if items, ok := m.fewDots(pos, few[:0]); ok {
+		b = appendFewDots(b, k, items, tagged)
+	} else {
+		buckets := m.buckets(pos, root)
+		held := 0
+		for _, items := range buckets {
+			if len(items) > 0 {
+				held++
 			}
-			b = wire.AppendUint(b, g)
-			b = appendElem(b, k, it.e)
+		}
+		b = wire.AppendArrayLen(b, 2*held)
+		for p, items := range buckets {
+			if len(items) > 0 {
+				b = appendDots(b, k, uint64(p), sortByCounter(items), tagged)
+			}
 		}
 	}
 	gone := make([]E, 0, len(m.gone))
@@ -113,6 +105,99 @@ func (m *dotMap[E]) appendStoreSized(b []byte, pos []uint32, tagged, root bool) 
 	b = wire.AppendArrayLen(b, len(gone))
 	for _, e := range gone {
 		b = appendElem(b, k, e)
+	}
+	return b
+}
+
+// appendDots appends the dots of the replica at position p, sorted by
+// counter: p, then [gap, element, ...].
+func appendDots[E any](b []byte, k elemKind, p uint64, items []dotItem[E], tagged bool) []byte {
+	b = wire.AppendUint(b, p)
+	b = wire.AppendArrayLen(b, 2*len(items))
+	var prev uint64
+	for _, it := range items {
+		c := it.c &^ rmBit
+		g := c - prev
+		prev = c
+		if tagged {
+			g = g<<1 | it.c>>63
+		}
+		b = wire.AppendUint(b, g)
+		b = appendElem(b, k, it.e)
+	}
+	return b
+}
+
+// maxFewDots is the number of dots an encoder orders in arrays of its own;
+// a store holding more groups them in buckets it allocates.
+const maxFewDots = 8
+
+// A posItem is a dot to encode and the position of its replica.
+type posItem[E any] struct {
+	p uint32
+	dotItem[E]
+}
+
+// fewDots appends m's dots to buf, sorted by replica position and then
+// counter, if they are at most maxFewDots; ok is false if there are more.
+func (m *dotMap[E]) fewDots(pos []uint32, buf []posItem[E]) (items []posItem[E], ok bool) {
+	if m.st.len() > maxFewDots {
+		return nil, false
+	}
+	var ex [maxFewDots]tdot
+	items, ok = buf[:0], true
+	m.st.all(func(e E, v uint64) bool {
+		ds := m.st.expand(e, v, true, ex[:0])
+		if len(items)+len(ds) > maxFewDots {
+			ok = false
+			return false
+		}
+		for _, d := range ds {
+			c := d.c
+			if d.rm {
+				c |= rmBit
+			}
+			items = append(items, posItem[E]{pos[d.r], dotItem[E]{c, e}})
+		}
+		return true
+	})
+	if !ok {
+		return nil, false
+	}
+	for i := 1; i < len(items); i++ { // insertion sort: a few items
+		for j := i; j > 0 && items[j].before(&items[j-1]); j-- {
+			items[j], items[j-1] = items[j-1], items[j]
+		}
+	}
+	return items, true
+}
+
+// before orders dots by replica position, then counter.
+func (a *posItem[E]) before(b *posItem[E]) bool {
+	if a.p != b.p {
+		return a.p < b.p
+	}
+	return a.c&^rmBit < b.c&^rmBit
+}
+
+// appendFewDots appends the entries field of items, which fewDots sorted.
+func appendFewDots[E any](b []byte, k elemKind, items []posItem[E], tagged bool) []byte {
+	held := 0
+	for i := range items {
+		if i == 0 || items[i].p != items[i-1].p {
+			held++
+		}
+	}
+	b = wire.AppendArrayLen(b, 2*held)
+	var group [maxFewDots]dotItem[E]
+	for i := 0; i < len(items); {
+		n := 0
+		for j := i; j < len(items) && items[j].p == items[i].p; j++ {
+			group[n] = items[j].dotItem
+			n++
+		}
+		b = appendDots(b, k, uint64(items[i].p), group[:n], tagged)
+		i += n
 	}
 	return b
 }

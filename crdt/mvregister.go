@@ -44,7 +44,7 @@ func (m *MVRegister[V]) Values() []V {
 	if len(m.f.es) == 0 {
 		return nil
 	}
-	_, pos := m.f.ctx.order()
+	_, pos := m.f.ctx.order(nil, nil)
 	s := m.f.sorted(pos)
 	out := make([]V, len(s))
 	for i, x := range s {
@@ -106,7 +106,8 @@ func (m *MVRegister[V]) AppendBinary(b []byte) ([]byte, error) {
 		return b, err
 	}
 	b = wire.AppendHeader(b, wire.KindMVRegister, 3)
-	b, pos := m.f.ctx.appendTo(b)
+	var pb [ctxBuf]uint32
+	b, pos := m.f.ctx.appendTo(b, pb[:0])
 	return m.f.appendStore(b, pos), nil
 }
 

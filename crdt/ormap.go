@@ -390,7 +390,8 @@ func (m *ORMap[K, V]) AppendBinary(b []byte) ([]byte, error) {
 	}
 	b = wire.AppendHeader(b, wire.KindORMap, 5)
 	b = wire.AppendBool(b, m.partial)
-	b, pos := m.ctx.appendTo(b)
+	var pb [ctxBuf]uint32
+	b, pos := m.ctx.appendTo(b, pb[:0])
 	return m.appendStore(b, pos), nil
 }
 

@@ -68,7 +68,17 @@ type Clock struct {
 // FromMap returns a clock holding the counters of m. Zero counters are
 // dropped: a clock never stores one.
 func FromMap(m map[ReplicaID]uint64) *Clock {
-	c := &Clock{e: make(vv.Vector[ReplicaID], 0, len(m))}
+	var c *Clock
+	if len(m) == 1 { // a delta's: one allocation for the clock and its entry
+		one := &struct {
+			c Clock
+			e [1]vv.Entry[ReplicaID]
+		}{}
+		c = &one.c
+		c.e = one.e[:0]
+	} else {
+		c = &Clock{e: make(vv.Vector[ReplicaID], 0, len(m))}
+	}
 	for id, n := range m {
 		if n > 0 {
 			c.e = append(c.e, vv.Entry[ReplicaID]{ID: id, N: n})
