@@ -384,6 +384,18 @@
 //     of 100,000 keys (BENCHMARKS.md) — which is why a peer that merely
 //     fell behind gets a catch-up instead.
 //
+// A keyspace keeps each key's state encoded, not as a T: a one-item set
+// takes about 40 bytes so, and 300 as a decoded ORSet with its own causal
+// context, and the collector has a byte slice to skip instead of five
+// objects to trace. Update, Read, All and Receive decode the states they
+// touch (about 0.5 µs for a small set), and the encoding they keep is the
+// one the tree hashes and a catch-up or tree pass sends. A state handed
+// to Read, All or Update's callback is therefore a copy: changing it in
+// Read or All changes nothing, and Update keeps the state its callback
+// leaves. A million keys of one-item sets take about 200 bytes a key,
+// slot, tree and delta buffer included: 1.2 times the same sets in one
+// crdt.ORMap (BENCHMARKS.md).
+//
 // Receive checks a keyspace message as a Replica's: the checksum and the
 // envelope, every field (keys ascending, in range, node and bucket
 // numbers in range), the recipient and sender before any payload is

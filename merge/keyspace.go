@@ -27,7 +27,9 @@ import (
 // key whose state is the empty state again is dropped, so two keyspaces
 // are equal when they hold the same keys with equal states. K is a string
 // or integer kind ([Key]): the wire and the tree need its canonical
-// encoding.
+// encoding. States are kept encoded and decoded where used (see
+// Keyspaces in the package documentation), so T's AppendBinary and
+// UnmarshalBinary must agree, as crdt.State requires.
 //
 // A Keyspace is safe for concurrent use: one mutex guards it, and the
 // decoding of a message and its payloads runs before the lock is taken.
@@ -70,7 +72,7 @@ type Keyspace[K Key, T crdt.State[T]] struct {
 // to the tree, and its place in its bucket's list.
 type kslot[K Key, T any] struct {
 	key     K
-	state   T
+	enc     []byte // the canonical encoding of its state, never empty
 	kh      uint64 // keyHash of the key's encoding
 	contrib uint64 // contribution of the key and its state
 	lseq    uint64 // 1 + the number of its last delta buffered, written or from a peer not remote; 0 if none
@@ -184,11 +186,16 @@ func (ks *Keyspace[K, T]) Clock() *hlc.Clock { return ks.clock }
 // Replica.Update does: a callback that made more changes than its delta
 // records, a delta written under the bare ID.
 //
-// Update costs f, one encoding of the delta (for the buffer's bound),
-// one encoding and hash of k's new state (for the tree) and O(1) tree
-// work: O(size of k's state), whatever the number of keys. If the state
-// or the delta cannot be encoded, the change stays in the state and
-// Update returns the error.
+// The state f gets is decoded for the call and kept, encoded, when f
+// returns: keeping it beyond the call keeps a copy.
+//
+// Update costs one decoding of k's state, f, one encoding of the delta
+// (for the buffer's bound), one encoding and hash of k's new state (for
+// the tree and to keep it) and O(1) tree work: O(size of k's state),
+// whatever the number of keys. If k's new state cannot be encoded,
+// Update keeps the state it had, sends nothing and returns the error; if
+// only the delta cannot be, the change stays in the state and Update
+// returns the error.
 func (ks *Keyspace[K, T]) Update(k K, f func(w vclock.ReplicaID, state T) (delta T)) error {
 	ks.mustInit()
 	seq, err := ks.update(k, f)
@@ -207,11 +214,15 @@ func (ks *Keyspace[K, T]) update(k K, f func(w vclock.ReplicaID, state T) (delta
 	defer func() { seq = ks.queued }()
 	s := ks.keys[k]
 	if s == nil {
-		s = &kslot[K, T]{key: k, state: ks.newState()}
+		s = &kslot[K, T]{key: k}
 		s.kh = keyHash(ks.codec.append(ks.scratch[:0], k))
 	}
-	delta, none := ks.call(s, f)
-	if err := ks.rehash(s); err != nil {
+	state, err := ks.load(s)
+	if err != nil {
+		return 0, err
+	}
+	delta, none := ks.call(state, f)
+	if err := ks.rehash(s, state); err != nil {
 		return 0, err
 	}
 	if none {
@@ -259,15 +270,15 @@ func (ks *Keyspace[K, T]) buffer(e ksEntry[K, T]) {
 	ks.trim(e.at)
 }
 
-// call runs Update's callback on s and checks its delta as Replica.update
+// call runs Update's callback on a key's state and checks its delta as Replica.update
 // does; none reports a nil delta.
-func (ks *Keyspace[K, T]) call(s *kslot[K, T], f func(w vclock.ReplicaID, state T) T) (delta T, none bool) {
-	e, counts := any(s.state).(editor)
+func (ks *Keyspace[K, T]) call(state T, f func(w vclock.ReplicaID, state T) T) (delta T, none bool) {
+	e, counts := any(state).(editor)
 	var before uint64
 	if counts {
 		before = e.Edits()
 	}
-	delta = f(ks.writer, s.state)
+	delta = f(ks.writer, state)
 	if ks.nilable {
 		var zero T
 		none = any(delta) == any(zero)
@@ -295,10 +306,25 @@ func (ks *Keyspace[K, T]) noteOwn(delta T) {
 	}
 }
 
-// rehash brings s's contribution to the tree up to date with its state,
-// inserting s if it is new and dropping it if its state is the empty one.
-func (ks *Keyspace[K, T]) rehash(s *kslot[K, T]) error {
-	b, err := s.state.AppendBinary(ks.scratch[:0])
+// load returns the state of s, decoded from its encoding, or a new empty
+// state for a slot not yet holding one.
+func (ks *Keyspace[K, T]) load(s *kslot[K, T]) (T, error) {
+	state := ks.newState()
+	if len(s.enc) == 0 {
+		return state, nil
+	}
+	if err := unmarshalStored(ks.cfg.decode, state, s.enc); err != nil {
+		var zero T
+		return zero, fmt.Errorf("merge: %s: the state of key %v does not decode from its own encoding (%d bytes; the type's AppendBinary writes what its UnmarshalBinary refuses): %w", ks.id, s.key, len(s.enc), err)
+	}
+	return state, nil
+}
+
+// rehash keeps state as s's, encoded, and brings s's contribution to the
+// tree up to date with it, inserting s if it is new and dropping it if
+// state is the empty one.
+func (ks *Keyspace[K, T]) rehash(s *kslot[K, T], state T) error {
+	b, err := state.AppendBinary(ks.scratch[:0])
 	if err != nil {
 		return fmt.Errorf("merge: %s encoding the state of key %v: %w", ks.id, s.key, err)
 	}
@@ -315,6 +341,7 @@ func (ks *Keyspace[K, T]) rehash(s *kslot[K, T]) error {
 		return nil
 	}
 	c := contribution(s.kh, b)
+	s.enc = append(s.enc[:0], b...)
 	if !present {
 		ks.link(s)
 		ks.keys[s.key] = s
@@ -361,17 +388,28 @@ func (ks *Keyspace[K, T]) bucket(b uint32) iter.Seq[*kslot[K, T]] {
 }
 
 // Read calls f with k's state under the lock, or with a new empty state
-// if k holds none. f must not change the state, keep it, or call the
-// Keyspace.
+// if k holds none. The state is decoded for the call: changing it changes
+// nothing in the keyspace, and keeping it keeps a copy. f must not call
+// the Keyspace. Read panics if the state does not decode from its own
+// encoding, which only a type breaking crdt.State's contract can cause.
 func (ks *Keyspace[K, T]) Read(k K, f func(state T)) {
 	ks.mustInit()
 	ks.mu.Lock()
 	defer ks.mu.Unlock()
 	if s := ks.keys[k]; s != nil {
-		f(s.state)
+		f(ks.mustLoad(s))
 		return
 	}
 	f(ks.newState())
+}
+
+// mustLoad is load for the reads, which return no error.
+func (ks *Keyspace[K, T]) mustLoad(s *kslot[K, T]) T {
+	state, err := ks.load(s)
+	if err != nil {
+		panic(err)
+	}
+	return state
 }
 
 // Len returns the number of keys holding a state other than the empty one.
@@ -383,15 +421,16 @@ func (ks *Keyspace[K, T]) Len() int {
 }
 
 // All returns the keys and their states, in no particular order. It holds
-// the lock while the loop runs: the loop's body must not change a state,
-// keep one, or call the Keyspace. Clone a state to keep it.
+// the lock while the loop runs: the loop's body must not call the
+// Keyspace. Each state is decoded for the loop, as [Keyspace.Read]'s is:
+// changing one changes nothing in the keyspace.
 func (ks *Keyspace[K, T]) All() iter.Seq2[K, T] {
 	ks.mustInit()
 	return func(yield func(K, T) bool) {
 		ks.mu.Lock()
 		defer ks.mu.Unlock()
 		for k, s := range ks.keys {
-			if !yield(k, s.state) {
+			if !yield(k, ks.mustLoad(s)) {
 				return
 			}
 		}

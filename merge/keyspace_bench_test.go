@@ -232,35 +232,63 @@ func BenchmarkKeyspaceEqual(b *testing.B) {
 }
 
 // BenchmarkKeyspaceMemory measures the heap a keyspace of a million keys
-// holds, each a set of one item, against the same data in one ORMap
-// (crdt.ORMap of the same sets): B/key each, and their ratio.
+// holds, each a set of one item, with one peer (so its delta buffer
+// full), against the same data in one ORMap (crdt.ORMap of the same
+// sets): B/key each, and their ratio.
 func BenchmarkKeyspaceMemory(b *testing.B) {
 	skipShort(b)
 	const n = 1_000_000
-	clock := hlc.New(hlc.WithPhysicalClock(func() int64 { return time.Date(2026, 12, 1, 0, 0, 0, 0, time.UTC).UnixNano() }))
-	var ksBytes, mapBytes float64
+	var ks, m float64
 	for b.Loop() {
-		before := heap()
-		ks := merge.NewKeyspace[string]("us-east", newSet, merge.WithClock(clock))
-		for i := range n {
-			ks.Update(fmt.Sprintf("cart-%d", i), add("item-0"))
-		}
-		ksBytes = float64(heap() - before)
-		runtime.KeepAlive(ks)
-		ks = nil
-
-		before = heap()
-		m := new(cartMap)
-		w := vclock.ReplicaID("us-east~0000000000001")
-		for i := range n {
-			m.Update(fmt.Sprintf("cart-%d", i), func(s *set) *set { return s.Add(w, "item-0") })
-		}
-		mapBytes = float64(heap() - before)
-		runtime.KeepAlive(m)
+		ks, m = keyspaceHeap(b, n)
 	}
-	b.ReportMetric(ksBytes/n, "keyspace-B/key")
-	b.ReportMetric(mapBytes/n, "ormap-B/key")
-	b.ReportMetric(ksBytes/mapBytes, "ratio")
+	b.ReportMetric(ks/n, "keyspace-B/key")
+	b.ReportMetric(m/n, "ormap-B/key")
+	b.ReportMetric(ks/m, "ratio")
+}
+
+// TestKeyspaceMemory: a keyspace of 100,000 one-item sets, with a peer,
+// holds at most 1.5× the heap one ORMap of the same sets holds.
+func TestKeyspaceMemory(t *testing.T) {
+	if testing.Short() {
+		t.Skip("builds a keyspace of 100,000 keys; skipped with -short")
+	}
+	const n = 100_000
+	ks, m := keyspaceHeap(t, n)
+	t.Logf("keyspace %.1f B/key, ORMap %.1f B/key: %.2f×", ks/n, m/n, ks/m)
+	if ks > 1.5*m {
+		t.Errorf("a keyspace of %d sets holds %.0f bytes, %.2f× the %.0f of one ORMap; want at most 1.5×", n, ks, ks/m, m)
+	}
+}
+
+// keyspaceHeap returns the heap held by a keyspace of n keys cart-0 …
+// cart-(n−1), each a set of one item, with a peer, and by one ORMap of the
+// same sets.
+func keyspaceHeap(tb testing.TB, n int) (keyspace, ormap float64) {
+	clock := hlc.New(hlc.WithPhysicalClock(func() int64 { return time.Date(2026, 12, 1, 0, 0, 0, 0, time.UTC).UnixNano() }))
+	before := heap()
+	ks := merge.NewKeyspace[string]("us-east", newSet, merge.WithClock(clock))
+	if err := ks.AddPeer("eu-west"); err != nil {
+		tb.Fatal(err)
+	}
+	for i := range n {
+		if err := ks.Update(fmt.Sprintf("cart-%d", i), add("item-0")); err != nil {
+			tb.Fatal(err)
+		}
+	}
+	keyspace = float64(heap() - before)
+	runtime.KeepAlive(ks)
+	ks = nil
+
+	before = heap()
+	m := new(cartMap)
+	w := vclock.ReplicaID("us-east~0000000000001")
+	for i := range n {
+		m.Update(fmt.Sprintf("cart-%d", i), func(s *set) *set { return s.Add(w, "item-0") })
+	}
+	ormap = float64(heap() - before)
+	runtime.KeepAlive(m)
+	return keyspace, ormap
 }
 
 // heap returns the live heap after a collection.

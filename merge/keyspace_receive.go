@@ -86,7 +86,8 @@ func (ks *Keyspace[K, T]) receiveLocked(from vclock.ReplicaID, msg []byte) (repl
 	if !ok {
 		return nil, 0, ks.refuse(m.sender, fmt.Errorf("%w: %s", ErrUnknownPeer, m.sender))
 	}
-	if err := ks.admit(p, &m, payloads); err != nil {
+	locals, err := ks.admit(p, &m, payloads)
+	if err != nil {
 		return nil, 0, ks.refuse(m.sender, err)
 	}
 	now, err := ks.clock.Update(m.time)
@@ -98,7 +99,7 @@ func (ks *Keyspace[K, T]) receiveLocked(from vclock.ReplicaID, msg []byte) (repl
 		return nil, 0, ks.refuse(m.sender, err)
 	}
 	ks.acceptEnvelope(p, &m.message, len(msg), now)
-	reply, err = ks.acceptBody(p, &m, payloads, now)
+	reply, err = ks.acceptBody(p, &m, payloads, locals, now)
 	return reply, 0, err
 }
 
@@ -133,44 +134,55 @@ func (ks *Keyspace[K, T]) decodePayloads(es []ksWire[K]) ([]T, error) {
 }
 
 // admit checks m, from p, against the keyspace before anything changes,
-// and returns why it is refused, if it is.
-func (ks *Keyspace[K, T]) admit(p *kpeer[K], m *ksMessage[K], payloads []T) error {
+// and returns why it is refused, if it is. It returns the state of each
+// key of m's entries, decoded, for mergeEntries (the zero T for a key
+// holding none).
+func (ks *Keyspace[K, T]) admit(p *kpeer[K], m *ksMessage[K], payloads []T) (locals []T, err error) {
 	if p.inc != 0 && m.inc != p.inc && m.time <= p.lag.LastReceived {
 		p.notice = true
 		p.lag.StaleRefused++
-		return fmt.Errorf("%w: %s incarnation %d at %v, after incarnation %d at %v", ErrStaleIncarnation, m.sender, m.inc, m.time, p.inc, p.lag.LastReceived)
+		return nil, fmt.Errorf("%w: %s incarnation %d at %v, after incarnation %d at %v", ErrStaleIncarnation, m.sender, m.inc, m.time, p.inc, p.lag.LastReceived)
+	}
+	if len(m.entries) > 0 {
+		locals = make([]T, len(m.entries))
 	}
 	for i, e := range m.entries {
-		if err := ks.admitEntry(p, m.time, e.key, payloads[i]); err != nil {
-			return fmt.Errorf("key %v: %w", e.key, err)
+		slot := ks.keys[e.key]
+		if slot != nil {
+			if locals[i], err = ks.load(slot); err != nil {
+				return nil, err
+			}
+		}
+		if err := ks.admitEntry(p, m.time, slot != nil, locals[i], payloads[i]); err != nil {
+			return nil, fmt.Errorf("key %v: %w", e.key, err)
 		}
 	}
-	return nil
+	return locals, nil
 }
 
-// admitEntry checks the payload of key k against k's state.
-func (ks *Keyspace[K, T]) admitEntry(p *kpeer[K], at hlc.Timestamp, k K, payload T) error {
+// admitEntry checks the payload of a key against its state, local, if
+// held.
+func (ks *Keyspace[K, T]) admitEntry(p *kpeer[K], at hlc.Timestamp, held bool, local, payload T) error {
 	if s, ok := any(payload).(stamper); ok {
 		if ts := s.MaxTimestamp(); ts > at {
 			p.lag.ClaimsRefused++
 			return fmt.Errorf("%w: the payload carries timestamp %v, the message was sent at %v", ErrFutureTimestamp, ts, at)
 		}
 	}
-	slot := ks.keys[k]
 	if v, ok := any(payload).(versioner); ok {
 		var known uint64
-		if slot != nil {
-			known = any(slot.state).(versioner).Version().Get(ks.writer)
+		if held {
+			known = any(local).(versioner).Version().Get(ks.writer)
 		}
 		if claimed := v.Version().Get(ks.writer); claimed > known {
 			p.lag.ClaimsRefused++
 			return &ClaimError{Writer: ks.writer, Claimed: claimed, Known: known}
 		}
 	}
-	if slot == nil {
+	if !held {
 		return nil
 	}
-	return slot.state.ValidateMerge(payload)
+	return local.ValidateMerge(payload)
 }
 
 // refuse counts a refused message and wraps its reason. Refusals in a row
@@ -247,7 +259,7 @@ func (ks *Keyspace[K, T]) restarted(p *kpeer[K], inc uint64, now hlc.Timestamp) 
 }
 
 // acceptBody applies the body of m, checked, and returns the reply.
-func (ks *Keyspace[K, T]) acceptBody(p *kpeer[K], m *ksMessage[K], payloads []T, now hlc.Timestamp) ([]byte, error) {
+func (ks *Keyspace[K, T]) acceptBody(p *kpeer[K], m *ksMessage[K], payloads, locals []T, now hlc.Timestamp) ([]byte, error) {
 	switch {
 	case m.kind == kindKeyspaceAck:
 		return nil, nil
@@ -257,7 +269,7 @@ func (ks *Keyspace[K, T]) acceptBody(p *kpeer[K], m *ksMessage[K], payloads []T,
 	case m.kind == kindKeyspaceTree:
 		return ks.answerTree(p, m, now), nil
 	}
-	if err := ks.mergeEntries(p, m.entries, payloads, now); err != nil {
+	if err := ks.mergeEntries(p, m.entries, payloads, locals, now); err != nil {
 		return nil, err
 	}
 	switch {
@@ -283,10 +295,11 @@ func (ks *Keyspace[K, T]) acceptBody(p *kpeer[K], m *ksMessage[K], payloads []T,
 	return ks.answerStates(p, m)
 }
 
-// mergeEntries merges each payload, from p, into its key's state, queues
+// mergeEntries merges each payload, from p, into its key's state (of
+// locals, which admit decoded; a new one where it holds the zero T), queues
 // them for the store of a durable keyspace, and buffers those that
 // changed a state for the peers that are forwarded what others send.
-func (ks *Keyspace[K, T]) mergeEntries(p *kpeer[K], es []ksWire[K], payloads []T, now hlc.Timestamp) error {
+func (ks *Keyspace[K, T]) mergeEntries(p *kpeer[K], es []ksWire[K], payloads, locals []T, now hlc.Timestamp) error {
 	var errs []error
 	if ks.commit != nil {
 		rec := make([]ksOut, len(es))
@@ -298,12 +311,14 @@ func (ks *Keyspace[K, T]) mergeEntries(p *kpeer[K], es []ksWire[K], payloads []T
 	for i, e := range es {
 		s := ks.keys[e.key]
 		held := s != nil
+		state := locals[i]
 		if !held {
-			s = &kslot[K, T]{key: e.key, state: ks.newState(), kh: keyHash(e.enc)}
+			s = &kslot[K, T]{key: e.key, kh: keyHash(e.enc)}
+			state = ks.newState()
 		}
 		before := s.contrib
-		s.state.Merge(payloads[i])
-		if err := ks.rehash(s); err != nil {
+		state.Merge(payloads[i])
+		if err := ks.rehash(s, state); err != nil {
 			errs = append(errs, err)
 			continue
 		}
@@ -386,10 +401,7 @@ func (ks *Keyspace[K, T]) answerStates(p *kpeer[K], m *ksMessage[K]) ([]byte, er
 			if found && s.contrib == contribution(s.kh, m.entries[i].payload) {
 				continue // the sender's state is ours
 			}
-			e, err := ks.stateEntry(s)
-			if err != nil {
-				return nil, err
-			}
+			e := ks.stateEntry(s)
 			es = append(es, e)
 			size += len(e.key) + len(e.payload)
 		}

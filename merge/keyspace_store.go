@@ -46,10 +46,14 @@ func OpenKeyspace[K Key, T crdt.State[T]](id vclock.ReplicaID, newState func() T
 	err = ks.replayStored(st, func(e ksWire[K], v T) error {
 		s := ks.keys[e.key]
 		if s == nil {
-			s = &kslot[K, T]{key: e.key, state: ks.newState(), kh: keyHash(e.enc)}
+			s = &kslot[K, T]{key: e.key, kh: keyHash(e.enc)}
 		}
-		s.state.Merge(v)
-		return ks.rehash(s)
+		state, err := ks.load(s)
+		if err != nil {
+			return err
+		}
+		state.Merge(v)
+		return ks.rehash(s, state)
 	})
 	if err != nil {
 		return nil, fmt.Errorf("merge: opening keyspace %s: %w", id, err)

@@ -350,10 +350,7 @@ func (ks *Keyspace[K, T]) sendLeaves(id vclock.ReplicaID, p *kpeer[K], now hlc.T
 	size, n := 0, 0
 	for limit := ks.maxKeys(p); n < len(pp.leaves) && len(es) < limit && size < ksMaxBytes; n++ {
 		for s := range ks.bucket(pp.leaves[n]) {
-			e, err := ks.stateEntry(s)
-			if err != nil {
-				return nil, err
-			}
+			e := ks.stateEntry(s)
 			es = append(es, e)
 			size += len(e.key) + len(e.payload)
 		}
@@ -377,10 +374,7 @@ func (ks *Keyspace[K, T]) sendKeys(id vclock.ReplicaID, p *kpeer[K], now hlc.Tim
 		if s == nil {
 			continue // back to the empty state: nothing to send
 		}
-		e, err := ks.stateEntry(s)
-		if err != nil {
-			return nil, err
-		}
+		e := ks.stateEntry(s)
 		es = append(es, e)
 		size += len(e.key) + len(e.payload)
 	}
@@ -391,13 +385,10 @@ func (ks *Keyspace[K, T]) sendKeys(id vclock.ReplicaID, p *kpeer[K], now hlc.Tim
 	return ks.sent(p, appendKSStates(ks.envelope(id, p, now), r, false, false, nil, es)), nil
 }
 
-// stateEntry returns the entry of s's key and state.
-func (ks *Keyspace[K, T]) stateEntry(s *kslot[K, T]) (ksOut, error) {
-	b, err := s.state.AppendBinary(nil)
-	if err != nil {
-		return ksOut{}, fmt.Errorf("merge: %s encoding the state of key %v: %w", ks.id, s.key, err)
-	}
-	return ksOut{key: ks.codec.append(nil, s.key), payload: b}, nil
+// stateEntry returns the entry of s's key and state. Its payload is s's
+// encoding, not a copy: it must be sent before the key next changes.
+func (ks *Keyspace[K, T]) stateEntry(s *kslot[K, T]) ksOut {
+	return ksOut{key: ks.codec.append(nil, s.key), payload: s.enc}
 }
 
 // syncDeltas returns the next message of deltas for p, or nil: the join,
