@@ -393,7 +393,7 @@
 // to Read, All or Update's callback is therefore a copy: changing it in
 // Read or All changes nothing, and Update keeps the state its callback
 // leaves. A million keys of one-item sets take about 200 bytes a key,
-// slot, tree and delta buffer included: 1.2 times the same sets in one
+// slot, tree and delta buffer included: 1.15 times the same sets in one
 // crdt.ORMap (BENCHMARKS.md).
 //
 // Receive checks a keyspace message as a Replica's: the checksum and the
