@@ -72,7 +72,7 @@ type Keyspace[K Key, T crdt.State[T]] struct {
 // to the tree, and its place in its bucket's list.
 type kslot[K Key, T any] struct {
 	key     K
-	enc     []byte // the canonical encoding of its state, never empty
+	enc     []byte // the canonical encoding of its state; empty: the slot is not in the keyspace
 	kh      uint64 // keyHash of the key's encoding
 	contrib uint64 // contribution of the key and its state
 	lseq    uint64 // 1 + the number of its last delta buffered, written or from a peer not remote; 0 if none
@@ -331,12 +331,13 @@ func (ks *Keyspace[K, T]) rehash(s *kslot[K, T], state T) error {
 	if cap(b) <= 64<<10 {
 		ks.scratch = b[:0]
 	}
-	_, present := ks.keys[s.key]
+	present := len(s.enc) != 0
 	if bytes.Equal(b, ks.empty) {
 		if present {
 			ks.tree.add(bucketOf(s.kh), -s.contrib)
 			ks.unlink(s)
 			delete(ks.keys, s.key)
+			s.enc = nil
 		}
 		return nil
 	}
