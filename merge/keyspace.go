@@ -50,9 +50,9 @@ type Keyspace[K Key, T crdt.State[T]] struct {
 	keys    map[K]*kslot[K, T]
 	heads   []*kslot[K, T] // the first slot of each leaf bucket; nil until the first key
 	tree    tree
-	next    uint64          // deltas issued: the sequence number of the next
-	base    uint64          // sequence number of buf[0]
-	buf     []ksEntry[K, T] // the deltas some peer may still need
+	next    uint64       // deltas issued: the sequence number of the next
+	base    uint64       // sequence number of buf[0]
+	buf     []ksEntry[K] // the deltas some peer may still need
 	bufSize int
 	peers   map[vclock.ReplicaID]*kpeer[K]
 	fwd     int    // peers that are forwarded what others send
@@ -80,16 +80,22 @@ type kslot[K Key, T any] struct {
 	next    *kslot[K, T]
 }
 
-// A ksEntry is one buffered delta: of which key, when, its encoded size
-// (key and delta), and the peer it came from, for a delta received and
-// forwarded (nil for the keyspace's own).
-type ksEntry[K Key, T any] struct {
-	key   K
-	delta T
-	at    hlc.Timestamp
-	size  int
-	via   *kpeer[K]
+// A ksEntry is one buffered delta, kept encoded as a key's state is: data
+// holds the key's encoding (its first kn bytes) and the delta's; at is
+// when it was buffered, and via the peer it came from, for a delta
+// received and forwarded (nil for the keyspace's own). A message sends a
+// key's one delta as these bytes, and decodes only the deltas of a key
+// that has several to join.
+type ksEntry[K Key] struct {
+	key  K
+	data []byte
+	kn   int
+	at   hlc.Timestamp
+	via  *kpeer[K]
 }
+
+// size returns the encoded size of e: the key's and the delta's.
+func (e *ksEntry[K]) size() int { return len(e.data) }
 
 // KeyspaceStats are a [Keyspace]'s own counters: those of a Replica
 // ([Stats]: Deltas, Buffered, BufferedBytes, Overflowed, Rejected,
@@ -258,15 +264,15 @@ func (ks *Keyspace[K, T]) update(k K, f func(w vclock.ReplicaID, state T) (delta
 		ks.base = ks.next
 		return 0, err
 	}
-	ks.buffer(ksEntry[K, T]{key: k, delta: delta, at: at, size: len(b)})
+	ks.buffer(ksEntry[K]{key: k, data: slices.Clone(b), kn: n, at: at})
 	return 0, err
 }
 
 // buffer keeps e, the delta numbered ks.next−1, for the peers, dropping
 // the oldest deltas beyond the buffer's bounds.
-func (ks *Keyspace[K, T]) buffer(e ksEntry[K, T]) {
+func (ks *Keyspace[K, T]) buffer(e ksEntry[K]) {
 	ks.buf = append(ks.buf, e)
-	ks.bufSize += e.size
+	ks.bufSize += e.size()
 	ks.trim(e.at)
 }
 
@@ -456,10 +462,10 @@ func (ks *Keyspace[K, T]) trim(now hlc.Timestamp) {
 	k := max(len(ks.buf)-ks.cfg.maxDeltas, 0)
 	size := ks.bufSize
 	for _, e := range ks.buf[:k] {
-		size -= e.size
+		size -= e.size()
 	}
 	for k < len(ks.buf) && size > ks.cfg.maxBytes {
-		size -= ks.buf[k].size
+		size -= ks.buf[k].size()
 		k++
 	}
 	ks.dropTo(ks.base+uint64(k), now)
@@ -492,7 +498,7 @@ func (ks *Keyspace[K, T]) dropTo(to uint64, now hlc.Timestamp) {
 		ks.stats.Overflowed += to - max(low, ks.base)
 	}
 	for _, e := range ks.buf[:k] {
-		ks.bufSize -= e.size
+		ks.bufSize -= e.size()
 	}
 	clear(ks.buf[:k])
 	ks.buf = ks.buf[k:]

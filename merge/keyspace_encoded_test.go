@@ -2,6 +2,8 @@ package merge_test
 
 import (
 	"errors"
+	"fmt"
+	"runtime"
 	"slices"
 	"testing"
 
@@ -81,4 +83,43 @@ func TestKeyspaceReadsCopies(t *testing.T) {
 			t.Errorf("cart holds %v after changes to what Read and All returned, want [apple]", got)
 		}
 	})
+}
+
+// TestKeyspaceBufferHoldsDeltasEncoded: the delta buffer keeps each delta
+// as its encoding, so that a full buffer costs little more than its
+// BufferedBytes (kept decoded, one would hold about 6.5× it): 4,096 one-item deltas, kept for a peer that never
+// answers, hold at most 3× their encoded size beyond what the same
+// keyspace holds with no peer (which keeps no delta).
+func TestKeyspaceBufferHoldsDeltasEncoded(t *testing.T) {
+	const n = merge.DefaultMaxDeltas
+	build := func(peer bool) (*merge.Keyspace[string, *set], uint64) {
+		before := heap()
+		ks := merge.NewKeyspace[string]("us-east", newSet)
+		if peer {
+			if err := ks.AddPeer("eu-west"); err != nil {
+				t.Fatal(err)
+			}
+		}
+		for i := range n {
+			if err := ks.Update(fmt.Sprintf("cart-%d", i), add("item-0")); err != nil {
+				t.Fatal(err)
+			}
+		}
+		return ks, heap() - before
+	}
+	bare, without := build(false)
+	runtime.KeepAlive(bare)
+	bare = nil
+	ks, with := build(true)
+	st := ks.Stats()
+	runtime.KeepAlive(ks)
+	if st.Buffered != n {
+		t.Fatalf("%d deltas buffered, want %d", st.Buffered, n)
+	}
+	per := float64(int64(with)-int64(without)) / n
+	enc := float64(st.BufferedBytes) / n
+	t.Logf("a buffered delta holds %.0f bytes of heap for %.0f encoded (%.2f×)", per, enc, per/enc)
+	if per > 3*enc {
+		t.Errorf("a buffered delta holds %.0f bytes of heap, %.2f× its %.0f encoded bytes; want at most 3×", per, per/enc, enc)
+	}
 }

@@ -31,15 +31,15 @@ func Remote() PeerOption {
 // forwards reports whether the buffered delta e goes to peer p: its own
 // deltas go to every peer; a delta received from peer q goes to a
 // forwarding peer other than q, unless both are remote.
-func (e *ksEntry[K, T]) forwards(p *kpeer[K]) bool {
+func (e *ksEntry[K]) forwards(p *kpeer[K]) bool {
 	q := e.via
 	return q == nil || p.forward && q != p && !(q.remote && p.remote)
 }
 
 // relay buffers, for the forwarding peers, a payload from p that changed
-// the state of key s.key: the delta (or state) p sent, of size bytes
-// with its key's encoding.
-func (ks *Keyspace[K, T]) relay(p *kpeer[K], s *kslot[K, T], payload T, size int, now hlc.Timestamp) {
+// the state of key s.key: the delta (or state) p sent, as e holds it,
+// copied out of the message.
+func (ks *Keyspace[K, T]) relay(p *kpeer[K], s *kslot[K, T], e ksWire[K], now hlc.Timestamp) {
 	ks.next++
 	if p.remote {
 		s.rseq = ks.next
@@ -47,5 +47,7 @@ func (ks *Keyspace[K, T]) relay(p *kpeer[K], s *kslot[K, T], payload T, size int
 		s.lseq = ks.next
 	}
 	ks.stats.Forwarded++
-	ks.buffer(ksEntry[K, T]{key: s.key, delta: payload, at: now, size: size, via: p})
+	data := make([]byte, 0, len(e.enc)+len(e.payload))
+	data = append(append(data, e.enc...), e.payload...)
+	ks.buffer(ksEntry[K]{key: s.key, data: data, kn: len(e.enc), at: now, via: p})
 }

@@ -324,7 +324,7 @@ func (ks *Keyspace[K, T]) mergeEntries(p *kpeer[K], es []ksWire[K], payloads, lo
 		}
 		after := len(s.enc) != 0
 		if ks.fwd > 0 && (held != after || after && s.contrib != before) {
-			ks.relay(p, s, payloads[i], len(e.enc)+len(e.payload), now)
+			ks.relay(p, s, e, now)
 		}
 	}
 	return errors.Join(errs...)

@@ -1,8 +1,11 @@
 package merge
 
 import (
+	"bytes"
+	"cmp"
 	"encoding/binary"
 	"fmt"
+	"maps"
 	"slices"
 	"strings"
 	"time"
@@ -62,8 +65,10 @@ func (pp *ksPass[K]) resolved() bool {
 }
 
 // requeue puts every outstanding request back to be sent again.
+// They go in the order they were first sent, whatever the map's order.
 func (pp *ksPass[K]) requeue() {
-	for _, q := range pp.out {
+	for _, id := range slices.Sorted(maps.Keys(pp.out)) {
+		q := pp.out[id]
 		pp.keys = append(pp.keys, q.keys...)
 		pp.queue = append(pp.queue, q.nodes...)
 		pp.leaves = append(pp.leaves, q.leaves...)
@@ -227,18 +232,38 @@ func (ks *Keyspace[K, T]) beginPass(p *kpeer[K], treePass bool, now hlc.Timestam
 		pp.queue = []uint32{0}
 		ks.stats.TreePasses++
 	} else {
-		for k, s := range ks.keys {
-			// A remote peer is not sent what came from another one.
-			if s.lseq > p.acked || !p.remote && s.rseq > p.acked {
-				pp.keys = append(pp.keys, k)
-			}
-		}
+		pp.keys = ks.writtenSince(p)
 		ks.stats.CatchUps++
 	}
 	p.pass = pp
 	p.lag.FullStatesSent++
 	p.sent = max(p.sent, pp.mark)
 	p.timer = now
+}
+
+// writtenSince returns the keys a catch-up sends p: those with a delta
+// buffered after p's acknowledgement — but, to a remote peer, not those
+// whose only such delta came from another remote peer. They are in the
+// order of their key hashes, so that a catch-up goes the same way every
+// time (a simulation's run repeats), whatever the map's order.
+func (ks *Keyspace[K, T]) writtenSince(p *kpeer[K]) []K {
+	var slots []*kslot[K, T]
+	for _, s := range ks.keys {
+		if s.lseq > p.acked || !p.remote && s.rseq > p.acked {
+			slots = append(slots, s)
+		}
+	}
+	slices.SortFunc(slots, func(x, y *kslot[K, T]) int {
+		if c := cmp.Compare(x.kh, y.kh); c != 0 {
+			return c
+		}
+		return bytes.Compare(ks.codec.append(nil, x.key), ks.codec.append(nil, y.key))
+	})
+	keys := make([]K, len(slots))
+	for i, s := range slots {
+		keys[i] = s.key
+	}
+	return keys
 }
 
 // maxKeys returns the keys a message to p may hold: a silent peer gets
@@ -481,9 +506,12 @@ func (p *kpeer[K]) due(now hlc.Timestamp) bool {
 // interval all the same: p has them, or is not to have them from this
 // keyspace.
 func (ks *Keyspace[K, T]) joinFrom(from, until uint64, limit int, p *kpeer[K]) (uint64, []ksOut, error) {
+	// A key's group is its first delta's bytes, until a second one of the
+	// key comes: then d, the join of the deltas decoded.
 	type group struct {
+		first *ksEntry[K]
 		d     T
-		owned bool // d is a clone, not the buffered delta itself
+		many  bool
 	}
 	joined := make(map[K]*group)
 	var order []K
@@ -497,27 +525,50 @@ func (ks *Keyspace[K, T]) joinFrom(from, until uint64, limit int, p *kpeer[K]) (
 		if !ok && (len(order) == limit || size >= ksMaxBytes) {
 			break
 		}
-		size += e.size
-		switch {
-		case !ok:
-			joined[e.key] = &group{d: e.delta}
+		size += e.size()
+		if !ok {
+			joined[e.key] = &group{first: e}
 			order = append(order, e.key)
-		case !g.owned:
-			g.d, g.owned = g.d.Clone(), true
-			fallthrough
-		default:
-			g.d.Merge(e.delta)
+			continue
 		}
+		if !g.many {
+			d, err := ks.decodeBuffered(g.first)
+			if err != nil {
+				return 0, nil, err
+			}
+			g.d, g.many = d, true
+		}
+		d, err := ks.decodeBuffered(e)
+		if err != nil {
+			return 0, nil, err
+		}
+		g.d.Merge(d)
 	}
 	es := make([]ksOut, 0, len(order))
 	for _, k := range order {
-		b, err := joined[k].d.AppendBinary(nil)
+		g := joined[k]
+		kb := g.first.data[:g.first.kn]
+		if !g.many {
+			es = append(es, ksOut{key: kb, payload: g.first.data[g.first.kn:]})
+			continue
+		}
+		b, err := g.d.AppendBinary(nil)
 		if err != nil {
 			return 0, nil, fmt.Errorf("merge: %s encoding the deltas of key %v: %w", ks.id, k, err)
 		}
-		es = append(es, ksOut{key: ks.codec.append(nil, k), payload: b})
+		es = append(es, ksOut{key: kb, payload: b})
 	}
 	return to, es, nil
+}
+
+// decodeBuffered decodes the delta of a buffered entry.
+func (ks *Keyspace[K, T]) decodeBuffered(e *ksEntry[K]) (T, error) {
+	d := ks.newState()
+	if err := unmarshalStored(ks.cfg.decode, d, e.data[e.kn:]); err != nil {
+		var zero T
+		return zero, fmt.Errorf("merge: %s: a buffered delta of key %v does not decode from its own encoding: %w", ks.id, e.key, err)
+	}
+	return d, nil
 }
 
 func (ks *Keyspace[K, T]) envelope(id vclock.ReplicaID, p *kpeer[K], now hlc.Timestamp) *envelope {
