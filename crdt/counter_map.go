@@ -126,24 +126,7 @@ func emEqual(f, o *emStore, tr []uint32) bool {
 // emCheck records, for c, the dots o holds that f has seen but does not
 // hold with the same counts; f may be nil, for a key the receiver lacks.
 func emCheck(f, o *emStore, c *checker) {
-	for _, y := range o.es {
-		md, ok := c.seen(y.d)
-		if !ok {
-			continue
-		}
-		same := false
-		if f != nil {
-			for _, x := range f.es {
-				if x.d == md {
-					same = x.v == y.v
-					break
-				}
-			}
-		}
-		if !same {
-			c.differs(md)
-		}
-	}
+	f.checkWith(o, c, func(x, y counts) bool { return x == y })
 }
 
 // emAppend writes [kind, [replica, counter, increments(, decrements), ...]],

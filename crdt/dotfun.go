@@ -250,21 +250,26 @@ func (f *dotFun[V]) dots(yield func(dot)) {
 // hold with the same value. f may be nil: a key the receiving map lacks.
 func (f *dotFun[V]) check(o *dotFun[V], c *checker) {
 	k := kindOf[V]()
+	f.checkWith(o, c, func(x, y V) bool { return compareEncoded(k, x, y) == 0 })
+}
+
+// checkWith is check with same telling whether two values are the same.
+func (f *dotFun[V]) checkWith(o *dotFun[V], c *checker, same func(x, y V) bool) {
 	for _, y := range o.es {
 		md, ok := c.seen(y.d)
 		if !ok {
 			continue
 		}
-		same := false
+		held := false
 		if f != nil {
 			for _, x := range f.es {
 				if x.d == md {
-					same = compareEncoded(k, x.v, y.v) == 0
+					held = same(x.v, y.v)
 					break
 				}
 			}
 		}
-		if !same {
+		if !held {
 			c.differs(md)
 		}
 	}

@@ -352,6 +352,19 @@ func compareEncoded[E any](k elemKind, a, b E) int {
 	return bytes.Compare(appendElem(nil, k, a), appendElem(nil, k, b))
 }
 
+// sortedKeys returns the keys of m for which keep holds (every key if
+// keep is nil), in canonical order.
+func sortedKeys[K comparable, V any](m map[K]V, keep func(V) bool) []K {
+	ks := make([]K, 0, len(m))
+	for k, v := range m {
+		if keep == nil || keep(v) {
+			ks = append(ks, k)
+		}
+	}
+	sortElems(kindOf[K](), ks)
+	return ks
+}
+
 // sortElems sorts es by their canonical encodings.
 func sortElems[E any](k elemKind, es []E) {
 	if k == elemString {

@@ -159,14 +159,10 @@ func (m *LWWMap[K, V]) All() iter.Seq2[K, V] {
 
 // keys returns the keys in canonical order, with or without tombstones.
 func (m *LWWMap[K, V]) keys(tombstones bool) []K {
-	ks := make([]K, 0, len(m.m))
-	for k, e := range m.m {
-		if tombstones || !e.del {
-			ks = append(ks, k)
-		}
+	if tombstones {
+		return sortedKeys(m.m, nil)
 	}
-	sortElems(kindOf[K](), ks)
-	return ks
+	return sortedKeys(m.m, func(e lwwEntry[V]) bool { return !e.del })
 }
 
 // Merge keeps, for every key, the winning write of m and o. It is

@@ -224,7 +224,7 @@ func (m *ORMap[K, V]) Len() int { return len(m.m) }
 // first, then bytewise). It sorts them first: O(n log n).
 func (m *ORMap[K, V]) Keys() iter.Seq[K] {
 	return func(yield func(K) bool) {
-		for _, k := range m.sortedKeys() {
+		for _, k := range sortedKeys(m.m, nil) {
 			if !yield(k) {
 				return
 			}
@@ -235,21 +235,12 @@ func (m *ORMap[K, V]) Keys() iter.Seq[K] {
 // All returns the keys and their values in the order of Keys.
 func (m *ORMap[K, V]) All() iter.Seq2[K, V] {
 	return func(yield func(K, V) bool) {
-		for _, k := range m.sortedKeys() {
+		for _, k := range sortedKeys(m.m, nil) {
 			if !yield(k, m.m[k]) {
 				return
 			}
 		}
 	}
-}
-
-func (m *ORMap[K, V]) sortedKeys() []K {
-	ks := make([]K, 0, len(m.m))
-	for k := range m.m {
-		ks = append(ks, k)
-	}
-	sortElems(kindOf[K](), ks)
-	return ks
 }
 
 // Merge joins o into m. It is commutative, associative and idempotent.
@@ -369,7 +360,7 @@ func (m *ORMap[K, V]) ValidateMerge(o *ORMap[K, V]) error {
 func (m *ORMap[K, V]) String() string {
 	var sb strings.Builder
 	sb.WriteByte('{')
-	for i, k := range m.sortedKeys() {
+	for i, k := range sortedKeys(m.m, nil) {
 		if i > 0 {
 			sb.WriteByte(' ')
 		}
@@ -399,7 +390,7 @@ func (m *ORMap[K, V]) AppendBinary(b []byte) ([]byte, error) {
 // removed keys.
 func (m *ORMap[K, V]) appendStore(b []byte, pos []uint32) []byte {
 	k := kindOf[K]()
-	keys := m.sortedKeys()
+	keys := sortedKeys(m.m, nil)
 	if len(m.tombs) > 0 {
 		for key := range m.tombs {
 			keys = append(keys, key)
