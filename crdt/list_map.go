@@ -178,44 +178,20 @@ func (l *List[E]) inJoin(o *List[E], env *joinEnv) {
 	if o == nil || o == l {
 		return
 	}
-	tr := make([]uint32, len(o.reps))
-	for i := range o.reps {
-		tr[i] = l.rep(o.reps[i].id)
-	}
-	tid := func(id lid) lid {
-		if id.r == noRep {
-			return noID
+	m := make(lidMap, len(o.reps))
+	l.intern(o, m, false)
+	l.joinItems(o, m, func(id lid) bool {
+		if l.ghosts.has(id) {
+			return true // the ghost's dot, held already, becomes the tombstone's
 		}
-		return lid{id.c, tr[id.r]}
-	}
-	var added []int32
-	for i := range int32(o.items.len()) {
-		it := o.items.at(i)
-		id := tid(it.id)
-		if y, ok := l.find(id); ok {
-			if it.del {
-				l.hideItem(y)
-			}
-			continue
+		if env.m.has(l.dotOf(id)) {
+			return false
 		}
-		if !l.ghosts.has(id) {
-			if env.m.has(l.dotOf(id)) {
-				continue
-			}
-			l.hold(id)
-		} // else the ghost's dot, held already, becomes the tombstone's
-		x := l.addItem(litem[E]{id: id, left: tid(it.left), right: tid(it.right), v: it.v})
-		if it.del {
-			l.hideItem(x)
-		}
-		l.npend++
-		added = append(added, x)
-	}
-	for _, x := range added {
-		l.settle(x)
-	}
+		l.hold(id)
+		return true
+	})
 	for g := range o.ghosts.all {
-		id := tid(g)
+		id := m.at(g)
 		if y, ok := l.find(id); ok {
 			l.hideItem(y)
 			continue

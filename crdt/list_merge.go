@@ -195,29 +195,58 @@ func (l *List[E]) Merge(o *List[E]) {
 	if o == l {
 		return
 	}
-	tr := make([]uint32, len(o.reps))
+	m := make(lidMap, len(o.reps))
+	l.intern(o, m, true)
+	l.joinItems(o, m, nil)
+	for g := range o.ghosts.all {
+		l.deleteID(m.at(g))
+	}
+	l.edits += o.edits
+}
+
+// A lidMap maps the ids of another List to a List's: entry i is the
+// List's number for the other's replica i.
+type lidMap []uint32
+
+// at returns id in the List's numbering.
+func (m lidMap) at(id lid) lid {
+	if id.r == noRep {
+		return noID
+	}
+	return lid{id.c, m[id.r]}
+}
+
+// intern interns o's replicas in l and fills m (of len(o.reps)) with
+// their numbers; raise also raises l's top counter of each replica to
+// o's.
+func (l *List[E]) intern(o *List[E], m lidMap, raise bool) {
 	for i := range o.reps {
-		tr[i] = l.rep(o.reps[i].id)
-		e := &l.reps[tr[i]]
-		e.top = max(e.top, o.reps[i].top)
-	}
-	tid := func(id lid) lid {
-		if id.r == noRep {
-			return noID
+		m[i] = l.rep(o.reps[i].id)
+		if raise {
+			e := &l.reps[m[i]]
+			e.top = max(e.top, o.reps[i].top)
 		}
-		return lid{id.c, tr[id.r]}
 	}
+}
+
+// joinItems joins o's items into l, their ids mapped by m: an item
+// l holds is hidden if o deleted it; one l lacks is added, if admit (nil:
+// every one) lets it in, hidden if o deleted it, and placed.
+func (l *List[E]) joinItems(o *List[E], m lidMap, admit func(lid) bool) {
 	var added []int32
 	for i := range int32(o.items.len()) {
 		it := o.items.at(i)
-		id := tid(it.id)
+		id := m.at(it.id)
 		if y, ok := l.find(id); ok {
 			if it.del {
 				l.hideItem(y)
 			}
 			continue
 		}
-		x := l.addItem(litem[E]{id: id, left: tid(it.left), right: tid(it.right), v: it.v})
+		if admit != nil && !admit(id) {
+			continue
+		}
+		x := l.addItem(litem[E]{id: id, left: m.at(it.left), right: m.at(it.right), v: it.v})
 		if it.del {
 			l.hideItem(x)
 		}
@@ -227,10 +256,6 @@ func (l *List[E]) Merge(o *List[E]) {
 	for _, x := range added {
 		l.settle(x)
 	}
-	for g := range o.ghosts.all {
-		l.deleteID(tid(g))
-	}
-	l.edits += o.edits
 }
 
 // deleteID deletes the element id, or records its deletion.
