@@ -50,9 +50,9 @@ type Keyspace[K Key, T crdt.State[T]] struct {
 	keys    map[K]*kslot[K, T]
 	heads   []*kslot[K, T] // the first slot of each leaf bucket; nil until the first key
 	tree    tree
-	next    uint64       // deltas issued: the sequence number of the next
-	base    uint64       // sequence number of buf[0]
-	buf     []ksEntry[K] // the deltas some peer may still need
+	next    uint64           // deltas issued: the sequence number of the next
+	base    uint64           // sequence number of buf[0]
+	buf     fifo[ksEntry[K]] // the deltas some peer may still need
 	bufSize int
 	peers   map[vclock.ReplicaID]*kpeer[K]
 	fwd     int    // peers that are forwarded what others send
@@ -271,7 +271,7 @@ func (ks *Keyspace[K, T]) update(k K, f func(w vclock.ReplicaID, state T) (delta
 // buffer keeps e, the delta numbered ks.next−1, for the peers, dropping
 // the oldest deltas beyond the buffer's bounds.
 func (ks *Keyspace[K, T]) buffer(e ksEntry[K]) {
-	ks.buf = append(ks.buf, e)
+	ks.buf.push(e)
 	ks.bufSize += e.size()
 	ks.trim(e.at)
 }
@@ -459,13 +459,13 @@ func (ks *Keyspace[K, T]) Root() uint64 {
 
 // trim drops the oldest deltas until the buffer is within its bounds.
 func (ks *Keyspace[K, T]) trim(now hlc.Timestamp) {
-	k := max(len(ks.buf)-ks.cfg.maxDeltas, 0)
+	k := max(ks.buf.len()-ks.cfg.maxDeltas, 0)
 	size := ks.bufSize
-	for _, e := range ks.buf[:k] {
+	for _, e := range ks.buf.live()[:k] {
 		size -= e.size()
 	}
-	for k < len(ks.buf) && size > ks.cfg.maxBytes {
-		size -= ks.buf[k].size()
+	for k < ks.buf.len() && size > ks.cfg.maxBytes {
+		size -= ks.buf.live()[k].size()
 		k++
 	}
 	ks.dropTo(ks.base+uint64(k), now)
@@ -486,7 +486,7 @@ func (ks *Keyspace[K, T]) dropTo(to uint64, now hlc.Timestamp) {
 	if to <= ks.base {
 		return
 	}
-	k := int(min(to-ks.base, uint64(len(ks.buf))))
+	k := int(min(to-ks.base, uint64(ks.buf.len())))
 	low := to
 	for _, p := range ks.peers {
 		low = min(low, p.acked)
@@ -497,14 +497,10 @@ func (ks *Keyspace[K, T]) dropTo(to uint64, now hlc.Timestamp) {
 	if low < to {
 		ks.stats.Overflowed += to - max(low, ks.base)
 	}
-	for _, e := range ks.buf[:k] {
+	for _, e := range ks.buf.live()[:k] {
 		ks.bufSize -= e.size()
 	}
-	clear(ks.buf[:k])
-	ks.buf = ks.buf[k:]
-	if len(ks.buf) == 0 {
-		ks.buf = ks.buf[:0:0]
-	}
+	ks.buf.drop(k)
 	ks.base = to
 }
 
@@ -515,7 +511,7 @@ func (ks *Keyspace[K, T]) Stats() KeyspaceStats {
 	defer ks.mu.Unlock()
 	s := ks.stats
 	s.Deltas = ks.next - s.Forwarded
-	s.Buffered = len(ks.buf)
+	s.Buffered = ks.buf.len()
 	s.BufferedBytes = ks.bufSize
 	s.Clock = ks.clock.Stats()
 	s.Keys = len(ks.keys)

@@ -517,7 +517,7 @@ func (ks *Keyspace[K, T]) joinFrom(from, until uint64, limit int, p *kpeer[K]) (
 	var order []K
 	size, to := 0, from
 	for ; to < ks.next && (until == 0 || to < until); to++ {
-		e := &ks.buf[to-ks.base]
+		e := &ks.buf.live()[to-ks.base]
 		if !e.forwards(p) {
 			continue
 		}
@@ -607,7 +607,7 @@ func (ks *Keyspace[K, T]) Lag() []PeerLag {
 		case p.acked < ks.base:
 			oldest = p.behind
 		default:
-			oldest = ks.buf[p.acked-ks.base].at
+			oldest = ks.buf.live()[p.acked-ks.base].at
 		}
 		if oldest != 0 {
 			l.OldestUnacked = elapsed(oldest, now)

@@ -129,7 +129,7 @@ func (r *Replica[T]) Lag() []PeerLag {
 		case p.acked < r.base:
 			oldest = p.behind
 		default:
-			oldest = r.buf[p.acked-r.base].at
+			oldest = r.buf.live()[p.acked-r.base].at
 		}
 		if oldest != 0 {
 			l.OldestUnacked = elapsed(oldest, now)
@@ -146,7 +146,7 @@ func (r *Replica[T]) Stats() Stats {
 	defer r.mu.Unlock()
 	s := r.stats
 	s.Deltas = r.next
-	s.Buffered = len(r.buf)
+	s.Buffered = r.buf.len()
 	s.BufferedBytes = r.bufSize
 	s.Clock = r.clock.Stats()
 	return s

@@ -62,10 +62,10 @@ type Replica[T crdt.State[T]] struct {
 	issued  uint64
 	renewed hlc.Timestamp // when the last renewal for a claim happened
 	state   T
-	next    uint64     // deltas issued: the sequence number of the next
-	base    uint64     // sequence number of buf[0]; base+len(buf) == next
-	buf     []entry[T] // the deltas some peer may still need
-	bufSize int        // their encoded size
+	next    uint64         // deltas issued: the sequence number of the next
+	base    uint64         // sequence number of buf[0]; base+len(buf) == next
+	buf     fifo[entry[T]] // the deltas some peer may still need
+	bufSize int            // their encoded size
 	peers   map[vclock.ReplicaID]*peer
 	// seen holds, for each writer, the largest event counter of it that
 	// its own replica has shown this one (in the payloads it sent), or
@@ -325,7 +325,7 @@ func (r *Replica[T]) buffer(delta T) (uint64, error) {
 		r.base = r.next
 		return seq, err
 	}
-	r.buf = append(r.buf, entry[T]{delta: delta, at: at, size: len(b)})
+	r.buf.push(entry[T]{delta: delta, at: at, size: len(b)})
 	r.bufSize += len(b)
 	r.trim(at)
 	return seq, err
@@ -707,16 +707,16 @@ func (r *Replica[T]) join(from, to uint64) ([]byte, error) {
 	if found {
 		d = j.groups[end].delta.Clone()
 		for s := from; s < end; s++ {
-			d.Merge(r.buf[s-r.base].delta)
+			d.Merge(r.buf.live()[s-r.base].delta)
 		}
 	} else {
 		// Cached groups are never merged into, so a group of one delta
 		// may share the buffered delta itself.
-		d = r.buf[from-r.base].delta
+		d = r.buf.live()[from-r.base].delta
 		if to-from > 1 {
 			d = d.Clone()
 			for s := from + 1; s < to; s++ {
-				d.Merge(r.buf[s-r.base].delta)
+				d.Merge(r.buf.live()[s-r.base].delta)
 			}
 		}
 	}
@@ -739,13 +739,13 @@ func (r *Replica[T]) gc(now hlc.Timestamp) {
 
 // trim drops the oldest deltas until the buffer is within its bounds.
 func (r *Replica[T]) trim(now hlc.Timestamp) {
-	k := max(len(r.buf)-r.cfg.maxDeltas, 0)
+	k := max(r.buf.len()-r.cfg.maxDeltas, 0)
 	size := r.bufSize
-	for _, e := range r.buf[:k] {
+	for _, e := range r.buf.live()[:k] {
 		size -= e.size
 	}
-	for k < len(r.buf) && size > r.cfg.maxBytes {
-		size -= r.buf[k].size
+	for k < r.buf.len() && size > r.cfg.maxBytes {
+		size -= r.buf.live()[k].size
 		k++
 	}
 	r.dropTo(r.base+uint64(k), now)
@@ -758,13 +758,13 @@ func (r *Replica[T]) dropTo(to uint64, now hlc.Timestamp) {
 	if to <= r.base {
 		return
 	}
-	k := int(min(to-r.base, uint64(len(r.buf))))
+	k := int(min(to-r.base, uint64(r.buf.len())))
 	low := to
 	for _, p := range r.peers {
 		low = min(low, p.acked)
 		if p.acked < to && p.behind == 0 {
 			if p.acked >= r.base && p.acked-r.base < uint64(k) {
-				p.behind = r.buf[p.acked-r.base].at
+				p.behind = r.buf.live()[p.acked-r.base].at
 			} else {
 				p.behind = now
 			}
@@ -773,14 +773,10 @@ func (r *Replica[T]) dropTo(to uint64, now hlc.Timestamp) {
 	if low < to {
 		r.stats.Overflowed += to - max(low, r.base)
 	}
-	for _, e := range r.buf[:k] {
+	for _, e := range r.buf.live()[:k] {
 		r.bufSize -= e.size
 	}
-	clear(r.buf[:k])
-	r.buf = r.buf[k:]
-	if len(r.buf) == 0 {
-		r.buf = r.buf[:0:0] // let the backing array go
-	}
+	r.buf.drop(k)
 	r.base = to
 }
 
