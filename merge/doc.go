@@ -359,9 +359,14 @@
 //     messages of the same bounds, each answered. Once every one is, a
 //     closing message, an empty delta-group [0, mark), tells the peer it
 //     has every delta below mark, the number of the next delta when the
-//     catch-up began; deltas from mark on flow meanwhile as usual. Bytes:
-//     the states of the keys written, about 1.2 times the missed deltas
-//     for sets of one or two items (BENCHMARKS.md).
+//     catch-up began; deltas from mark on flow meanwhile as usual. If
+//     the buffer outruns a catch-up under way (the peer is down longer
+//     than the buffer lasts, or the catch-up is slower than the writes),
+//     the next takes over the keys the first has not had answered and,
+//     of the others, only those written since the first began: each
+//     state goes once. Bytes: the states of the keys written, about 1.2
+//     times the missed deltas for sets of one or two items
+//     (BENCHMARKS.md).
 //   - A tree pass, for what no delta brings: after a peer's restart (with
 //     that peer and every other, as a Replica's digest exchanges), three
 //     refusals in a row, or [Keyspace.SyncDigest]. Every key hashes, by its

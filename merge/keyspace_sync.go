@@ -232,7 +232,7 @@ func (ks *Keyspace[K, T]) beginPass(p *kpeer[K], treePass bool, now hlc.Timestam
 		pp.queue = []uint32{0}
 		ks.stats.TreePasses++
 	} else {
-		pp.keys = ks.writtenSince(p)
+		pp.keys = ks.writtenSince(p, p.pass)
 		ks.stats.CatchUps++
 	}
 	p.pass = pp
@@ -243,13 +243,32 @@ func (ks *Keyspace[K, T]) beginPass(p *kpeer[K], treePass bool, now hlc.Timestam
 
 // writtenSince returns the keys a catch-up sends p: those with a delta
 // buffered after p's acknowledgement — but, to a remote peer, not those
-// whose only such delta came from another remote peer. They are in the
-// order of their key hashes, so that a catch-up goes the same way every
-// time (a simulation's run repeats), whatever the map's order.
-func (ks *Keyspace[K, T]) writtenSince(p *kpeer[K]) []K {
+// whose only such delta came from another remote peer. A catch-up old
+// that the buffer outran is replaced by one that takes over the keys old
+// has not had answered, and, of the others, only those written since
+// old began: the peer holds the states old sent it, each newer than
+// old's mark, so a peer that falls behind again while a catch-up is under
+// way — a long outage, a catch-up slower than the writes — is sent each
+// state once, not every state again. The keys are in the order of their
+// key hashes, so that a catch-up goes the same way every time (a
+// simulation's run repeats), whatever the map's order.
+func (ks *Keyspace[K, T]) writtenSince(p *kpeer[K], old *ksPass[K]) []K {
+	low, carried := p.acked, map[K]bool(nil)
+	if old != nil && !old.tree {
+		low = max(low, old.mark)
+		carried = make(map[K]bool, len(old.keys))
+		for _, k := range old.keys {
+			carried[k] = true
+		}
+		for _, q := range old.out {
+			for _, k := range q.keys {
+				carried[k] = true
+			}
+		}
+	}
 	var slots []*kslot[K, T]
 	for _, s := range ks.keys {
-		if s.lseq > p.acked || !p.remote && s.rseq > p.acked {
+		if s.lseq > low || !p.remote && s.rseq > low || len(carried) > 0 && carried[s.key] {
 			slots = append(slots, s)
 		}
 	}

@@ -108,6 +108,46 @@ func TestKeyspaceCatchUp(t *testing.T) {
 	t.Logf("catch-up of %d missed updates over %d keys: %d bytes, %.2f× the deltas' %d", missed, keys, c.bytes, float64(c.bytes)/float64(deltaBytes), deltaBytes)
 }
 
+// TestKeyspaceCatchUpOutrun: eu-west has the first states of a catch-up
+// when us-east writes past its buffer again, before the catch-up closes.
+// The next catch-up sends only the keys written since: each state once;
+// had the first states been lost, it sends them too.
+func TestKeyspaceCatchUpOutrun(t *testing.T) {
+	c := newKSCluster(t, 2, merge.WithMaxDeltas(10))
+	for i := range 100 {
+		c.update(0, fmt.Sprintf("cart-%d", i), add("item-0"))
+	}
+	c.sync(0, 1) // the catch-up's states
+	c.deliverAll()
+	if s := c.ks[0].Stats(); s.CatchUps != 1 || s.StatesSent != 100 {
+		t.Fatalf("first catch-up: %+v, want 1 catch-up of 100 states", s)
+	}
+	for i := range 20 {
+		c.update(0, fmt.Sprintf("cart-%d", 100+i), add("item-0"))
+	}
+	c.settle()
+	c.requireConverged()
+	if s := c.ks[0].Stats(); s.CatchUps != 2 || s.StatesSent != 120 {
+		t.Errorf("after the second catch-up: %+v, want 2 catch-ups of 120 states in all", s)
+	}
+
+	// The states lost, unanswered: the next catch-up sends them again.
+	c = newKSCluster(t, 2, merge.WithMaxDeltas(10))
+	for i := range 100 {
+		c.update(0, fmt.Sprintf("cart-%d", i), add("item-0"))
+	}
+	c.sync(0, 1)
+	c.queue = nil
+	for i := range 20 {
+		c.update(0, fmt.Sprintf("cart-%d", 100+i), add("item-0"))
+	}
+	c.settle()
+	c.requireConverged()
+	if s := c.ks[0].Stats(); s.CatchUps != 2 || s.StatesSent != 220 {
+		t.Errorf("after the states were lost: %+v, want 2 catch-ups of 220 states in all", s)
+	}
+}
+
 func TestKeyspaceTreeAgrees(t *testing.T) {
 	c := newKSCluster(t, 2)
 	for i := range 2000 {
