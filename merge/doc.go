@@ -356,7 +356,9 @@
 //     changed since the peer's acknowledgement are found by one scan of
 //     the keys,
 //     and their current states — each includes the key's deltas — go in
-//     messages of the same bounds, each answered. Once every one is, a
+//     messages of the same bounds, each answered — twice, at once and at
+//     the next Sync, as an answer is small and its loss would cost the
+//     request's states again. Once every one is, a
 //     closing message, an empty delta-group [0, mark), tells the peer it
 //     has every delta below mark, the number of the next delta when the
 //     catch-up began; deltas from mark on flow meanwhile as usual. If

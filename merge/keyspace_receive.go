@@ -240,7 +240,7 @@ func (ks *Keyspace[K, T]) restarted(p *kpeer[K], inc uint64, now hlc.Timestamp) 
 	if !first {
 		p.left = leftIncarnation(p.left, p.inc, inc)
 	}
-	p.inc, p.have, p.pending = inc, 0, nil
+	p.inc, p.have, p.pending, p.again = inc, 0, nil, nil
 	if first {
 		return
 	}
@@ -407,5 +407,14 @@ func (ks *Keyspace[K, T]) answerStates(p *kpeer[K], m *ksMessage[K]) ([]byte, er
 		}
 	}
 	ks.stats.StatesSent += uint64(len(es))
+	if len(m.buckets) == 0 {
+		// A catch-up's request: the answer holds no state, and its loss
+		// would cost the peer the request's states again (up to
+		// ksMaxBytes), so the next Sync answers it once more.
+		if len(p.again) == ksWindow {
+			p.again = p.again[1:]
+		}
+		p.again = append(p.again, m.request)
+	}
 	return ks.sent(p, appendKSStates(ks.envelope(m.sender, p, ks.clock.Now()), m.request, false, true, nil, es)), nil
 }

@@ -33,6 +33,7 @@ type kpeer[K Key] struct {
 	pass     *ksPass[K]
 	wantTree bool       // a tree pass is due
 	marks    []sentMark // the messages of deltas sent and not acknowledged (see syncDeltas)
+	again    []uint64   // catch-up requests of the peer's answered once, to answer again (see answerStates)
 }
 
 // A ksPass brings a peer up to this keyspace's state without the delta
@@ -163,6 +164,9 @@ func (ks *Keyspace[K, T]) Sync(id vclock.ReplicaID) ([]byte, error) {
 	}
 	switch {
 	case msg != nil || err != nil:
+	case len(p.again) > 0:
+		msg = ks.sent(p, appendKSStates(ks.envelope(id, p, now), p.again[0], false, true, nil, nil))
+		p.again = p.again[1:]
 	case p.notice:
 		msg = ks.sent(p, appendKSAck(ks.envelope(id, p, now)))
 	case p.hello && mayRepair(p.repaired, ks.cfg.rto, now):

@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"slices"
 	"testing"
+	"time"
 
 	"github.com/converge-go/converge/crdt"
 	"github.com/converge-go/converge/merge"
@@ -106,6 +107,31 @@ func TestKeyspaceCatchUp(t *testing.T) {
 		t.Errorf("catch-up moved %d bytes, want at most 2× the %d bytes of the missed deltas", c.bytes, deltaBytes)
 	}
 	t.Logf("catch-up of %d missed updates over %d keys: %d bytes, %.2f× the deltas' %d", missed, keys, c.bytes, float64(c.bytes)/float64(deltaBytes), deltaBytes)
+}
+
+// TestKeyspaceCatchUpAnswersTwice: the answer to a catch-up's states is
+// lost; eu-west's next Sync answers again, and us-east does not send the
+// states a second time.
+func TestKeyspaceCatchUpAnswersTwice(t *testing.T) {
+	c := newKSCluster(t, 2, merge.WithMaxDeltas(10))
+	for i := range 100 {
+		c.update(0, fmt.Sprintf("cart-%d", i), add("item-0"))
+	}
+	c.sync(0, 1)
+	for len(c.queue) > 0 {
+		p := c.take(0)
+		if p.from == 0 {
+			c.deliver(p)
+		} // eu-west's answers are lost
+	}
+	c.advance(200 * time.Millisecond) // a tick: eu-west's next Sync
+	c.sync(1, 0)
+	c.deliverAll()
+	c.settle()
+	c.requireConverged()
+	if s := c.ks[0].Stats(); s.CatchUps != 1 || s.StatesSent != 100 {
+		t.Errorf("%+v, want 1 catch-up of 100 states", s)
+	}
 }
 
 // TestKeyspaceCatchUpOutrun: eu-west has the first states of a catch-up
