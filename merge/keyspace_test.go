@@ -109,14 +109,20 @@ func TestKeyspaceCatchUp(t *testing.T) {
 	t.Logf("catch-up of %d missed updates over %d keys: %d bytes, %.2f× the deltas' %d", missed, keys, c.bytes, float64(c.bytes)/float64(deltaBytes), deltaBytes)
 }
 
+// writeCarts has keyspace i add item-0 to carts from to from+n−1.
+func (c *ksCluster) writeCarts(i, from, n int) {
+	c.t.Helper()
+	for k := from; k < from+n; k++ {
+		c.update(i, fmt.Sprintf("cart-%d", k), add("item-0"))
+	}
+}
+
 // TestKeyspaceCatchUpAnswersTwice: the answer to a catch-up's states is
 // lost; eu-west's next Sync answers again, and us-east does not send the
 // states a second time.
 func TestKeyspaceCatchUpAnswersTwice(t *testing.T) {
 	c := newKSCluster(t, 2, merge.WithMaxDeltas(10))
-	for i := range 100 {
-		c.update(0, fmt.Sprintf("cart-%d", i), add("item-0"))
-	}
+	c.writeCarts(0, 0, 100)
 	c.sync(0, 1)
 	for len(c.queue) > 0 {
 		p := c.take(0)
@@ -140,17 +146,13 @@ func TestKeyspaceCatchUpAnswersTwice(t *testing.T) {
 // had the first states been lost, it sends them too.
 func TestKeyspaceCatchUpOutrun(t *testing.T) {
 	c := newKSCluster(t, 2, merge.WithMaxDeltas(10))
-	for i := range 100 {
-		c.update(0, fmt.Sprintf("cart-%d", i), add("item-0"))
-	}
+	c.writeCarts(0, 0, 100)
 	c.sync(0, 1) // the catch-up's states
 	c.deliverAll()
 	if s := c.ks[0].Stats(); s.CatchUps != 1 || s.StatesSent != 100 {
 		t.Fatalf("first catch-up: %+v, want 1 catch-up of 100 states", s)
 	}
-	for i := range 20 {
-		c.update(0, fmt.Sprintf("cart-%d", 100+i), add("item-0"))
-	}
+	c.writeCarts(0, 100, 20)
 	c.settle()
 	c.requireConverged()
 	if s := c.ks[0].Stats(); s.CatchUps != 2 || s.StatesSent != 120 {
@@ -159,14 +161,10 @@ func TestKeyspaceCatchUpOutrun(t *testing.T) {
 
 	// The states lost, unanswered: the next catch-up sends them again.
 	c = newKSCluster(t, 2, merge.WithMaxDeltas(10))
-	for i := range 100 {
-		c.update(0, fmt.Sprintf("cart-%d", i), add("item-0"))
-	}
+	c.writeCarts(0, 0, 100)
 	c.sync(0, 1)
 	c.queue = nil
-	for i := range 20 {
-		c.update(0, fmt.Sprintf("cart-%d", 100+i), add("item-0"))
-	}
+	c.writeCarts(0, 100, 20)
 	c.settle()
 	c.requireConverged()
 	if s := c.ks[0].Stats(); s.CatchUps != 2 || s.StatesSent != 220 {
