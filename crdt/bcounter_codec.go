@@ -51,7 +51,10 @@ func (c *BCounter) MarshalBinary() ([]byte, error) { return c.AppendBinary(nil) 
 func (c *BCounter) UnmarshalBinary(b []byte) error { return c.unmarshal(b, wire.Limits{}) }
 
 func (c *BCounter) unmarshal(b []byte, lim wire.Limits) error {
-	return unmarshal(c, b, lim, "BCounter", (*BCounter).readValue)
+	var v BCounter
+	r := wire.NewReader(b, lim)
+	v.readValue(&r)
+	return keep(c, v, &r, "BCounter")
 }
 
 // A bcLink is a transfer read before the record of its recipient.

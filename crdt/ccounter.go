@@ -113,7 +113,10 @@ func (c *CCounter) MarshalBinary() ([]byte, error) { return c.AppendBinary(nil) 
 func (c *CCounter) UnmarshalBinary(b []byte) error { return c.unmarshal(b, wire.Limits{}) }
 
 func (c *CCounter) unmarshal(b []byte, lim wire.Limits) error {
-	return unmarshal(c, b, lim, "CCounter", (*CCounter).readValue)
+	var v CCounter
+	r := wire.NewReader(b, lim)
+	v.readValue(&r)
+	return keep(c, v, &r, "CCounter")
 }
 
 func (c *CCounter) readValue(r *wire.Reader) {

@@ -31,12 +31,12 @@ func decodeFrom(dec *msgpack.Decoder, v interface{ UnmarshalBinary([]byte) error
 	return v.UnmarshalBinary(raw)
 }
 
-// unmarshal decodes b with read into a new value and stores it in dst only
-// if the whole input is valid, so a failed decode leaves dst unchanged.
-func unmarshal[T any](dst *T, b []byte, lim wire.Limits, typ string, read func(*T, *wire.Reader)) error {
-	var v T
-	r := wire.NewReader(b, lim)
-	read(&v, &r)
+// keep stores v, read by r, in dst only if r read its whole input and
+// found it valid, so a failed decode leaves dst unchanged. Each type's
+// unmarshal reads into a new value on its stack and calls keep: called
+// directly, a reader and a value cost no allocation (passed to a
+// function value, both would escape).
+func keep[T any](dst *T, v T, r *wire.Reader, typ string) error {
 	if err := r.End(); err != nil {
 		return decodeErr(typ, err)
 	}

@@ -92,7 +92,10 @@ func (f *EWFlag) MarshalBinary() ([]byte, error) { return f.AppendBinary(nil) }
 func (f *EWFlag) UnmarshalBinary(b []byte) error { return f.unmarshal(b, wire.Limits{}) }
 
 func (f *EWFlag) unmarshal(b []byte, lim wire.Limits) error {
-	return unmarshal(f, b, lim, "EWFlag", (*EWFlag).readValue)
+	var v EWFlag
+	r := wire.NewReader(b, lim)
+	v.readValue(&r)
+	return keep(f, v, &r, "EWFlag")
 }
 
 // readValue reads a top-level EWFlag into f, which must be zero.
@@ -196,7 +199,10 @@ func (f *DWFlag) MarshalBinary() ([]byte, error) { return f.AppendBinary(nil) }
 func (f *DWFlag) UnmarshalBinary(b []byte) error { return f.unmarshal(b, wire.Limits{}) }
 
 func (f *DWFlag) unmarshal(b []byte, lim wire.Limits) error {
-	return unmarshal(f, b, lim, "DWFlag", (*DWFlag).readValue)
+	var v DWFlag
+	r := wire.NewReader(b, lim)
+	v.readValue(&r)
+	return keep(f, v, &r, "DWFlag")
 }
 
 // readValue reads a top-level DWFlag into f, which must be zero.

@@ -164,7 +164,10 @@ func (c *GCounter) MarshalBinary() ([]byte, error) { return c.AppendBinary(nil) 
 func (c *GCounter) UnmarshalBinary(b []byte) error { return c.unmarshal(b, wire.Limits{}) }
 
 func (c *GCounter) unmarshal(b []byte, lim wire.Limits) error {
-	return unmarshal(c, b, lim, "GCounter", (*GCounter).readValue)
+	var v GCounter
+	r := wire.NewReader(b, lim)
+	v.readValue(&r)
+	return keep(c, v, &r, "GCounter")
 }
 
 // readValue reads a top-level GCounter into c, which must be zero.
@@ -297,7 +300,10 @@ func (c *PNCounter) MarshalBinary() ([]byte, error) { return c.AppendBinary(nil)
 func (c *PNCounter) UnmarshalBinary(b []byte) error { return c.unmarshal(b, wire.Limits{}) }
 
 func (c *PNCounter) unmarshal(b []byte, lim wire.Limits) error {
-	return unmarshal(c, b, lim, "PNCounter", (*PNCounter).readValue)
+	var v PNCounter
+	r := wire.NewReader(b, lim)
+	v.readValue(&r)
+	return keep(c, v, &r, "PNCounter")
 }
 
 // readValue reads a top-level PNCounter into c, which must be zero.

@@ -120,7 +120,10 @@ func (s *GSet[E]) MarshalBinary() ([]byte, error) { return s.AppendBinary(nil) }
 func (s *GSet[E]) UnmarshalBinary(b []byte) error { return s.unmarshal(b, wire.Limits{}) }
 
 func (s *GSet[E]) unmarshal(b []byte, lim wire.Limits) error {
-	return unmarshal(s, b, lim, "GSet", (*GSet[E]).readValue)
+	var v GSet[E]
+	r := wire.NewReader(b, lim)
+	v.readValue(&r)
+	return keep(s, v, &r, "GSet")
 }
 
 // readValue reads a top-level GSet into s, which must be zero.

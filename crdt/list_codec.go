@@ -237,7 +237,10 @@ func (l *List[E]) MarshalBinary() ([]byte, error) { return l.AppendBinary(nil) }
 func (l *List[E]) UnmarshalBinary(b []byte) error { return l.unmarshal(b, wire.Limits{}) }
 
 func (l *List[E]) unmarshal(b []byte, lim wire.Limits) error {
-	return unmarshal(l, b, lim, "List", (*List[E]).readValue)
+	var v List[E]
+	r := wire.NewReader(b, lim)
+	v.readValue(&r)
+	return keep(l, v, &r, "List")
 }
 
 // EncodeMsgpack implements msgpack.CustomEncoder with the bytes of

@@ -292,7 +292,10 @@ func (m *LWWMap[K, V]) MarshalBinary() ([]byte, error) { return m.AppendBinary(n
 func (m *LWWMap[K, V]) UnmarshalBinary(b []byte) error { return m.unmarshal(b, wire.Limits{}) }
 
 func (m *LWWMap[K, V]) unmarshal(b []byte, lim wire.Limits) error {
-	return unmarshal(m, b, lim, "LWWMap", (*LWWMap[K, V]).readValue)
+	var v LWWMap[K, V]
+	r := wire.NewReader(b, lim)
+	v.readValue(&r)
+	return keep(m, v, &r, "LWWMap")
 }
 
 func (m *LWWMap[K, V]) readValue(r *wire.Reader) {

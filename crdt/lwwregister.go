@@ -180,7 +180,10 @@ func (r *LWWRegister[V]) MarshalBinary() ([]byte, error) { return r.AppendBinary
 func (r *LWWRegister[V]) UnmarshalBinary(b []byte) error { return r.unmarshal(b, wire.Limits{}) }
 
 func (r *LWWRegister[V]) unmarshal(b []byte, lim wire.Limits) error {
-	return unmarshal(r, b, lim, "LWWRegister", (*LWWRegister[V]).readValue)
+	var v LWWRegister[V]
+	rd := wire.NewReader(b, lim)
+	v.readValue(&rd)
+	return keep(r, v, &rd, "LWWRegister")
 }
 
 // readValue reads a top-level LWWRegister into r, which must be zero.

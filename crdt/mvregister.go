@@ -120,7 +120,10 @@ func (m *MVRegister[V]) MarshalBinary() ([]byte, error) { return m.AppendBinary(
 func (m *MVRegister[V]) UnmarshalBinary(b []byte) error { return m.unmarshal(b, wire.Limits{}) }
 
 func (m *MVRegister[V]) unmarshal(b []byte, lim wire.Limits) error {
-	return unmarshal(m, b, lim, "MVRegister", (*MVRegister[V]).readValue)
+	var v MVRegister[V]
+	r := wire.NewReader(b, lim)
+	v.readValue(&r)
+	return keep(m, v, &r, "MVRegister")
 }
 
 // readValue reads a top-level MVRegister into m, which must be zero.

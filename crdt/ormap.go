@@ -427,7 +427,10 @@ func (m *ORMap[K, V]) MarshalBinary() ([]byte, error) { return m.AppendBinary(ni
 func (m *ORMap[K, V]) UnmarshalBinary(b []byte) error { return m.unmarshal(b, wire.Limits{}) }
 
 func (m *ORMap[K, V]) unmarshal(b []byte, lim wire.Limits) error {
-	return unmarshal(m, b, lim, "ORMap", (*ORMap[K, V]).readValue)
+	var v ORMap[K, V]
+	r := wire.NewReader(b, lim)
+	v.readValue(&r)
+	return keep(m, v, &r, "ORMap")
 }
 
 func (m *ORMap[K, V]) readValue(r *wire.Reader) {

@@ -126,7 +126,10 @@ func (s *ORSet[E]) MarshalBinary() ([]byte, error) { return s.AppendBinary(nil) 
 func (s *ORSet[E]) UnmarshalBinary(b []byte) error { return s.unmarshal(b, wire.Limits{}) }
 
 func (s *ORSet[E]) unmarshal(b []byte, lim wire.Limits) error {
-	return unmarshal(s, b, lim, "ORSet", (*ORSet[E]).readValue)
+	var v ORSet[E]
+	r := wire.NewReader(b, lim)
+	v.readValue(&r)
+	return keep(s, v, &r, "ORSet")
 }
 
 // readValue reads a top-level ORSet into s, which must be zero.

@@ -107,7 +107,10 @@ func (s *RWSet[E]) MarshalBinary() ([]byte, error) { return s.AppendBinary(nil) 
 func (s *RWSet[E]) UnmarshalBinary(b []byte) error { return s.unmarshal(b, wire.Limits{}) }
 
 func (s *RWSet[E]) unmarshal(b []byte, lim wire.Limits) error {
-	return unmarshal(s, b, lim, "RWSet", (*RWSet[E]).readValue)
+	var v RWSet[E]
+	r := wire.NewReader(b, lim)
+	v.readValue(&r)
+	return keep(s, v, &r, "RWSet")
 }
 
 // readValue reads a top-level RWSet into s, which must be zero.

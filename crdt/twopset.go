@@ -160,7 +160,10 @@ func (s *TwoPSet[E]) MarshalBinary() ([]byte, error) { return s.AppendBinary(nil
 func (s *TwoPSet[E]) UnmarshalBinary(b []byte) error { return s.unmarshal(b, wire.Limits{}) }
 
 func (s *TwoPSet[E]) unmarshal(b []byte, lim wire.Limits) error {
-	return unmarshal(s, b, lim, "TwoPSet", (*TwoPSet[E]).readValue)
+	var v TwoPSet[E]
+	r := wire.NewReader(b, lim)
+	v.readValue(&r)
+	return keep(s, v, &r, "TwoPSet")
 }
 
 // readValue reads a top-level TwoPSet into s, which must be zero.
