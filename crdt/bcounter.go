@@ -528,16 +528,30 @@ func (c *BCounter) String() string { return strconv.FormatInt(c.Value(), 10) }
 func (c *BCounter) Version() *vclock.Clock {
 	m := make(map[vclock.ReplicaID]uint64, len(c.rs))
 	for i := range c.rs {
-		r := &c.rs[i]
-		n := max(r.inc, r.dec, r.want)
-		for _, g := range r.out {
-			n = max(n, g.n)
-		}
-		if n > 0 {
-			m[r.id] = n
+		if n := c.rs[i].top(); n > 0 {
+			m[c.rs[i].id] = n
 		}
 	}
 	return vclock.FromMap(m)
+}
+
+// top is the largest of r's totals, which Version reports.
+func (r *bcRecord) top() uint64 {
+	n := max(r.inc, r.dec, r.want)
+	for _, g := range r.out {
+		n = max(n, g.n)
+	}
+	return n
+}
+
+// VersionOf returns Version().Get(id) without building the clock.
+func (c *BCounter) VersionOf(id vclock.ReplicaID) uint64 {
+	for i := range c.rs {
+		if c.rs[i].id == id {
+			return c.rs[i].top()
+		}
+	}
+	return 0
 }
 
 // Edits returns the count of changes c records (see [ORSet.Edits]).

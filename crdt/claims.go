@@ -33,34 +33,79 @@ func (x *dotCtx) version() *vclock.Clock {
 	return vclock.FromMap(m)
 }
 
+// versionOf returns version().Get(id) without building the clock.
+func (x *dotCtx) versionOf(id vclock.ReplicaID) uint64 {
+	i, ok := x.lookup(id)
+	if !ok {
+		return 0
+	}
+	e := &x.ent[i]
+	if !e.shown() {
+		return 0
+	}
+	c := e.top
+	if len(e.cloud) > 0 {
+		c = max(c, e.cloud[len(e.cloud)-1])
+	}
+	return c
+}
+
 // Version returns, for each replica whose events s has seen, the largest
 // event (dot) counter of it that s's causal context holds. O(replicas).
 func (s *ORSet[E]) Version() *vclock.Clock { return s.m.ctx.version() }
+
+// VersionOf returns Version().Get(id) without building the clock: the
+// largest event counter of id that s holds, or 0.
+func (s *ORSet[E]) VersionOf(id vclock.ReplicaID) uint64 { return s.m.ctx.versionOf(id) }
 
 // Version returns, for each replica whose events s has seen, the largest
 // event (dot) counter of it that s's causal context holds. O(replicas).
 func (s *RWSet[E]) Version() *vclock.Clock { return s.m.ctx.version() }
 
+// VersionOf returns Version().Get(id) without building the clock: the
+// largest event counter of id that s holds, or 0.
+func (s *RWSet[E]) VersionOf(id vclock.ReplicaID) uint64 { return s.m.ctx.versionOf(id) }
+
 // Version returns, for each replica whose events f has seen, the largest
 // event (dot) counter of it that f's causal context holds. O(replicas).
 func (f *EWFlag) Version() *vclock.Clock { return f.m.ctx.version() }
+
+// VersionOf returns Version().Get(id) without building the clock: the
+// largest event counter of id that f holds, or 0.
+func (f *EWFlag) VersionOf(id vclock.ReplicaID) uint64 { return f.m.ctx.versionOf(id) }
 
 // Version returns, for each replica whose events f has seen, the largest
 // event (dot) counter of it that f's causal context holds. O(replicas).
 func (f *DWFlag) Version() *vclock.Clock { return f.m.ctx.version() }
 
+// VersionOf returns Version().Get(id) without building the clock: the
+// largest event counter of id that f holds, or 0.
+func (f *DWFlag) VersionOf(id vclock.ReplicaID) uint64 { return f.m.ctx.versionOf(id) }
+
 // Version returns, for each replica whose events m has seen, the largest
 // event (dot) counter of it that m's causal context holds. O(replicas).
 func (m *MVRegister[V]) Version() *vclock.Clock { return m.f.ctx.version() }
+
+// VersionOf returns Version().Get(id) without building the clock: the
+// largest event counter of id that m holds, or 0.
+func (m *MVRegister[V]) VersionOf(id vclock.ReplicaID) uint64 { return m.f.ctx.versionOf(id) }
 
 // Version returns, for each replica whose events c has seen, the largest
 // event (dot) counter of it that c's causal context holds. O(replicas).
 func (c *CCounter) Version() *vclock.Clock { return c.f.ctx.version() }
 
+// VersionOf returns Version().Get(id) without building the clock: the
+// largest event counter of id that c holds, or 0.
+func (c *CCounter) VersionOf(id vclock.ReplicaID) uint64 { return c.f.ctx.versionOf(id) }
+
 // Version returns, for each replica whose events m has seen, the largest
 // event (dot) counter of it that m's causal context — shared by every
 // value — holds. O(replicas).
 func (m *ORMap[K, V]) Version() *vclock.Clock { return m.ctx.version() }
+
+// VersionOf returns Version().Get(id) without building the clock: the
+// largest event counter of id that m holds, or 0.
+func (m *ORMap[K, V]) VersionOf(id vclock.ReplicaID) uint64 { return m.ctx.versionOf(id) }
 
 // Version returns a copy of c's counts: a GCounter is a version vector,
 // each replica's count growing with its increments. For a counter inside
@@ -75,6 +120,14 @@ func (c *GCounter) Version() *vclock.Clock {
 		m[e.ID] = e.N
 	}
 	return vclock.FromMap(m)
+}
+
+// VersionOf returns Version().Get(id) without building the clock.
+func (c *GCounter) VersionOf(id vclock.ReplicaID) uint64 {
+	if c.em != nil {
+		return c.em.ctx.versionOf(id)
+	}
+	return c.entries().Get(id)
 }
 
 // Version returns, for each replica, the larger of its increment count
@@ -97,20 +150,44 @@ func (c *PNCounter) Version() *vclock.Clock {
 	return vclock.FromMap(m)
 }
 
+// VersionOf returns Version().Get(id) without building the clock.
+func (c *PNCounter) VersionOf(id vclock.ReplicaID) uint64 {
+	if c.em != nil {
+		return c.em.ctx.versionOf(id)
+	}
+	return max(c.p.entries().Get(id), c.n.entries().Get(id))
+}
+
 // Version returns an empty clock: a GSet counts no replica's events.
 func (s *GSet[E]) Version() *vclock.Clock { return new(vclock.Clock) }
 
+// VersionOf returns Version().Get(id) without building the clock: the
+// largest event counter of id that s holds, or 0.
+func (s *GSet[E]) VersionOf(id vclock.ReplicaID) uint64 { return 0 }
+
 // Version returns an empty clock: a TwoPSet counts no replica's events.
 func (s *TwoPSet[E]) Version() *vclock.Clock { return new(vclock.Clock) }
+
+// VersionOf returns Version().Get(id) without building the clock: the
+// largest event counter of id that s holds, or 0.
+func (s *TwoPSet[E]) VersionOf(id vclock.ReplicaID) uint64 { return 0 }
 
 // Version returns an empty clock: an LWWMap orders writes by timestamp,
 // not by counting them (see MaxTimestamp).
 func (m *LWWMap[K, V]) Version() *vclock.Clock { return new(vclock.Clock) }
 
+// VersionOf returns Version().Get(id) without building the clock: the
+// largest event counter of id that m holds, or 0.
+func (m *LWWMap[K, V]) VersionOf(id vclock.ReplicaID) uint64 { return 0 }
+
 // Version returns, for a register inside an ORMap, the counters of the
 // map's context; for a top-level register, an empty clock: its writes are
 // ordered by timestamp (see MaxTimestamp).
 func (r *LWWRegister[V]) Version() *vclock.Clock { return r.ctx.version() }
+
+// VersionOf returns Version().Get(id) without building the clock: the
+// largest event counter of id that r holds, or 0.
+func (r *LWWRegister[V]) VersionOf(id vclock.ReplicaID) uint64 { return r.ctx.versionOf(id) }
 
 // MaxTimestamp returns the timestamp of the write r holds (of the latest,
 // inside an ORMap), or 0 if none.

@@ -410,6 +410,19 @@ func (l *List[E]) Version() *vclock.Clock {
 	return vclock.FromMap(m)
 }
 
+// VersionOf returns Version().Get(id) without building the clock.
+func (l *List[E]) VersionOf(id vclock.ReplicaID) uint64 {
+	if l.ctx != nil {
+		return l.ctx.versionOf(id)
+	}
+	for _, e := range l.reps {
+		if e.id == id {
+			return e.top
+		}
+	}
+	return 0
+}
+
 // Edits returns the count of changes l records (see [ORSet.Edits]);
 // inside an ORMap, the map's context counts them.
 func (l *List[E]) Edits() uint64 {

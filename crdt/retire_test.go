@@ -324,6 +324,14 @@ func (w *retireWorld) check(t *rapid.T, i int) {
 	if !dec.Equal(s) {
 		t.Fatalf("replica %d does not survive a round trip", i)
 	}
+	for j := range retireReplicas {
+		for inc := range w.inc[j] + 1 {
+			id := incarnation(fmt.Sprint("r", j), inc)
+			if got, want := s.VersionOf(id), s.Version().Get(id); got != want {
+				t.Fatalf("replica %d: VersionOf(%s) = %d, Version().Get = %d", i, id, got, want)
+			}
+		}
+	}
 	for id := range dec.Context().VersionVector().All() {
 		for _, g := range dec.Retired() {
 			if g.Contains(id) && dec.DotsOf(id) == 0 {

@@ -12,11 +12,15 @@ package crdt
 // random states and deltas of a type.
 //
 // A State may also have these methods, which package merge uses when
-// present; every type of this package has the first three:
+// present; every type of this package has the first four but for a
+// BCounter, which has no Clamp:
 //
 //	Version() *vclock.Clock       the largest event counter of each writer
 //	                              it holds: a replica refuses a state that
 //	                              claims events their writer never issued
+//	VersionOf(id vclock.ReplicaID) uint64
+//	                              Version().Get(id), without building the
+//	                              clock: merge calls it on every update
 //	Clamp(id vclock.ReplicaID, n uint64)
 //	                              drop every event of id beyond counter n,
 //	                              as if they had never been seen

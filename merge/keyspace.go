@@ -58,6 +58,7 @@ type Keyspace[K Key, T crdt.State[T]] struct {
 	fwd     int    // peers that are forwarded what others send
 	reqID   uint64 // the last request number a pass used
 	scratch []byte
+	arena   []byte // the chunk the buffered deltas' bytes are cut from (keepBytes)
 	stats   KeyspaceStats
 
 	// A durable keyspace's (OpenKeyspace): its committer, whether it
@@ -264,8 +265,31 @@ func (ks *Keyspace[K, T]) update(k K, f func(w vclock.ReplicaID, state T) (delta
 		ks.base = ks.next
 		return 0, err
 	}
-	ks.buffer(ksEntry[K]{key: k, data: slices.Clone(b), kn: n, at: at})
+	ks.buffer(ksEntry[K]{key: k, data: ks.keepBytes(b), kn: n, at: at})
 	return 0, err
+}
+
+// arenaChunk is the size of the chunks buffered deltas' bytes are cut
+// from.
+const arenaChunk = 16 << 10
+
+// keepBytes returns a copy of b for a buffered entry, cut from a chunk
+// shared with the entries buffered before and after it: one allocation
+// per chunk, not per delta, and one object fewer per delta for the
+// collector. Nothing writes to a chunk's bytes once cut, and a chunk goes
+// when the last entry cut from it leaves the buffer, which drops its
+// oldest first: at most the chunks at its two ends are partly dead. A b
+// of more than a quarter chunk gets its own copy.
+func (ks *Keyspace[K, T]) keepBytes(b []byte) []byte {
+	if len(b) > arenaChunk/4 {
+		return slices.Clone(b)
+	}
+	if len(b) > cap(ks.arena)-len(ks.arena) {
+		ks.arena = make([]byte, 0, arenaChunk)
+	}
+	n := len(ks.arena)
+	ks.arena = append(ks.arena, b...)
+	return ks.arena[n:len(ks.arena):len(ks.arena)]
 }
 
 // buffer keeps e, the delta numbered ks.next−1, for the peers, dropping
@@ -303,11 +327,7 @@ func (ks *Keyspace[K, T]) call(state T, f func(w vclock.ReplicaID, state T) T) (
 
 // noteOwn panics on a delta holding events written under the bare ID.
 func (ks *Keyspace[K, T]) noteOwn(delta T) {
-	v, ok := any(delta).(versioner)
-	if !ok {
-		return
-	}
-	if v.Version().Get(ks.id) != 0 {
+	if n, _ := versionOf(delta, ks.id); n != 0 {
 		panic(fmt.Sprintf("merge: %s: Update's delta holds events written as %q, the keyspace's own ID; write as %s (Keyspace.Writer), so that a restarted keyspace never reuses an event", ks.id, ks.id, ks.writer))
 	}
 }

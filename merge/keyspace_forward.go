@@ -47,7 +47,7 @@ func (ks *Keyspace[K, T]) relay(p *kpeer[K], s *kslot[K, T], e ksWire[K], now hl
 		s.lseq = ks.next
 	}
 	ks.stats.Forwarded++
-	data := make([]byte, 0, len(e.enc)+len(e.payload))
-	data = append(append(data, e.enc...), e.payload...)
-	ks.buffer(ksEntry[K]{key: s.key, data: data, kn: len(e.enc), at: now, via: p})
+	data := append(append(ks.scratch[:0], e.enc...), e.payload...)
+	ks.scratch = data[:0]
+	ks.buffer(ksEntry[K]{key: s.key, data: ks.keepBytes(data), kn: len(e.enc), at: now, via: p})
 }

@@ -169,12 +169,12 @@ func (ks *Keyspace[K, T]) admitEntry(p *kpeer[K], at hlc.Timestamp, held bool, l
 			return fmt.Errorf("%w: the payload carries timestamp %v, the message was sent at %v", ErrFutureTimestamp, ts, at)
 		}
 	}
-	if v, ok := any(payload).(versioner); ok {
+	if claimed, ok := versionOf(payload, ks.writer); ok {
 		var known uint64
 		if held {
-			known = any(local).(versioner).Version().Get(ks.writer)
+			known, _ = versionOf(local, ks.writer)
 		}
-		if claimed := v.Version().Get(ks.writer); claimed > known {
+		if claimed > known {
 			p.lag.ClaimsRefused++
 			return &ClaimError{Writer: ks.writer, Claimed: claimed, Known: known}
 		}

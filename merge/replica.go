@@ -17,6 +17,18 @@ import (
 // each writer.
 type versioner interface{ Version() *vclock.Clock }
 
+// versionOf returns x's largest event counter of id and whether x counts
+// events at all, through VersionOf, which builds no clock, if x has it.
+func versionOf(x any, id vclock.ReplicaID) (uint64, bool) {
+	if v, ok := x.(interface{ VersionOf(vclock.ReplicaID) uint64 }); ok {
+		return v.VersionOf(id), true
+	}
+	if v, ok := x.(versioner); ok {
+		return v.Version().Get(id), true
+	}
+	return 0, false
+}
+
 // stamper is a state that reports the latest timestamp it carries.
 type stamper interface{ MaxTimestamp() hlc.Timestamp }
 

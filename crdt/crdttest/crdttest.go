@@ -135,6 +135,10 @@ func CheckDeltas[T crdt.State[T]](t *testing.T, spec Spec[T]) {
 		got := pre.Clone()
 		got.Merge(delta)
 		same(t, op.Name+": pre⊔delta vs post", got, post)
+		for _, rep := range w.reps {
+			versionOf(t, op.Name+": delta", delta, rep.ID)
+			versionOf(t, op.Name+": post", post, rep.ID)
+		}
 
 		viaDelta := other.Clone()
 		viaDelta.Merge(pre)
@@ -215,6 +219,22 @@ func same[T crdt.State[T]](t *rapid.T, what string, x, y T) {
 	if !bytes.Equal(xb, yb) {
 		t.Helper()
 		t.Fatalf("%s: Equal but encoded differently:\n got %x\nwant %x", what, xb, yb)
+	}
+}
+
+// versionOf fails unless x's VersionOf(id), if it has one, is its
+// Version().Get(id).
+func versionOf(t *rapid.T, what string, x any, id vclock.ReplicaID) {
+	v, ok := x.(interface {
+		Version() *vclock.Clock
+		VersionOf(vclock.ReplicaID) uint64
+	})
+	if !ok {
+		return
+	}
+	if got, want := v.VersionOf(id), v.Version().Get(id); got != want {
+		t.Helper()
+		t.Fatalf("%s: VersionOf(%q) = %d, Version().Get = %d", what, id, got, want)
 	}
 }
 
