@@ -59,6 +59,7 @@ type Keyspace[K Key, T crdt.State[T]] struct {
 	reqID   uint64 // the last request number a pass used
 	scratch []byte
 	arena   []byte // the chunk the buffered deltas' bytes are cut from (keepBytes)
+	written ksLog[K, T]
 	stats   KeyspaceStats
 
 	// A durable keyspace's (OpenKeyspace): its committer, whether it
@@ -246,6 +247,7 @@ func (ks *Keyspace[K, T]) update(k K, f func(w vclock.ReplicaID, state T) (delta
 	ks.next++
 	s.lseq = ks.next
 	at := ks.clock.Now()
+	ks.noteWritten(s)
 	if len(ks.peers) == 0 && ks.commit == nil {
 		ks.base = ks.next // nobody to keep it for
 		return 0, err

@@ -46,6 +46,7 @@ func (ks *Keyspace[K, T]) relay(p *kpeer[K], s *kslot[K, T], e ksWire[K], now hl
 	} else {
 		s.lseq = ks.next
 	}
+	ks.noteWritten(s)
 	ks.stats.Forwarded++
 	data := append(append(ks.scratch[:0], e.enc...), e.payload...)
 	ks.scratch = data[:0]

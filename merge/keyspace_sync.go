@@ -270,10 +270,14 @@ func (ks *Keyspace[K, T]) writtenSince(p *kpeer[K], old *ksPass[K]) []K {
 			}
 		}
 	}
-	var slots []*kslot[K, T]
-	for _, s := range ks.keys {
-		if s.lseq > low || !p.remote && s.rseq > low || len(carried) > 0 && carried[s.key] {
-			slots = append(slots, s)
+	slots := ks.written.since(low, p.remote, carried)
+	if slots == nil {
+		slots = ks.scanSince(low, p.remote, carried)
+	} else {
+		for k := range carried {
+			if s := ks.keys[k]; s != nil {
+				slots = append(slots, s)
+			}
 		}
 	}
 	slices.SortFunc(slots, func(x, y *kslot[K, T]) int {
@@ -287,6 +291,18 @@ func (ks *Keyspace[K, T]) writtenSince(p *kpeer[K], old *ksPass[K]) []K {
 		keys[i] = s.key
 	}
 	return keys
+}
+
+// scanSince is what writtenSince takes when the log of writes does not
+// reach back to low: every key is looked at.
+func (ks *Keyspace[K, T]) scanSince(low uint64, remote bool, carried map[K]bool) []*kslot[K, T] {
+	slots := []*kslot[K, T]{}
+	for _, s := range ks.keys {
+		if s.lseq > low || !remote && s.rseq > low || carried[s.key] {
+			slots = append(slots, s)
+		}
+	}
+	return slots
 }
 
 // maxKeys returns the keys a message to p may hold: a silent peer gets
