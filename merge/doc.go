@@ -284,6 +284,12 @@
 //     until answered, and answered with a state at most once per timeout
 //     ([PeerLag].StatesDeferred), or not while deltas still in flight to
 //     the asker, and covered by the buffer, may be all the difference.
+//   - A state pushed in answer to a digest that holds less than the
+//     receiver gets the receiver's state back, under a delta number of
+//     its own (an empty delta), and again until the pusher acknowledges
+//     that number: the pusher does not know the state is due. The other
+//     peers do not wait for the number; it goes to each with its next
+//     delta.
 //
 // An operator sees each kind of refusal counted in [Replica.Lag], and
 // repairs in Repairs; a count that keeps rising names the peer to look

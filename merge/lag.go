@@ -121,13 +121,18 @@ func (r *Replica[T]) Lag() []PeerLag {
 	for _, p := range r.peers {
 		l := p.lag
 		l.Acked = p.acked
-		l.Unacked = r.next - p.acked
-		l.NeedsFullState = p.acked < r.base
+		wanted := r.wanted(p)
+		l.Unacked = wanted - min(p.acked, wanted)
+		l.NeedsFullState = p.acked < r.hole && p.acked < wanted
 		var oldest hlc.Timestamp
 		switch {
-		case p.acked >= r.next:
-		case p.acked < r.base:
+		case p.acked >= wanted:
+		case p.acked < r.hole:
 			oldest = p.behind
+		case p.acked < r.base: // lacks dropped marks, then the buffer
+			if r.buf.len() > 0 {
+				oldest = r.buf.live()[0].at
+			}
 		default:
 			oldest = r.buf.live()[p.acked-r.base].at
 		}
@@ -145,7 +150,7 @@ func (r *Replica[T]) Stats() Stats {
 	r.mu.Lock()
 	defer r.mu.Unlock()
 	s := r.stats
-	s.Deltas = r.next
+	s.Deltas = r.next - r.marks
 	s.Buffered = r.buf.len()
 	s.BufferedBytes = r.bufSize
 	s.Clock = r.clock.Stats()

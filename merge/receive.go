@@ -287,9 +287,9 @@ func (r *Replica[T]) renewForClaim() {
 	// whole state and was dropped from the buffer: each peer gets the full
 	// state, sent again until it acknowledges it.
 	r.dropTo(r.next, now)
-	r.next, r.base = 1, 1
+	r.next, r.base, r.hole, r.marks, r.real = 1, 1, 1, 0, 1
 	for _, q := range r.peers {
-		q.acked, q.sent, q.maxSent, q.timer = 0, 0, 0, 0
+		q.acked, q.sent, q.maxSent, q.timer, q.stateTo = 0, 0, 0, 0, 0
 		q.behind, q.hello = now, true
 	}
 	r.joined.to, r.joined.groups = 0, nil
@@ -336,14 +336,19 @@ func (r *Replica[T]) accept(p *peer, m *message, size int, payload T, partial bo
 	if m.kind == kindState && m.flag {
 		// A state pushed in answer to our digest: send ours back if it
 		// holds more — partial or not, or what we hold and the peer
-		// lacks would wait for another exchange that nothing starts.
+		// lacks would wait for another exchange that nothing starts —
+		// and again until the peer acknowledges it (sendStateBack): the
+		// pusher does not know it is due, and would not ask again. Not
+		// if a state went to the peer within the timeout: our answer to
+		// its digest, which it asks for again until it comes, or a state
+		// back, sent again until acknowledged. Either holds all we held
+		// before this payload, and the peer holds the payload.
 		d, err := r.digestLocked()
 		if err != nil {
 			return nil, seq, fmt.Errorf("merge: %s encoding its state: %w", r.id, err)
 		}
 		if d != sha256.Sum256(m.payload) && mayRepair(p.answered, r.cfg.rto, now) {
-			p.answered = now
-			reply, err := r.replyState(m.sender, p, false, r.clock.Now())
+			reply, err := r.sendStateBack(m.sender, p, r.clock.Now())
 			return reply, seq, err
 		}
 	}
@@ -360,7 +365,7 @@ func (r *Replica[T]) takeAck(p *peer, m *message, newest bool, now hlc.Timestamp
 		p.sent = max(p.sent, p.acked)
 		p.timer = now
 		p.deferred = false
-		if p.acked >= r.base {
+		if p.acked >= r.hole {
 			p.behind = 0
 		}
 		r.gc(now)
@@ -369,7 +374,7 @@ func (r *Replica[T]) takeAck(p *peer, m *message, newest bool, now hlc.Timestamp
 		// it acknowledged: it lost count (a forged message made it take
 		// us for restarted). Send again from there.
 		p.acked, p.sent, p.timer = m.ack, m.ack, 0
-		if p.acked < r.base && p.behind == 0 {
+		if p.acked < r.hole && p.behind == 0 {
 			p.behind = now
 		}
 	}
@@ -410,7 +415,7 @@ func (r *Replica[T]) answerDigest(p *peer, m *message, now hlc.Timestamp) ([]byt
 		return nil, nil
 	case d == m.digest:
 		return r.reply(p, appendDigest(r.envelope(m.sender, p, r.clock.Now()), true, d)), nil
-	case p.acked < r.next && p.acked >= r.base && !p.deferred:
+	case p.acked < r.wanted(p) && p.acked >= r.hole && !p.deferred:
 		// Deltas to the peer are in flight, and the buffer covers them:
 		// they may be all the difference, and cost less than the state.
 		// The peer asks again if its digest still differs once it has
@@ -528,6 +533,7 @@ func (r *Replica[T]) restarted(p *peer, inc uint64, now hlc.Timestamp) {
 		p.left = leftIncarnation(p.left, p.inc, inc)
 	}
 	p.inc, p.have, p.pending = inc, 0, nil
+	p.stateTo = 0 // the digest exchange below replaces a state back in flight
 	if first {
 		return
 	}
@@ -539,7 +545,7 @@ func (r *Replica[T]) restarted(p *peer, inc uint64, now hlc.Timestamp) {
 	// from nothing — the full state when the buffer no longer starts at
 	// 0 — waits one retransmission timeout for that acknowledgement.
 	p.acked, p.sent, p.timer, p.behind = 0, r.next, now, 0
-	if r.base > 0 {
+	if r.hole > 0 {
 		p.behind = now
 	}
 	// It may have restarted from an old state, or none, and its writer of

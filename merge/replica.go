@@ -92,6 +92,11 @@ type Replica[T crdt.State[T]] struct {
 		to     uint64
 		groups map[uint64]group[T] // by from
 	}
+	marks uint64 // the sequence numbers mark issued, of next
+	real  uint64 // 1 + the number of the last delta that is not a mark; 0 if none
+	// hole: the deltas [hole, base), dropped from the buffer, are all
+	// marks, which a peer lacking them needs nothing of; hole <= base.
+	hole     uint64
 	digest   Digest
 	digestOK bool
 	scratch  []byte
@@ -133,6 +138,7 @@ type peer struct {
 	repaired   hlc.Timestamp // when the last repair went out
 	answered   hlc.Timestamp // when the last state answering the peer went out
 	refusedRun int           // messages refused in a row
+	stateTo    uint64        // a state went with our deltas [0, stateTo): retransmitting below it sends the state
 	deferred   bool          // a digest answer was deferred, and no ack came since
 	overruled  hlc.Timestamp // when a payload last overruled the state
 	lag        PeerLag
@@ -316,9 +322,10 @@ func (r *Replica[T]) buffer(delta T) (uint64, error) {
 		}
 	}
 	r.next++
+	r.real = r.next
 	at := r.clock.Now()
 	if len(r.peers) == 0 && r.commit == nil {
-		r.base = r.next // nobody to keep it for
+		r.base, r.hole = r.next, r.next // nobody to keep it for
 		return 0, err
 	}
 	b, encErr := delta.AppendBinary(r.scratch[:0])
@@ -334,7 +341,7 @@ func (r *Replica[T]) buffer(delta T) (uint64, error) {
 		seq = r.commit.queue(slices.Clone(b), r.clock.Last())
 	}
 	if len(r.peers) == 0 {
-		r.base = r.next
+		r.base, r.hole = r.next, r.next
 		return seq, err
 	}
 	r.buf.push(entry[T]{delta: delta, at: at, size: len(b)})
@@ -418,7 +425,7 @@ func (r *Replica[T]) AddPeer(id vclock.ReplicaID) error {
 	// even if it has nothing to send.
 	p := &peer{hello: true}
 	p.lag.Peer = id
-	if r.base > 0 {
+	if r.hole > 0 {
 		p.behind = r.clock.Now()
 	}
 	// A state restored by Open holds what earlier incarnations wrote and
@@ -492,7 +499,7 @@ func (r *Replica[T]) Sync(id vclock.ReplicaID) ([]byte, error) {
 	msg, err := r.syncDeltas(id, p, now)
 	switch {
 	case msg != nil || err != nil:
-	case (p.wantDigest || p.awaiting) && p.acked >= r.next && mayRepair(p.repaired, r.cfg.rto, now):
+	case (p.wantDigest || p.awaiting) && p.acked >= r.wanted(p) && mayRepair(p.repaired, r.cfg.rto, now):
 		// A digest is sent again while unanswered, once per timeout.
 		// Only once the peer has all our deltas: a digest that differs
 		// for want of deltas in flight would cost a full state.
@@ -516,7 +523,7 @@ func (r *Replica[T]) Sync(id vclock.ReplicaID) ([]byte, error) {
 
 // syncDeltas returns what the delta protocol has for p, or nil.
 func (r *Replica[T]) syncDeltas(id vclock.ReplicaID, p *peer, now hlc.Timestamp) ([]byte, error) {
-	if p.acked >= r.next {
+	if p.acked >= r.wanted(p) {
 		return nil, nil
 	}
 	from := p.sent
@@ -529,11 +536,11 @@ func (r *Replica[T]) syncDeltas(id vclock.ReplicaID, p *peer, now hlc.Timestamp)
 		}
 		from = p.acked
 		p.timer = now
-	} else if from >= r.next {
+	} else if from >= r.wanted(p) {
 		return nil, nil // all sent; waiting for the acknowledgement
 	}
 	var msg []byte
-	if from < r.base {
+	if from < r.hole || from < p.stateTo {
 		b, err := r.state.AppendBinary(nil)
 		if err != nil {
 			return nil, fmt.Errorf("merge: %s encoding its state: %w", r.id, err)
@@ -541,7 +548,8 @@ func (r *Replica[T]) syncDeltas(id vclock.ReplicaID, p *peer, now hlc.Timestamp)
 		msg = appendState(r.envelope(id, p, now), r.next, false, b)
 		p.lag.FullStatesSent++
 	} else {
-		b, err := r.join(from, r.next)
+		// Deltas [from, base), if any, are dropped marks: nothing.
+		b, err := r.join(max(from, r.base), r.next)
 		if err != nil {
 			return nil, err
 		}
@@ -551,6 +559,46 @@ func (r *Replica[T]) syncDeltas(id vclock.ReplicaID, p *peer, now hlc.Timestamp)
 	p.maxSent = max(p.maxSent, r.next)
 	r.sent(p, msg)
 	return msg, nil
+}
+
+// sendStateBack returns the state to p, which pushed one holding less
+// (see accept). It goes as the delta protocol's message of a sequence
+// number of its own (mark): the peer acknowledges it as it does deltas,
+// and until it has, a retransmission to it sends the full state again
+// (syncDeltas), so that a state lost on the way is sent again as a lost
+// delta is.
+func (r *Replica[T]) sendStateBack(id vclock.ReplicaID, p *peer, now hlc.Timestamp) ([]byte, error) {
+	p.answered = now
+	r.mark(now)
+	p.stateTo = r.next
+	return r.replyState(id, p, false, now)
+}
+
+// mark issues a sequence number whose delta is empty, for a state back.
+// The other peers do not wait for it: it goes to each with the next
+// delta it needs (wanted), in the same message.
+func (r *Replica[T]) mark(now hlc.Timestamp) {
+	d := r.newState()
+	b, err := d.AppendBinary(r.scratch[:0])
+	if err != nil { // an empty state encodes; counted as no bytes if not
+		b = nil
+	}
+	r.next++
+	r.marks++
+	r.buf.push(entry[T]{delta: d, at: now, size: len(b)})
+	r.bufSize += len(b)
+	r.trim(now)
+}
+
+// wanted returns the number of our deltas p is to acknowledge: all those
+// issued if a state back to it is not acknowledged yet, else up to the
+// last delta that is not a mark — p gets the marks after it with the next
+// delta.
+func (r *Replica[T]) wanted(p *peer) uint64 {
+	if p.stateTo > p.acked {
+		return r.next
+	}
+	return r.real
 }
 
 // mayRepair reports whether a repair, or a state answering a digest, may
@@ -697,6 +745,13 @@ type group[T any] struct {
 // buffered; to is always r.next. Groups built for the same to are kept
 // (see joined), so each buffered delta is merged at most once per to.
 func (r *Replica[T]) join(from, to uint64) ([]byte, error) {
+	if from == to { // only dropped marks: an empty delta
+		b, err := r.newState().AppendBinary(nil)
+		if err != nil {
+			return nil, fmt.Errorf("merge: %s encoding an empty delta: %w", r.id, err)
+		}
+		return b, nil
+	}
 	j := &r.joined
 	if j.to != to || j.groups == nil {
 		j.to = to
@@ -740,11 +795,14 @@ func (r *Replica[T]) join(from, to uint64) ([]byte, error) {
 	return b, nil
 }
 
-// gc drops the deltas every peer has acknowledged.
+// gc drops the deltas every peer has acknowledged, and the marks after
+// the last of them that no peer waits for (see wanted).
 func (r *Replica[T]) gc(now hlc.Timestamp) {
 	low := r.next
 	for _, p := range r.peers {
-		low = min(low, p.acked)
+		if p.acked < r.wanted(p) {
+			low = min(low, p.acked)
+		}
 	}
 	r.dropTo(low, now)
 }
@@ -764,17 +822,27 @@ func (r *Replica[T]) trim(now hlc.Timestamp) {
 }
 
 // dropTo drops the deltas numbered below to. A peer that has not
-// acknowledged one of them now needs a full state: it is behind since that
-// delta was issued.
+// acknowledged one of them, but for marks, now needs a full state: it is
+// behind since that delta was issued.
 func (r *Replica[T]) dropTo(to uint64, now hlc.Timestamp) {
 	if to <= r.base {
 		return
 	}
 	k := int(min(to-r.base, uint64(r.buf.len())))
+	hole := r.hole // unless a delta that is not a mark goes (below)
+	switch {
+	case r.base < r.real && to > r.real:
+		hole = r.real // [real, to) are marks
+	case r.base < r.real:
+		hole = to
+	}
 	low := to
 	for _, p := range r.peers {
+		if p.acked >= hole {
+			continue // lacks none of them but marks
+		}
 		low = min(low, p.acked)
-		if p.acked < to && p.behind == 0 {
+		if p.behind == 0 {
 			if p.acked >= r.base && p.acked-r.base < uint64(k) {
 				p.behind = r.buf.live()[p.acked-r.base].at
 			} else {
@@ -782,14 +850,14 @@ func (r *Replica[T]) dropTo(to uint64, now hlc.Timestamp) {
 			}
 		}
 	}
-	if low < to {
-		r.stats.Overflowed += to - max(low, r.base)
+	if low < hole && hole > r.base {
+		r.stats.Overflowed += hole - max(low, r.base)
 	}
 	for _, e := range r.buf.live()[:k] {
 		r.bufSize -= e.size
 	}
 	r.buf.drop(k)
-	r.base = to
+	r.base, r.hole = to, hole
 }
 
 // elapsed returns the time from then to now by the clock's physical part.

@@ -757,3 +757,109 @@ func TestForgedEventBeforeTheRealOne(t *testing.T) {
 		t.Fatalf("%d rounds to converge", rounds)
 	}
 }
+
+// TestLostStateBackIsSentAgain: us-east came back from its store holding
+// a write of an incarnation before, which no peer had, and started a
+// digest exchange with eu-west. eu-west pushed its state; us-east, which
+// held more, sent its own back, and that message was lost. Neither side
+// asked again — eu-west did not know the state was due, us-east had sent
+// it — and eu-west lacked the write for good, with no error and nothing
+// left to send. The state back now goes under a sequence number of its
+// own and is sent again until acknowledged.
+func TestLostStateBackIsSentAgain(t *testing.T) {
+	opts := []merge.Option{merge.WithMaxDeltas(1)}
+	c := newCluster(t, 3, newCarts, opts...)
+	store := merge.NewMemoryStore()
+	write := func(e string) {
+		c.update(0, func(w vclock.ReplicaID, m *carts) *carts {
+			return m.Update("alice", func(s *crdt.ORSet[string]) *crdt.ORSet[string] { return s.Add(w, e) })
+		})
+	}
+	reopen(c, 0, newCarts, store, opts...)
+	write("w0") // on the store, sent to nobody
+	reopen(c, 0, newCarts, store, opts...)
+	write("w1")
+	c.sync(0, 1) // the delta of w1
+	c.deliverAll()
+	if msg := c.sync(0, 1); msg == nil { // the digest a restored replica sends
+		t.Fatal("us-east, restored, sent eu-west no digest")
+	}
+	c.deliver(c.take(0)) // eu-west pushes its state
+	c.deliver(c.take(0)) // us-east sends its own back
+	if len(c.queue) != 1 {
+		t.Fatalf("queued %v after eu-west's push, want us-east's state back", c.queue)
+	}
+	c.queue = nil // lost
+	for _, l := range c.reps[0].Lag() {
+		// eu-west owes an acknowledgement of the state back; ap-south,
+		// sent nothing yet, of w1's delta alone: the state back's number
+		// goes to it with that delta, and is not waited for.
+		if want := uint64(1); l.Unacked != want {
+			t.Errorf("us-east counts %d deltas unacknowledged by %s, want %d", l.Unacked, l.Peer, want)
+		}
+	}
+	if rounds, _ := c.settleLoose(10); rounds > 4 {
+		t.Fatalf("%d rounds to quiescence", rounds)
+	}
+	c.requireConverged()
+	if s, _ := c.reps[1].State().Get("alice"); s == nil || !s.Contains("w0") || !s.Contains("w1") {
+		t.Fatalf("eu-west holds %v, want w0 and w1", c.reps[1].State())
+	}
+	if got := c.reps[0].Stats().Buffered; got != 0 {
+		t.Errorf("us-east buffers %d deltas after quiescence", got)
+	}
+	if got := c.reps[0].Stats().Deltas; got != 1 {
+		t.Fatalf("us-east counts %d deltas issued, want 1 (the state back's sequence number is not one)", got)
+	}
+}
+
+// TestStateBackNumberCostsNoState: the sequence number a state back goes
+// under is dropped, with the deltas before it, once every peer has what
+// it needs; a peer that lacks only that number is not taken to need a
+// full state, and gets the next write as a delta.
+func TestStateBackNumberCostsNoState(t *testing.T) {
+	c := newCluster(t, 3, newCarts)
+	store := merge.NewMemoryStore()
+	write := func(e string) {
+		c.update(0, func(w vclock.ReplicaID, m *carts) *carts {
+			return m.Update("alice", func(s *crdt.ORSet[string]) *crdt.ORSet[string] { return s.Add(w, e) })
+		})
+	}
+	reopen(c, 0, newCarts, store)
+	write("w0") // on the store, sent to nobody
+	reopen(c, 0, newCarts, store)
+	write("w1")
+	c.sync(0, 1)
+	c.deliverAll()
+	toAPSouth := c.sync(0, 2) // w1, on its way
+	c.queue = nil
+	c.sync(0, 1)         // the digest a restored replica sends
+	c.deliver(c.take(0)) // eu-west pushes its state
+	c.deliver(c.take(0)) // us-east sends its own back
+	c.deliverAll()       // eu-west acknowledges it
+	c.deliver(packet{0, 2, toAPSouth})
+	c.deliverAll() // ap-south acknowledges w1
+	// ap-south lacks only the state back's number, dropped with w1.
+	if got := c.reps[0].Stats().Buffered; got != 0 {
+		t.Errorf("us-east buffers %d deltas once every peer has what it needs", got)
+	}
+	states := func() uint64 {
+		for _, l := range c.reps[0].Lag() {
+			if l.Peer == "ap-south" {
+				return l.FullStatesSent
+			}
+		}
+		t.Fatal("us-east has no lag figures of ap-south")
+		return 0
+	}
+	before := states()
+	write("w2")
+	if c.sync(0, 2) == nil {
+		t.Fatal("us-east sent ap-south nothing after w2")
+	}
+	if after := states(); after != before {
+		t.Errorf("us-east sent ap-south a full state for w2, not a delta")
+	}
+	c.settle()
+	c.requireConverged()
+}
